@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { CacheError } from './errors.js';
+
+export type Db = Database.Database;
+
+/** Bump when the schema changes incompatibly: an older database is moved aside and rebuilt. */
+const SCHEMA_VERSION = 2;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- What each file looked like when it was last hashed; a file is re-hashed only when its stat changed.
+CREATE TABLE IF NOT EXISTS files (
+  path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns TEXT NOT NULL, ctime_ns TEXT NOT NULL,
+  ino TEXT NOT NULL, hash TEXT NOT NULL, racy INTEGER NOT NULL DEFAULT 0
+);
+-- Verifying traces (ccache's manifests): pre-key -> discovered deps with hashes -> outputs.
+CREATE TABLE IF NOT EXISTS traces (
+  pre_key TEXT NOT NULL, key TEXT NOT NULL, deps TEXT NOT NULL, record TEXT NOT NULL,
+  created_at INTEGER NOT NULL, PRIMARY KEY (pre_key, key)
+);
+-- The last successful run of each action, to explain why it is dirty and to order by duration.
+CREATE TABLE IF NOT EXISTS last_runs (
+  action_id TEXT PRIMARY KEY, record TEXT NOT NULL, duration_ms INTEGER NOT NULL, finished_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (action_id TEXT PRIMARY KEY, message TEXT NOT NULL, at INTEGER NOT NULL);
+-- The content-addressed store's index: one row per blob, for the size cap and LRU eviction.
+CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS blobs_lru ON blobs (last_used);
+-- Build history.
+CREATE TABLE IF NOT EXISTS builds (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
+  ok INTEGER NOT NULL, summary TEXT NOT NULL
+);
+-- Cached imports of the tree's Makefile, by the hash of everything that can change them.
+CREATE TABLE IF NOT EXISTS imports (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
+`;
+
+export interface OpenResult {
+  readonly db: Db;
+  /** Set when an unusable database was moved aside: where it went and why. */
+  readonly recovered?: { readonly movedTo: string; readonly reason: string };
+}
+
+/**
+ * Open (or create) the state database in WAL mode. A database that is corrupt, not a database, or
+ * of an unknown schema is moved aside (never deleted) and a new one is created: the cost is a
+ * rebuild, never a crash loop.
+ */
+export function openDatabase(file: string): OpenResult {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    return { db: openChecked(file) };
+  } catch (err) {
+    if (err instanceof CacheError && err.code === 'CACHE' && !fs.existsSync(file)) throw err;
+    const movedTo = `${file}.broken-${Date.now()}`;
+    for (const suffix of ['', '-wal', '-shm']) {
+      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, movedTo + suffix);
+    }
+    const reason = (err as Error).message;
+    return { db: openChecked(file), recovered: { movedTo, reason } };
+  }
+}
+
+function openChecked(file: string): Db {
+  let db: Db | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new CacheError(`database failed its integrity check: ${String(check)}`, { file });
+    db.exec(SCHEMA);
+    const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('schema') as { value: string } | undefined;
+    if (!row) {
+      db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('schema', String(SCHEMA_VERSION));
+    } else if (row.value !== String(SCHEMA_VERSION)) {
+      throw new CacheError(`database has schema ${row.value}, this osvd needs ${SCHEMA_VERSION}`, { file });
+    }
+    return db;
+  } catch (err) {
+    db?.close();
+    if (err instanceof CacheError) throw err;
+    throw new CacheError(`cannot use the state database: ${(err as Error).message}`, { file, cause: err });
+  }
+}

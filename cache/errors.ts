@@ -1,0 +1,7 @@
+import { OsvdError, type ErrorDetails } from '../graph/errors.js';
+
+export class CacheError extends OsvdError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('CACHE', message, details);
+  }
+}

@@ -1,0 +1,3 @@
+# Settings for mode=release.
+conf-opt = -O2
+conf-defines = -DNDEBUG

@@ -1,0 +1,145 @@
+import type { Action } from './action.js';
+import { GraphError } from './errors.js';
+
+/**
+ * The static shape of a build: actions, which action produces each file, and the edges between
+ * actions. Discovered dependencies (from depfiles) can add ordering edges, so that a compile waits for
+ * the generator of a header it included last time.
+ */
+export class BuildGraph {
+  readonly actions: ReadonlyMap<string, Action>;
+  private readonly producers = new Map<string, string>();
+  private readonly before = new Map<string, Set<string>>();
+  private readonly after = new Map<string, Set<string>>();
+
+  constructor(actions: Iterable<Action>, discoveredDeps: (id: string) => readonly string[] = () => []) {
+    const byId = new Map<string, Action>();
+    for (const action of actions) {
+      if (byId.has(action.id)) throw new GraphError(`two actions are named '${action.id}'`);
+      byId.set(action.id, action);
+      for (const out of action.outputs) {
+        const other = this.producers.get(out);
+        if (other !== undefined && other !== action.id) {
+          throw new GraphError(`'${out}' is written by two actions: '${other}' and '${action.id}'`);
+        }
+        this.producers.set(out, action.id);
+      }
+    }
+    this.actions = byId;
+    for (const action of byId.values()) {
+      this.before.set(action.id, new Set());
+      if (!this.after.has(action.id)) this.after.set(action.id, new Set());
+    }
+    for (const action of byId.values()) {
+      for (const input of action.inputs) this.addEdgeFromProducer(input, action.id);
+      for (const dep of action.orderAfter) {
+        if (!byId.has(dep)) throw new GraphError(`'${action.id}' must run after unknown action '${dep}'`);
+        this.addEdge(dep, action.id);
+      }
+    }
+    this.checkAcyclic();
+    // Discovered dependencies only order; they never make a cycle (a stale depfile can name anything).
+    for (const action of byId.values()) {
+      for (const dep of discoveredDeps(action.id)) {
+        const producer = this.producers.get(dep);
+        if (producer === undefined || producer === action.id) continue;
+        if (this.reaches(action.id, producer)) continue;
+        this.addEdge(producer, action.id);
+      }
+    }
+  }
+
+  producerOf(path: string): Action | undefined {
+    const id = this.producers.get(path);
+    return id === undefined ? undefined : this.actions.get(id);
+  }
+
+  get(id: string): Action {
+    const action = this.actions.get(id);
+    if (!action) throw new GraphError(`no action named '${id}'`);
+    return action;
+  }
+
+  /** Actions that must finish before `id` starts. */
+  predecessors(id: string): ReadonlySet<string> {
+    return this.before.get(id) ?? new Set();
+  }
+
+  /** Actions that wait for `id`. */
+  successors(id: string): ReadonlySet<string> {
+    return this.after.get(id) ?? new Set();
+  }
+
+  /** Every action downstream of `id` (not including it). */
+  downstreamOf(id: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...this.successors(id)];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      for (const s of this.successors(next)) stack.push(s);
+    }
+    return seen;
+  }
+
+  /** A topological order (Kahn's algorithm), stable with respect to insertion order. */
+  topologicalOrder(): string[] {
+    const indegree = new Map<string, number>();
+    for (const [id, preds] of this.before) indegree.set(id, preds.size);
+    const queue: string[] = [];
+    for (const [id, n] of indegree) if (n === 0) queue.push(id);
+    const order: string[] = [];
+    for (let i = 0; i < queue.length; i++) {
+      const id = queue[i]!;
+      order.push(id);
+      for (const s of this.successors(id)) {
+        const n = indegree.get(s)! - 1;
+        indegree.set(s, n);
+        if (n === 0) queue.push(s);
+      }
+    }
+    return order;
+  }
+
+  private addEdgeFromProducer(path: string, consumer: string): void {
+    const producer = this.producers.get(path);
+    if (producer !== undefined && producer !== consumer) this.addEdge(producer, consumer);
+  }
+
+  private addEdge(from: string, to: string): void {
+    this.before.get(to)!.add(from);
+    this.after.get(from)!.add(to);
+  }
+
+  private reaches(from: string, to: string): boolean {
+    if (from === to) return true;
+    return this.downstreamOf(from).has(to);
+  }
+
+  private checkAcyclic(): void {
+    if (this.topologicalOrder().length === this.actions.size) return;
+    // Name one cycle so the user can find it.
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const visit = (id: string): string[] | undefined => {
+      state.set(id, 'open');
+      path.push(id);
+      for (const s of this.successors(id)) {
+        if (state.get(s) === 'open') return [...path.slice(path.indexOf(s)), s];
+        if (!state.has(s)) {
+          const cycle = visit(s);
+          if (cycle) return cycle;
+        }
+      }
+      path.pop();
+      state.set(id, 'done');
+      return undefined;
+    };
+    for (const id of this.actions.keys()) {
+      if (state.has(id)) continue;
+      const cycle = visit(id);
+      if (cycle) throw new GraphError(`dependency cycle: ${cycle.join(' -> ')}`);
+    }
+  }
+}

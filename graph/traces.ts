@@ -1,0 +1,66 @@
+import type { BuildContext, FileHash, OutputRecord } from './action.js';
+
+/**
+ * What the rebuilder needs from persistent state, as interfaces: cache/ implements them with SQLite,
+ * graph/ never sees a database.
+ */
+
+/** Content hashes of files, by path; null when the file does not exist. */
+export interface FileHasher {
+  hash(path: string): string | null;
+  /** Forget what is known about a path (it was just written). */
+  invalidate(path: string): void;
+  /** Hash, mode and size of a file an action wrote; null when it does not exist. */
+  describe(path: string): OutputRecord | null;
+  /** Modification time in milliseconds; null when the file does not exist. */
+  mtimeMs(path: string): number | null;
+}
+
+/**
+ * One verified trace, in the manner of ccache's direct mode: for a given pre-key (command, environment,
+ * declared inputs), the discovered dependencies with the hashes they had, and what the action wrote.
+ */
+export interface TraceEntry {
+  readonly key: string;
+  readonly deps: readonly FileHash[];
+  readonly outputs: readonly OutputRecord[];
+  /** The run that made this trace: adopted as the action's last run when the trace is restored. */
+  readonly run: RunRecord;
+}
+
+/** The last successful run of an action, kept to explain why it is dirty now. */
+export interface RunRecord {
+  readonly actionId: string;
+  readonly key: string;
+  readonly preKey: string;
+  readonly commands: readonly string[];
+  readonly keyEnv: Readonly<Record<string, string>>;
+  readonly inputs: readonly FileHash[];
+  readonly deps: readonly FileHash[];
+  readonly outputs: readonly OutputRecord[];
+  readonly context: BuildContext;
+  readonly durationMs: number;
+  readonly finishedAt: number;
+}
+
+export interface TraceStore {
+  /** The newest trace for `preKey` whose dependencies all still hash as recorded. */
+  findMatch(preKey: string, currentHash: (path: string) => string | null): TraceEntry | undefined;
+  lastRun(actionId: string): RunRecord | undefined;
+  /** Record a successful run: its trace (restorable by key) and, as the action's last run, its record. */
+  recordRun(run: RunRecord): void;
+  /** Make a restored trace's run the action's last run, so `why` compares with what is on disk. */
+  adoptRun(run: RunRecord): void;
+  /** Record that the last attempt of an action failed, so nothing trusts its outputs. */
+  recordFailure(actionId: string, message: string): void;
+  lastFailure(actionId: string): string | undefined;
+}
+
+/** The content-addressed store of outputs. */
+export interface OutputStore {
+  has(hash: string): boolean;
+  /** Keep a copy of the file at `path`, whose content hashes to `record.hash`. */
+  save(record: OutputRecord): void;
+  /** Put the recorded content back at `record.path`; false when the store has no good copy. */
+  restore(record: OutputRecord): boolean;
+}

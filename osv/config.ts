@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import ts from 'typescript';
+import { ConfigError } from './errors.js';
+
+export type KnobValue = string | number | boolean;
+
+/** The configuration of one OSv tree, written as `export default defineConfig({...})` in osv.config.ts. */
+export interface OsvdConfig {
+  /** The tree's root, relative to the config file (default: the config file's folder). */
+  root?: string;
+  /** Knob values (OSv's make variables), overridden by `--set`. */
+  knobs?: Record<string, KnobValue>;
+  /** Further variables passed to make as they are, e.g. a precomputed CXX_INCLUDES. */
+  makeVars?: Record<string, string>;
+  /** Make goals to import (default: the Makefile's default goal). */
+  targets?: string[];
+  /** Parallel jobs (default: the number of cores). */
+  jobs?: number;
+  /** Where osvd keeps its database and store, relative to the root (default: build/.osvd). */
+  stateDir?: string;
+  store?: { maxBytes?: number };
+  /** Where the kernel's exported symbol lists are, for app-specific kernels (relative to the root). */
+  exportedSymbols?: string;
+}
+
+export function defineConfig(config: OsvdConfig): OsvdConfig {
+  return config;
+}
+
+export const CONFIG_FILE = 'osv.config.ts';
+
+const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
+  root: (v) => (typeof v === 'string' ? undefined : 'must be a string (a folder)'),
+  knobs: (v) => (isRecord(v) && Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x)) ? undefined : 'must be an object of strings, numbers or booleans'),
+  makeVars: (v) => (isRecord(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must be an object of strings'),
+  targets: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings'),
+  jobs: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a whole number above 0'),
+  stateDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'must be a folder path'),
+  store: (v) =>
+    isRecord(v) && Object.keys(v).every((k) => k === 'maxBytes') && (v.maxBytes === undefined || (Number.isInteger(v.maxBytes) && (v.maxBytes as number) >= 0))
+      ? undefined
+      : 'must be { maxBytes?: number }',
+  exportedSymbols: (v) => (typeof v === 'string' ? undefined : 'must be a folder path'),
+};
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Check a config object field by field; errors name the file and the field. */
+export function validateConfig(value: unknown, file: string): OsvdConfig {
+  if (!isRecord(value)) throw new ConfigError('the default export must be an object: export default defineConfig({ ... })', { file });
+  for (const [field, v] of Object.entries(value)) {
+    const check = FIELDS[field as keyof OsvdConfig];
+    if (!check) {
+      throw new ConfigError(`unknown field '${field}'`, { file, field, hint: `known fields: ${Object.keys(FIELDS).join(', ')}` });
+    }
+    if (v === undefined) continue;
+    const problem = check(v);
+    if (problem) throw new ConfigError(`'${field}' ${problem}`, { file, field });
+  }
+  return value as OsvdConfig;
+}
+
+/**
+ * Load osv.config.ts: transpile it with TypeScript's compiler API, point its `osvd` import at this
+ * module, import it from a temporary file next to it (so relative imports still work), validate it.
+ */
+export async function loadConfig(file: string): Promise<OsvdConfig> {
+  let source: string;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file, cause: err });
+  }
+  const out = ts.transpileModule(source, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+  });
+  const syntax = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (syntax) {
+    const pos = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
+    const where = pos ? `line ${pos.line + 1}, column ${pos.character + 1}: ` : '';
+    throw new ConfigError(`syntax error: ${where}${ts.flattenDiagnosticMessageText(syntax.messageText, '\n')}`, { file });
+  }
+  const self = pathToFileURL(new URL(import.meta.url).pathname).href;
+  const js = out.outputText.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+  const tmp = path.join(path.dirname(file), `.osv.config.${process.pid}.${Date.now()}.mjs`);
+  fs.writeFileSync(tmp, js);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(tmp).href)) as { default?: unknown };
+  } catch (err) {
+    throw new ConfigError(`the config file failed to load: ${(err as Error).message}`, { file, cause: err });
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return validateConfig(mod.default, file);
+}

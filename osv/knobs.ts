@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { KnobValue } from './config.js';
+import { KnobError } from './errors.js';
+import type { TreeFacts } from './tree.js';
+
+/**
+ * The knobs of an OSv kernel build. Names follow OSv's own make variables; `app` and
+ * `app_extra_symbols` are osvd's: an app-specific kernel whose version script osvd derives itself.
+ */
+export interface KnobSpec {
+  readonly name: string;
+  readonly doc: string;
+  readonly default: string;
+  readonly aliases?: readonly string[];
+  /** Passed to make on its command line (false for osvd's own knobs). */
+  readonly toMake: boolean;
+  check?(value: string, knobs: Readonly<Record<string, string>>, tree: TreeFacts): string | undefined;
+}
+
+export const KNOBS: readonly KnobSpec[] = [
+  {
+    name: 'mode',
+    doc: 'release or debug; selects the build folder build/<mode>.<arch>',
+    default: 'release',
+    toMake: true,
+    check: (v) => (['release', 'debug'].includes(v) ? undefined : `unknown mode '${v}'; valid: release, debug`),
+  },
+  {
+    name: 'arch',
+    doc: 'x64 or aarch64',
+    default: 'x64',
+    toMake: true,
+    check: (v) => (['x64', 'aarch64'].includes(v) ? undefined : `unknown arch '${v}'; valid: x64, aarch64`),
+  },
+  {
+    name: 'conf_drivers_profile',
+    doc: 'the drivers profile, conf/profiles/<arch>/<name>.mk',
+    default: 'all',
+    aliases: ['drivers_profile'],
+    toMake: true,
+    check: (v, knobs, tree) => {
+      const profiles = tree.profilesFor(knobs.arch ?? 'x64');
+      if (profiles.length === 0) return `the tree has no conf/profiles/${knobs.arch}/ folder`;
+      return profiles.includes(v) ? undefined : `unknown drivers profile '${v}'; valid for ${knobs.arch}: ${profiles.join(', ')}`;
+    },
+  },
+  {
+    name: 'conf_hide_symbols',
+    doc: '1 hides every symbol not in the version script (and links with --gc-sections)',
+    default: '0',
+    toMake: true,
+    check: (v) => (v === '0' || v === '1' ? undefined : `must be 0 or 1, not '${v}'`),
+  },
+  {
+    name: 'conf_version_script',
+    doc: 'the version script of an app-specific kernel (with conf_hide_symbols=1)',
+    default: '',
+    toMake: true,
+    check: (v, knobs, tree) => {
+      if (v === '') return undefined;
+      if (knobs.app) return 'set either conf_version_script or app, not both';
+      return fs.existsSync(path.resolve(tree.root, v)) ? undefined : `no such file: ${v}`;
+    },
+  },
+  {
+    name: 'app',
+    doc: "comma-separated ELF files of an app: osvd derives the kernel's version script from their undefined symbols",
+    default: '',
+    toMake: false,
+    check: (v, knobs, tree) => {
+      if (v === '') return undefined;
+      if (knobs.conf_hide_symbols !== '1') return 'an app-specific kernel needs conf_hide_symbols=1';
+      const missing = splitList(v).filter((f) => !fs.existsSync(path.resolve(tree.root, f)));
+      return missing.length ? `no such file: ${missing.join(', ')}` : undefined;
+    },
+  },
+  {
+    name: 'app_extra_symbols',
+    doc: 'comma-separated symbols the app looks up with dlsym, added to its version script',
+    default: '',
+    toMake: false,
+  },
+  { name: 'fs', doc: "OSv's fs= (zfs builds libsolaris.so)", default: '', toMake: true },
+  { name: 'conf_zfs', doc: 'bsd or openzfs', default: '', toMake: true },
+];
+
+export function splitList(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+const BY_NAME = new Map<string, KnobSpec>();
+for (const k of KNOBS) {
+  BY_NAME.set(k.name, k);
+  for (const a of k.aliases ?? []) BY_NAME.set(a, k);
+}
+
+/** Where a knob value came from, for error messages. */
+export interface KnobSource {
+  readonly values: Readonly<Record<string, KnobValue>>;
+  /** e.g. "osv.config.ts: knobs" or "--set". */
+  readonly origin: { file?: string; field: (name: string) => string };
+}
+
+/** Defaults, then each source in order (config, then --set); validated against the tree. */
+export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): Record<string, string> {
+  const knobs: Record<string, string> = {};
+  for (const k of KNOBS) knobs[k.name] = k.default;
+  const origins = new Map<string, KnobSource['origin']>();
+  for (const source of sources) {
+    for (const [name, raw] of Object.entries(source.values)) {
+      const spec = BY_NAME.get(name);
+      if (!spec) {
+        throw new KnobError(`unknown knob '${name}'`, {
+          file: source.origin.file,
+          field: source.origin.field(name),
+          hint: `${closest(name)}known knobs: ${KNOBS.map((k) => k.name).join(', ')} (and drivers_profile)`,
+        });
+      }
+      knobs[spec.name] = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      origins.set(spec.name, source.origin);
+    }
+  }
+  for (const spec of KNOBS) {
+    const problem = spec.check?.(knobs[spec.name]!, knobs, tree);
+    if (problem) {
+      const origin = origins.get(spec.name);
+      throw new KnobError(problem, { file: origin?.file, field: origin ? origin.field(spec.name) : `${spec.name} (default)` });
+    }
+  }
+  return knobs;
+}
+
+/** Parse `--set KEY=VALUE` arguments. */
+export function parseSets(sets: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new KnobError(`'--set ${s}' is not KEY=VALUE`, { field: '--set' });
+    out[s.slice(0, eq).trim()] = s.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** The make command-line assignments for these knobs, under the names the tree uses. */
+export function makeAssignments(knobs: Readonly<Record<string, string>>, tree: TreeFacts, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const spec of KNOBS) {
+    const value = knobs[spec.name]!;
+    if (!spec.toMake) continue;
+    if (value === '' && spec.default === '') continue;
+    const name = spec.name === 'conf_drivers_profile' ? tree.profileVariable : spec.name;
+    vars[name] = value;
+  }
+  return { ...vars, ...extra };
+}
+
+function closest(name: string): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of BY_NAME.keys()) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = candidate;
+    }
+  }
+  return best && bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? `did you mean '${best}'? ` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,252 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Action } from '../graph/action.js';
+import { ToolMissingError } from '../graph/errors.js';
+import { hashValue } from '../graph/hash.js';
+import { parseDepfile } from '../graph/depfile.js';
+import { treePath } from '../graph/paths.js';
+import type { FileHasher } from '../graph/traces.js';
+import { ImportError } from './errors.js';
+import { parseDatabase, parseEnv0, parseTrace, splitDryRun, type MakeDatabase, type RuleEntry } from './makeOutput.js';
+import { envReadBy, fileLikeWords, recipeFacts } from './recipes.js';
+
+/**
+ * Turn the tree's own Makefile into actions by asking GNU make what it would run:
+ * `make -p -n -B --trace V=1 <knobs> <goals>` prints every recipe with its target, then make's
+ * database (prerequisites, phony targets, the makefiles it read). A second make run prints the
+ * environment make exports to recipes. The commands of the actions are exactly make's.
+ */
+
+export interface ImportRequest {
+  readonly root: string;
+  /** Variables for make's command line (knobs and extra make variables). */
+  readonly vars: Readonly<Record<string, string>>;
+  readonly goals: readonly string[];
+  /** The environment make runs with (and the actions after it). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** The build folder, relative to the root (build/<mode>.<arch>). */
+  readonly outDir: string;
+}
+
+export interface ImportedBuild {
+  readonly actions: Action[];
+  /** The makefiles make read, relative to the root, with the hashes they had. */
+  readonly makefiles: readonly (readonly [string, string])[];
+  /** Variables make exports to recipes (beyond the base environment). */
+  readonly exported: Readonly<Record<string, string>>;
+  readonly importMs: number;
+}
+
+export interface ImportCacheLike {
+  get(key: string): string | undefined;
+  put(key: string, value: string): void;
+}
+
+const IMPORT_VERSION = 'osvd-import-2';
+/** make's own bookkeeping variables: never part of what an action reads. */
+const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+const ENV_TARGET = '__osvd_print_env';
+
+export function makeCommandLine(req: ImportRequest): string[] {
+  return [...Object.entries(req.vars).map(([k, v]) => `${k}=${v}`), ...req.goals];
+}
+
+/**
+ * The import, reused while the makefiles make read (and everything else it depends on) are unchanged.
+ * Depfiles included by the Makefile are not part of the key: osvd reads depfiles itself.
+ */
+export async function importBuild(req: ImportRequest, files: FileHasher, cache: ImportCacheLike): Promise<ImportedBuild & { cached: boolean }> {
+  const slot = hashValue([IMPORT_VERSION, req.vars, req.goals, req.baseEnv, req.outDir]);
+  const saved = cache.get(slot);
+  if (saved) {
+    const previous = JSON.parse(saved) as ImportedBuild;
+    if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, cached: true };
+  }
+  const fresh = await runImport(req, files);
+  cache.put(slot, JSON.stringify(fresh));
+  return { ...fresh, cached: false };
+}
+
+export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
+  const started = performance.now();
+  const cmdline = makeCommandLine(req);
+  const envFile = path.join(os.tmpdir(), `osvd-env-${process.pid}-${Date.now()}`);
+  const [dry, envRun] = await Promise.all([
+    runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv),
+    runMake(req.root, [...Object.entries(req.vars).map(([k, v]) => `${k}=${v}`), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}`, ENV_TARGET], req.baseEnv),
+  ]);
+  if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
+  if (envRun.code !== 0) throw makeFailed(req, cmdline, envRun.stderr);
+  let env: Record<string, string>;
+  try {
+    env = parseEnv0(fs.readFileSync(envFile, 'utf8'));
+  } finally {
+    fs.rmSync(envFile, { force: true });
+  }
+  const exported: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (req.baseEnv[k] !== v && !MAKE_BOOKKEEPING.has(k)) exported[k] = v;
+  }
+  const { trace, database } = splitDryRun(dry.stdout);
+  const db = parseDatabase(database);
+  if (db.rules.size === 0) throw new ImportError('make printed no database: is this GNU make?', { file: path.join(req.root, 'Makefile') });
+  const actions = actionsFrom(req, parseTrace(trace), db, env, exported);
+  const outPrefix = req.outDir + '/';
+  const makefiles = db.makefiles
+    .map((m) => treePath(req.root, '.', m))
+    .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
+    .map((m) => [m, files.hash(m) ?? 'missing'] as const);
+  return { actions, makefiles, exported, importMs: performance.now() - started };
+}
+
+function makeFailed(req: ImportRequest, cmdline: readonly string[], stderr: string): ImportError {
+  const message = stderr.trim().split('\n').slice(-6).join('\n') || 'make failed without a message';
+  return new ImportError(`make rejected the build (make ${cmdline.join(' ')}):\n${message}`, { file: path.join(req.root, 'Makefile') });
+}
+
+function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('make', args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ToolMissingError('make', { cause: e }) : e));
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+/** Build actions from the traced recipes and make's database. */
+export function actionsFrom(
+  req: Pick<ImportRequest, 'root' | 'outDir'>,
+  traced: ReturnType<typeof parseTrace>,
+  db: MakeDatabase,
+  env: Readonly<Record<string, string>>,
+  exported: Readonly<Record<string, string>>,
+): Action[] {
+  const root = req.root;
+  const buildRoot = req.outDir.split('/')[0]! + '/';
+  const withRecipe = traced.filter((t) => t.recipe.length > 0);
+  const recipeTargets = new Set(withRecipe.map((t) => t.target));
+  const isPhony = (t: string): boolean => db.rules.get(t)?.phony ?? false;
+
+  // First pass: outputs, so that inputs can be told apart from outputs of other actions.
+  const outputsOf = new Map<string, string[]>();
+  const producer = new Map<string, string>();
+  for (const t of withRecipe) {
+    const target = treePath(root, '.', t.target);
+    let outputs: string[];
+    if (isPhony(t.target)) {
+      outputs = fileLikeWords(t.recipe)
+        .map((w) => treePath(root, '.', w))
+        .filter((p) => p.startsWith(buildRoot) && !recipeTargets.has(p));
+      // `mkdir -p dir && gen > dir/file`: the folder is not what the action is for.
+      outputs = outputs.filter((p) => !outputs.some((q) => q.startsWith(p + '/')));
+    } else {
+      outputs = [target];
+    }
+    const facts = recipeFacts(t.recipe, outputs);
+    if (facts.depfile) outputs.push(treePath(root, '.', facts.depfile));
+    outputs = [...new Set(outputs)];
+    outputsOf.set(t.target, outputs);
+    for (const o of outputs) if (!producer.has(o)) producer.set(o, t.target);
+  }
+
+  /** Actions reached through a phony or recipe-less prerequisite, for ordering. */
+  const resolveOrder = (name: string, seen = new Set<string>()): string[] => {
+    if (seen.has(name)) return [];
+    seen.add(name);
+    if (recipeTargets.has(name)) return [name];
+    const rule: RuleEntry | undefined = db.rules.get(name);
+    if (!rule) return [];
+    return [...rule.prereqs, ...rule.orderOnly].flatMap((p) => resolveOrder(p, seen));
+  };
+
+  const actions: Action[] = [];
+  for (const t of withRecipe) {
+    const outputs = outputsOf.get(t.target)!;
+    const facts = recipeFacts(t.recipe, outputs);
+    const rule = db.rules.get(t.target);
+    const words = new Set(fileLikeWords(t.recipe).map((w) => treePath(root, '.', w)));
+    const depfile = facts.depfile ? treePath(root, '.', facts.depfile) : undefined;
+    // Headers the Makefile learned from an existing depfile are not declared inputs: osvd reads the
+    // depfile itself, and the import must not depend on whether one existed when it ran.
+    const fromDepfile = depfile ? depfileNames(root, depfile) : new Set<string>();
+    const inputs = new Set<string>();
+    const orderAfter = new Set<string>();
+    for (const raw of rule?.prereqs ?? []) {
+      const p = treePath(root, '.', raw);
+      if (recipeTargets.has(raw) && isPhony(raw)) {
+        orderAfter.add(raw);
+      } else if (!recipeTargets.has(raw) && isPhony(raw)) {
+        for (const a of resolveOrder(raw)) orderAfter.add(a);
+      } else if (fromDepfile.has(p) && !words.has(p)) {
+        const made = producer.get(p);
+        if (made) orderAfter.add(made);
+      } else {
+        inputs.add(p);
+      }
+    }
+    for (const raw of rule?.orderOnly ?? []) for (const a of resolveOrder(raw)) orderAfter.add(a);
+    // Files the commands name (a generator script, a linker script) are inputs too.
+    for (const w of words) {
+      if (outputs.includes(w) || inputs.has(w)) continue;
+      if (producer.has(w) || isRegularFile(root, w)) inputs.add(w);
+    }
+    for (const i of inputs) {
+      const made = producer.get(i);
+      if (made === t.target) inputs.delete(i);
+    }
+    orderAfter.delete(t.target);
+    const kind = facts.kind;
+    const source = kind === 'compile' ? (rule?.prereqs.map((p) => treePath(root, '.', p)).find((p) => words.has(p)) ?? undefined) : undefined;
+    actions.push({
+      id: t.target,
+      kind,
+      commands: t.recipe,
+      cwd: '.',
+      env,
+      // Compilers and linkers read no variable make exports; commands and scripts read those they name.
+      keyEnv: kind === 'compile' || kind === 'link' ? {} : envReadBy(t.recipe, exported, (w) => scriptText(root, w)),
+      inputs: [...inputs].sort(),
+      orderAfter: [...orderAfter].sort(),
+      outputs,
+      depfile,
+      source,
+    });
+  }
+  return actions;
+}
+
+function depfileNames(root: string, depfile: string): Set<string> {
+  try {
+    return new Set(parseDepfile(fs.readFileSync(path.resolve(root, depfile), 'utf8'), depfile).map((p) => treePath(root, '.', p)));
+  } catch {
+    return new Set();
+  }
+}
+
+function isRegularFile(root: string, p: string): boolean {
+  try {
+    return fs.statSync(path.resolve(root, p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The text of a script in the tree that a command names (small text files only). */
+function scriptText(root: string, word: string): string | undefined {
+  if (word.startsWith('-') || word.startsWith('/') || word.includes('$')) return undefined;
+  const abs = path.resolve(root, word);
+  if (!abs.startsWith(root + path.sep)) return undefined;
+  try {
+    const st = fs.statSync(abs);
+    if (!st.isFile() || st.size > 256 * 1024) return undefined;
+    const text = fs.readFileSync(abs, 'utf8');
+    return text.includes('\0') ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Action } from '../graph/action.js';
+import type { FileHasher } from '../graph/traces.js';
+import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
+import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './knobs.js';
+import { importBuild, type ImportCacheLike } from './makeImport.js';
+import { outDirOf, readTree, type TreeFacts } from './tree.js';
+
+/** One OSv tree with its configuration and effective knobs: what every command starts from. */
+export interface Project {
+  readonly root: string;
+  readonly configFile?: string;
+  readonly config: OsvdConfig;
+  readonly tree: TreeFacts;
+  readonly knobs: Readonly<Record<string, string>>;
+  /** The build folder, relative to the root: build/<mode>.<arch>. */
+  readonly outDir: string;
+  /** Absolute folder of the database and the store. */
+  readonly stateDir: string;
+  readonly jobs: number;
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+export interface ProjectOptions {
+  readonly cwd: string;
+  readonly root?: string;
+  readonly config?: string;
+  /** `--set KEY=VALUE` arguments. */
+  readonly sets?: readonly string[];
+  readonly jobs?: number;
+}
+
+/** Variables from the caller's environment that the build may read; everything else is left out. */
+const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SOURCE_DATE_EPOCH'];
+
+export function baseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of PASSED_ENV) if (env[k] !== undefined) out[k] = env[k]!;
+  if (!out.PATH) out.PATH = '/usr/local/bin:/usr/bin:/bin';
+  return out;
+}
+
+export async function openProject(opts: ProjectOptions): Promise<Project> {
+  let configFile: string | undefined;
+  let root: string;
+  if (opts.config) {
+    configFile = path.resolve(opts.cwd, opts.config);
+    if (!fs.existsSync(configFile)) throw new ConfigError('no such config file', { file: configFile });
+  } else {
+    const dir = opts.root ? path.resolve(opts.cwd, opts.root) : opts.cwd;
+    const candidate = path.join(dir, CONFIG_FILE);
+    if (fs.existsSync(candidate)) configFile = candidate;
+  }
+  const config = configFile ? await loadConfig(configFile) : {};
+  if (opts.root) root = path.resolve(opts.cwd, opts.root);
+  else if (configFile) root = path.resolve(path.dirname(configFile), config.root ?? '.');
+  else root = opts.cwd;
+  if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+    throw new ConfigError(`the tree's root is not a folder: ${root}`, { file: configFile, field: configFile ? 'root' : '--root' });
+  }
+  const tree = readTree(root);
+  const sources: KnobSource[] = [];
+  if (config.knobs) sources.push({ values: config.knobs, origin: { file: configFile, field: (n) => `knobs.${n}` } });
+  if (opts.sets?.length) sources.push({ values: parseSets(opts.sets), origin: { field: (n) => `--set ${n}` } });
+  const knobs = resolveKnobs(sources, tree);
+  const outDir = outDirOf(knobs);
+  return {
+    root,
+    configFile,
+    config,
+    tree,
+    knobs,
+    outDir,
+    stateDir: path.resolve(root, config.stateDir ?? 'build/.osvd'),
+    jobs: opts.jobs ?? config.jobs ?? Math.max(1, os.availableParallelism()),
+    baseEnv: baseEnvironment(process.env),
+  };
+}
+
+export interface ProjectActions {
+  readonly actions: Action[];
+  readonly importCached: boolean;
+  readonly importMs: number;
+  readonly makefiles: readonly string[];
+}
+
+/** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
+export async function projectActions(project: Project, files: FileHasher, cache: ImportCacheLike): Promise<ProjectActions> {
+  const { knobs, root, outDir } = project;
+  const extraVars: Record<string, string> = { ...(project.config.makeVars ?? {}) };
+  const own: Action[] = [];
+  if (knobs.app) {
+    const scriptPath = appVersionScriptPath(outDir);
+    extraVars.conf_version_script = scriptPath;
+    own.push(
+      appVersionScriptAction({
+        outDir,
+        elfFiles: knobs.app,
+        extraSymbols: knobs.app_extra_symbols ?? '',
+        symbolFiles: exportedSymbolFiles(root, project.config.exportedSymbols ?? 'exported_symbols'),
+        env: project.baseEnv,
+      }),
+    );
+    // make's dry run needs the script to exist when the Makefile names it as a prerequisite.
+    const abs = path.join(root, scriptPath);
+    if (!fs.existsSync(abs)) {
+      fs.mkdirSync(path.dirname(abs), { recursive: true });
+      fs.writeFileSync(abs, '');
+    }
+  }
+  const imported = await importBuild(
+    { root, vars: makeAssignments(knobs, project.tree, extraVars), goals: project.config.targets ?? [], baseEnv: project.baseEnv, outDir },
+    files,
+    cache,
+  );
+  return {
+    actions: [...imported.actions, ...own],
+    importCached: imported.cached,
+    importMs: imported.importMs,
+    makefiles: imported.makefiles.map(([p]) => p),
+  };
+}

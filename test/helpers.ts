@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Shared by the suites: fresh copies of the example tree, and the real osvd and make run on them. */
+export const REPO = path.resolve(__dirname, '..');
+export const EXAMPLE = path.join(REPO, 'examples', 'mini-osv');
+export const OUT = 'build/release.x64';
+const OSVD = path.join(REPO, 'bin', 'osvd.js');
+
+const made: string[] = [];
+
+/** A fresh copy of examples/mini-osv (without build outputs) in a temporary folder. */
+export function copyExample(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-test-'));
+  fs.cpSync(EXAMPLE, dir, {
+    recursive: true,
+    filter: (src) => {
+      const rel = path.relative(EXAMPLE, src);
+      return !(rel === 'build' || rel.startsWith('build/') || rel.endsWith('.so'));
+    },
+  });
+  made.push(dir);
+  return dir;
+}
+
+export function removeCopies(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function osvd(root: string, args: string[]): RunResult {
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, OSVD_LOG: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface BuildJson {
+  ok: boolean;
+  ran: { output: string; kind: string; reason: string; reasons: { type: string; added?: string[]; removed?: string[]; context?: { name: string }[] }[] }[];
+  restored: { output: string; kind: string }[];
+  upToDate: number;
+  failed: { output: string; kind: string; source?: string; message: string; exitCode: number | null }[];
+  skipped: string[];
+  durationMs: number;
+}
+
+/** `osvd build --json` with knobs; throws with osvd's output when it could not run at all. */
+export function build(root: string, ...sets: string[]): BuildJson & { code: number | null } {
+  const r = osvd(root, ['build', '--json', ...sets.flatMap((s) => ['--set', s])]);
+  let parsed: BuildJson;
+  try {
+    parsed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BuildJson;
+  } catch {
+    throw new Error(`osvd build printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { ...parsed, code: r.code };
+}
+
+export function make(root: string, args: string[]): RunResult {
+  const r = spawnSync('make', args, { cwd: root, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Outputs of the actions that ran, by kind. */
+export function ranOf(r: BuildJson, kind?: string): string[] {
+  return r.ran.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
+}
+
+export function restoredOf(r: BuildJson, kind?: string): string[] {
+  return r.restored.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
+}
+
+/** The objects make would link into loader.elf for these make variables, from make's own dry run. */
+export function kernelObjects(root: string, vars: string[]): string[] {
+  const r = make(root, ['-n', '-B', 'V=1', ...vars, `${OUT}/loader.elf`]);
+  if (r.code !== 0) throw new Error(`make -n failed: ${r.stderr}`);
+  const objects = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /\s-o\s+(\S+\.o)\s/.exec(line);
+    if (m && line.includes(' -c ')) objects.add(m[1]!);
+  }
+  return [...objects].sort();
+}
+
+/** Sources that include <osv/drivers_config.h>, as object paths. */
+export function driversConfigIncluders(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = dir ? `${dir}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (rel !== 'build' && rel !== 'apps') walk(rel);
+      } else if (/\.(c|cc|S)$/.test(e.name) && fs.readFileSync(path.join(root, rel), 'utf8').includes('osv/drivers_config.h')) {
+        out.push(`${OUT}/${rel.replace(/\.(c|cc|S)$/, '.o')}`);
+      }
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+export function sha(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Every file under a folder, relative to it, with its hash. */
+export function hashTree(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (skip(r)) continue;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) out.set(r, sha(path.join(dir, r)));
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** Objects whose depfile names `header`. */
+export function depfileReaders(root: string, header: string): string[] {
+  const readers: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const r = `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(r);
+      else if (e.name.endsWith('.d')) {
+        const text = fs.readFileSync(path.join(root, r), 'utf8').replace(/\\\n/g, ' ');
+        const firstRule = text.split('\n')[0]!;
+        if (firstRule.split(/\s+/).includes(header)) readers.push(r.replace(/\.d$/, '.o'));
+      }
+    }
+  };
+  walk(OUT);
+  return readers.sort();
+}
+
+export function appendTo(root: string, rel: string, text: string): void {
+  fs.appendFileSync(path.join(root, rel), text);
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { parseDepfile } from '../graph/depfile.js';
+import { parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
+import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
+
+describe('depfile parser', () => {
+  it('reads gcc -MD -MP output with continuations and phony header rules', () => {
+    const text = 'build/a.o: a.c include/x.h \\\n include/y\\ z.h /usr/include/stdc-predef.h\ninclude/x.h:\ninclude/y\\ z.h:\n';
+    expect(parseDepfile(text)).toEqual(['a.c', 'include/x.h', 'include/y z.h', '/usr/include/stdc-predef.h']);
+  });
+  it('rejects text without a rule', () => {
+    expect(() => parseDepfile('garbage without colon')).toThrow(/no "target:" rule/);
+  });
+});
+
+describe('make dry-run parser', () => {
+  const stdout = [
+    'Building into build/release.x64',
+    "Makefile:15: target 'perhaps-modify-x' does not exist",
+    'sh scripts/gen x64 build/release.x64/gen/x.h',
+    "Makefile:9: update target 'build/release.x64/a.o' due to: a.c",
+    'mkdir -p build/release.x64/',
+    'gcc -MD -MT build/release.x64/a.o -MP -c -o build/release.x64/a.o a.c \\',
+    '  -DFOO=1',
+    '# GNU Make 4.3',
+    '# Built for x86_64-pc-linux-gnu',
+    '# Copyright (C) 1988-2020 Free Software Foundation, Inc.',
+    '',
+    '# Make data base, printed on Fri Nov 27 01:00:00 2026',
+    'MAKEFILE_LIST :=  Makefile conf/profiles/x64/all.mk build/release.x64/a.d',
+    '.DEFAULT_GOAL := all',
+    '# Files',
+    '',
+    '# Not a target:',
+    '.c.o:',
+    '#  Builtin rule',
+    '',
+    'build/release.x64/a.o: a.c include/x.h | generated-headers',
+    '#  Implicit rule search has been done.',
+    '\tgcc -c -o $@ $<',
+    '',
+    'generated-headers: perhaps-modify-x',
+    '#  Phony target (prerequisite of .PHONY).',
+    '',
+    'perhaps-modify-x:',
+    '#  Phony target (prerequisite of .PHONY).',
+    '',
+    '# files hash-table stats:',
+  ].join('\n');
+
+  it('splits the trace from the database and joins continued recipe lines', () => {
+    const { trace, database } = splitDryRun(stdout);
+    const targets = parseTrace(trace);
+    expect(targets.map((t) => t.target)).toEqual(['perhaps-modify-x', 'build/release.x64/a.o']);
+    expect(targets[1]!.recipe).toEqual(['mkdir -p build/release.x64/', 'gcc -MD -MT build/release.x64/a.o -MP -c -o build/release.x64/a.o a.c \\\n  -DFOO=1']);
+    const db = parseDatabase(database);
+    expect(db.makefiles).toEqual(['Makefile', 'conf/profiles/x64/all.mk', 'build/release.x64/a.d']);
+    expect(db.defaultGoal).toBe('all');
+    expect(db.rules.get('build/release.x64/a.o')).toMatchObject({ prereqs: ['a.c', 'include/x.h'], orderOnly: ['generated-headers'], phony: false });
+    expect(db.rules.get('generated-headers')?.phony).toBe(true);
+    expect(db.rules.has('.c.o')).toBe(false);
+  });
+
+  it('parses env -0 output', () => {
+    expect(parseEnv0('A=1\0B=x=y\0\0')).toEqual({ A: '1', B: 'x=y' });
+  });
+});
+
+describe('recipes', () => {
+  it('splits shell words with quotes and operators', () => {
+    expect(shellWords(`a 'b c' "d\\"e" f>g; h`)).toEqual(['a', 'b c', 'd"e', 'f', '>', 'g', ';', 'h']);
+  });
+  it('classifies compiles with their depfile, links and generators', () => {
+    expect(recipeFacts(['mkdir -p out/', 'g++ -MD -MT out/a.o -MP -c -o out/a.o a.cc'], ['out/a.o'])).toEqual({ kind: 'compile', depfile: 'out/a.d' });
+    expect(recipeFacts(['gcc -MD -MF out/x.dep -c -o out/a.o a.c'], ['out/a.o'])).toEqual({ kind: 'compile', depfile: 'out/x.dep' });
+    expect(recipeFacts(['ld -o out/loader.elf out/a.o'], ['out/loader.elf']).kind).toBe('link');
+    expect(recipeFacts(['g++ -shared -o out/lib.so out/a.o'], ['out/lib.so']).kind).toBe('link');
+    expect(recipeFacts(['sh scripts/gen x64 out/gen/x.h'], ['out/gen/x.h']).kind).toBe('generate');
+    expect(recipeFacts(['ln -nsf release.x64 build/last'], ['build/last']).kind).toBe('other');
+  });
+  it('finds file-like words, also after = and ,', () => {
+    expect(fileLikeWords(['g++ -Wl,--version-script=out/vs -o out/x a.o'])).toEqual(expect.arrayContaining(['out/vs', 'out/x', 'a.o']));
+  });
+  it('knows which exported variables a command or script reads', () => {
+    const exported = { conf_a: '1', conf_b: '0', other: 'x' };
+    expect(envReadBy(['echo $conf_a > f'], exported, () => undefined)).toEqual({ conf_a: '1' });
+    expect(envReadBy(['cat a b | sort > f'], exported, () => undefined)).toEqual({});
+    expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? 'awk \'{ print ENVIRON["conf_"$0] }\'' : undefined))).toEqual({ conf_a: '1', conf_b: '0' });
+    expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? 'echo "$conf_b"' : undefined))).toEqual({ conf_b: '0' });
+    const evalScript = 'for n in $names; do eval "v=\\${conf_$n:-0}"; done';
+    expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? evalScript : undefined))).toEqual({ conf_a: '1', conf_b: '0' });
+    expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? 'printenv' : undefined))).toEqual(exported);
+  });
+});
