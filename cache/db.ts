@@ -6,7 +6,7 @@ import { CacheError } from './errors.js';
 export type Db = Database.Database;
 
 /** Bump when the schema changes incompatibly: an older database is moved aside and rebuilt. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS traces (
 );
 -- The last successful run of each action, to explain why it is dirty and to order by duration.
 CREATE TABLE IF NOT EXISTS last_runs (
-  action_id TEXT PRIMARY KEY, record TEXT NOT NULL, duration_ms INTEGER NOT NULL, finished_at INTEGER NOT NULL
+  action_id TEXT PRIMARY KEY, record TEXT NOT NULL, previous TEXT, duration_ms INTEGER NOT NULL, finished_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS failures (action_id TEXT PRIMARY KEY, message TEXT NOT NULL, at INTEGER NOT NULL);
 -- The content-addressed store's index: one row per blob, for the size cap and LRU eviction.

@@ -28,8 +28,8 @@ export class TraceDb implements TraceStore {
     );
     this.selectLast = db.prepare('SELECT record FROM last_runs WHERE action_id = ?');
     this.upsertLast = db.prepare(
-      'INSERT INTO last_runs (action_id, record, duration_ms, finished_at) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT(action_id) DO UPDATE SET record = excluded.record, duration_ms = excluded.duration_ms, finished_at = excluded.finished_at',
+      'INSERT INTO last_runs (action_id, record, previous, duration_ms, finished_at) VALUES (?, ?, NULL, ?, ?) ' +
+        'ON CONFLICT(action_id) DO UPDATE SET previous = last_runs.record, record = excluded.record, duration_ms = excluded.duration_ms, finished_at = excluded.finished_at',
     );
     this.selectFailure = db.prepare('SELECT message FROM failures WHERE action_id = ?');
     this.upsertFailure = db.prepare(
@@ -56,6 +56,11 @@ export class TraceDb implements TraceStore {
       this.lastRuns.set(actionId, row ? (JSON.parse(row.record) as RunRecord) : null);
     }
     return this.lastRuns.get(actionId) ?? undefined;
+  }
+
+  previousRun(actionId: string): RunRecord | undefined {
+    const row = this.db.prepare('SELECT previous FROM last_runs WHERE action_id = ?').get(actionId) as { previous: string | null } | undefined;
+    return row?.previous ? (JSON.parse(row.previous) as RunRecord) : undefined;
   }
 
   recordRun(run: RunRecord): void {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { isOsvdError, OsvdError } from '../graph/errors.js';
-import { describeReason, type DirtyReason } from '../graph/rebuilder.js';
+import { describeReason, runChanges, type DirtyReason } from '../graph/rebuilder.js';
 import type { Plan, PlanState } from '../graph/plan.js';
 import { KNOBS } from '../osv/knobs.js';
 import { printBuild, printStatus, printWhy, type WhyNode } from './report.js';
@@ -89,8 +89,15 @@ export async function main(argv: string[]): Promise<void> {
         const all = await s.plan(new Set(graph.actions.keys()));
         const node = whyNode(action.id, all, graph, new Set());
         const last = s.traces.lastRun(action.id);
+        const previous = s.traces.previousRun(action.id);
+        const changes = last && previous ? runChanges(previous, last).map((r) => ({ ...r, text: describeReason(r) })) : [];
         printWhy(
-          { path: target, ...node, source: action.source, lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs } : null },
+          {
+            path: target,
+            ...node,
+            source: action.source,
+            lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, changedSincePrevious: changes } : null,
+          },
           { json: opts.json },
         );
       });

@@ -106,7 +106,14 @@ const STATE_TEXT: Record<PlanState, string> = {
   pending: 'out of date: an input is rebuilt first',
 };
 
-export function printWhy(w: WhyNode & { path: string; source?: string; lastRun: unknown }, o: { json?: boolean }): void {
+export interface WhyLastRun {
+  finishedAt: number;
+  knobs: Readonly<Record<string, string>>;
+  durationMs: number;
+  changedSincePrevious: { text: string }[];
+}
+
+export function printWhy(w: WhyNode & { path: string; source?: string; lastRun: WhyLastRun | null }, o: { json?: boolean }): void {
   if (o.json) {
     process.stdout.write(JSON.stringify(w) + '\n');
     return;
@@ -120,5 +127,9 @@ export function printWhy(w: WhyNode & { path: string; source?: string; lastRun: 
   };
   walk(w, 0);
   if (w.source) lines.push(`TU: ${w.source}`);
+  if (w.lastRun) {
+    lines.push(`last built ${new Date(w.lastRun.finishedAt).toISOString()} in ${w.lastRun.durationMs} ms${w.lastRun.changedSincePrevious.length ? ', because:' : ''}`);
+    for (const c of w.lastRun.changedSincePrevious.slice(0, 8)) lines.push(`  - ${c.text}`);
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }

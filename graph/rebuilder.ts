@@ -155,6 +155,28 @@ export function explain(x: ExplainInput): DirtyReason[] {
   return reasons;
 }
 
+/** What differed between two runs of one action: why the later one ran. */
+export function runChanges(before: RunRecord, after: RunRecord): DirtyReason[] {
+  const reasons: DirtyReason[] = [];
+  const ctx = contextChanges(before.context, after.context);
+  if (before.commands.join('\n') !== after.commands.join('\n')) {
+    const a = tokens(after.commands);
+    const b = tokens(before.commands);
+    reasons.push({ type: 'command', added: multisetDiff(a, b), removed: multisetDiff(b, a), context: ctx });
+  }
+  const env = contextChanges(before.keyEnv, after.keyEnv);
+  if (env.length > 0) reasons.push({ type: 'env', vars: env, context: ctx });
+  const then = new Map([...before.inputs, ...before.deps]);
+  const now = new Map([...after.inputs, ...after.deps]);
+  for (const [p, h] of now) {
+    const old = then.get(p);
+    if (old === undefined) reasons.push({ type: 'input', path: p, change: 'added' });
+    else if (old !== h) reasons.push({ type: 'input', path: p, change: old === 'missing' ? 'appeared' : h === 'missing' ? 'missing' : 'modified' });
+  }
+  for (const p of then.keys()) if (!now.has(p)) reasons.push({ type: 'input', path: p, change: 'removed' });
+  return reasons;
+}
+
 function describeContext(ctx: readonly ContextChange[]): string {
   if (ctx.length === 0) return '';
   return ` (knob ${ctx.map((c) => `${c.name} ${c.from ?? '(unset)'} -> ${c.to ?? '(unset)'}`).join(', ')})`;

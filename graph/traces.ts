@@ -47,6 +47,8 @@ export interface TraceStore {
   /** The newest trace for `preKey` whose dependencies all still hash as recorded. */
   findMatch(preKey: string, currentHash: (path: string) => string | null): TraceEntry | undefined;
   lastRun(actionId: string): RunRecord | undefined;
+  /** The run before the last one, to say what changed between them. */
+  previousRun(actionId: string): RunRecord | undefined;
   /** Record a successful run: its trace (restorable by key) and, as the action's last run, its record. */
   recordRun(run: RunRecord): void;
   /** Make a restored trace's run the action's last run, so `why` compares with what is on disk. */

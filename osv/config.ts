@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import ts from 'typescript';
 import { ConfigError } from './errors.js';
 
 export type KnobValue = string | number | boolean;
@@ -75,6 +74,8 @@ export async function loadConfig(file: string): Promise<OsvdConfig> {
   } catch (err) {
     throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file, cause: err });
   }
+  // TypeScript is large: load it only when there is a config file to read.
+  const ts = (await import('typescript')).default;
   const out = ts.transpileModule(source, {
     fileName: file,
     reportDiagnostics: true,

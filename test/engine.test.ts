@@ -105,6 +105,13 @@ describe('incremental builds on one tree', () => {
     const text = osvd(root, ['why', includer, '--set', 'conf_drivers_profile=all']).stdout;
     expect(text).toContain('conf_drivers_profile virtio-mmio -> all');
     expect(text).toContain('drivers_config.h');
+    // Under the knobs it was last built with it is up to date, and says what changed since the run before.
+    const now = JSON.parse(osvd(root, ['why', includer, '--json', '--set', 'conf_drivers_profile=virtio-mmio']).stdout) as {
+      upToDate: boolean;
+      lastRun: { changedSincePrevious: { type: string; path?: string }[] };
+    };
+    expect(now.upToDate).toBe(true);
+    expect(now.lastRun.changedSincePrevious).toContainEqual(expect.objectContaining({ type: 'input', path: GENERATOR }));
   });
 
   it('back to all compiles and links nothing: everything comes from the store', () => {
@@ -131,6 +138,14 @@ describe('incremental builds on one tree', () => {
     expect(off.ok).toBe(true);
     expect(ranOf(off, 'compile')).toEqual([]);
     expect(ranOf(off, 'link')).toEqual([]);
+  });
+
+  it('where make misses the hide-symbols flip entirely (it compiles nothing), osvd does not', () => {
+    const other = copyExample();
+    expect(make(other, ['-j2']).code).toBe(0);
+    const flipped = make(other, ['V=1', 'conf_hide_symbols=1']);
+    expect(flipped.code).toBe(0);
+    expect(flipped.stdout).not.toMatch(/ -c /);
   });
 
   it('an edit that leaves the object identical does not relink', () => {

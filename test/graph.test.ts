@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../graph/action.js';
+import { GraphError } from '../graph/errors.js';
+import { BuildGraph } from '../graph/graph.js';
+import { actionKey, contextChanges, preKeyOf } from '../graph/rebuilder.js';
+import { criticalPaths, ReadyQueue } from '../graph/scheduler.js';
+
+function action(id: string, inputs: string[] = [], extra: Partial<Action> = {}): Action {
+  return { id, kind: 'compile', commands: [`cc -o ${id}`], cwd: '.', env: {}, keyEnv: {}, inputs, orderAfter: [], outputs: [id], ...extra };
+}
+
+describe('build graph', () => {
+  it('orders producers before consumers and adds edges from discovered dependencies', () => {
+    const gen = action('gen.h', [], { kind: 'generate' });
+    const obj = action('a.o', ['a.c']);
+    const elf = action('k.elf', ['a.o'], { kind: 'link' });
+    const g = new BuildGraph([elf, obj, gen], (id) => (id === 'a.o' ? ['gen.h', '/usr/include/x.h'] : []));
+    const order = g.topologicalOrder();
+    expect(order.indexOf('gen.h')).toBeLessThan(order.indexOf('a.o'));
+    expect(order.indexOf('a.o')).toBeLessThan(order.indexOf('k.elf'));
+    expect([...g.downstreamOf('gen.h')].sort()).toEqual(['a.o', 'k.elf']);
+  });
+
+  it('names a dependency cycle and a file written by two actions', () => {
+    expect(() => new BuildGraph([action('a', ['b']), action('b', ['a'])])).toThrow(/dependency cycle: (a -> b -> a|b -> a -> b)/);
+    expect(() => new BuildGraph([action('x', [], { outputs: ['f'] }), action('y', [], { outputs: ['f'] })])).toThrow(GraphError);
+  });
+
+  it('a stale depfile naming a downstream output does not create a cycle', () => {
+    const g = new BuildGraph([action('a.o', ['a.c']), action('k.elf', ['a.o'], { kind: 'link' })], (id) => (id === 'a.o' ? ['k.elf'] : []));
+    expect(g.topologicalOrder()).toEqual(['a.o', 'k.elf']);
+  });
+});
+
+describe('keys', () => {
+  it('change with the command, the environment the action reads and input contents, not with input order', () => {
+    const a = action('a.o', ['a.c', 'b.h']);
+    const base = preKeyOf(a, [['a.c', '1'], ['b.h', '2']]);
+    expect(preKeyOf({ ...a, inputs: ['b.h', 'a.c'] }, [['a.c', '1'], ['b.h', '2']])).toBe(base);
+    expect(preKeyOf(a, [['a.c', '1'], ['b.h', '3']])).not.toBe(base);
+    expect(preKeyOf({ ...a, commands: ['cc -O2 -o a.o'] }, [['a.c', '1'], ['b.h', '2']])).not.toBe(base);
+    expect(preKeyOf({ ...a, keyEnv: { conf_x: '1' } }, [['a.c', '1'], ['b.h', '2']])).not.toBe(base);
+    expect(preKeyOf({ ...a, env: { PATH: '/elsewhere' } }, [['a.c', '1'], ['b.h', '2']])).toBe(base);
+    expect(actionKey(base, [['x.h', '1']])).not.toBe(actionKey(base, [['x.h', '2']]));
+  });
+
+  it('reports which context values (knobs) changed', () => {
+    expect(contextChanges({ p: 'all', h: '0' }, { p: 'virtio-mmio', h: '0' })).toEqual([{ name: 'p', from: 'all', to: 'virtio-mmio' }]);
+  });
+});
+
+describe('scheduler', () => {
+  it('gives the longest remaining path the highest priority', () => {
+    const slow = action('slow.o', ['s.c']);
+    const fast = action('fast.o', ['f.c']);
+    const lib = action('lib.so', ['fast.o'], { kind: 'link' });
+    const g = new BuildGraph([fast, slow, lib]);
+    const cp = criticalPaths(g, (id) => ({ 'slow.o': 5000, 'fast.o': 100, 'lib.so': 200 })[id]);
+    expect(cp.get('slow.o')).toBe(5000);
+    expect(cp.get('fast.o')).toBe(300);
+    const q = new ReadyQueue();
+    for (const id of ['fast.o', 'slow.o']) q.push(id, cp.get(id)!);
+    expect([q.pop(), q.pop(), q.pop()]).toEqual(['slow.o', 'fast.o', undefined]);
+  });
+});
