@@ -31,9 +31,15 @@ export function printBuild(r: BuildResult, o: BuildPrintOptions): void {
   }
   const lines: string[] = [];
   if (!o.quiet) {
-    const shown = r.ran.slice(0, 40);
+    // Actions never built before say nothing interesting one by one: count them by kind.
+    const fresh = r.ran.filter((e) => e.reasons.length === 1 && e.reasons[0]!.type === 'new');
+    const changed = r.ran.filter((e) => !fresh.includes(e));
+    const shown = changed.slice(0, 40);
     for (const e of shown) lines.push(`  ${e.kind.padEnd(8)} ${e.output}  (${e.reason})`);
-    if (r.ran.length > shown.length) lines.push(`  ... and ${r.ran.length - shown.length} more`);
+    if (changed.length > shown.length) lines.push(`  ... and ${changed.length - shown.length} more`);
+    const byKind = new Map<string, number>();
+    for (const e of fresh) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
+    if (fresh.length) lines.push(`  never built before: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`);
     if (r.restored.length) lines.push(`  restored from the store: ${r.restored.length} (${r.restored.slice(0, 3).map((e) => e.output).join(', ')}${r.restored.length > 3 ? ', ...' : ''})`);
   }
   for (const f of r.failed) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Action, ActionKind, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
-import { runAction } from './executor.js';
+import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
 import { actionKey, decide, describeReason, explain, inputHashes, type DirtyReason } from './rebuilder.js';
@@ -93,165 +93,174 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   let finished = 0;
   let running = 0;
 
-  return new Promise<BuildResult>((resolve, reject) => {
-    const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
-      finished++;
-      const action = graph.get(id);
-      options.onEvent?.({ type: 'done', id, kind: action.kind, state, finished, total, durationMs });
-      if (state === 'failed') {
-        for (const d of graph.downstreamOf(id)) {
-          if (!skipped.has(d)) {
-            skipped.add(d);
-            result.skipped.push(d);
-          }
-        }
-        return;
-      }
-      for (const s of graph.successors(id)) {
-        const n = waitingOn.get(s)! - 1;
-        waitingOn.set(s, n);
-        if (n === 0 && !skipped.has(s)) ready.push(s, priority.get(s) ?? 0);
-      }
-    };
+  const shells = new ShellPool();
+  try {
+    return await runBuild();
+  } finally {
+    shells.close();
+  }
 
-    const pump = (): void => {
-      try {
-        while (running < options.jobs && ready.size > 0) {
-          const id = ready.pop()!;
-          if (skipped.has(id)) continue;
-          const action = graph.get(id);
-          const decision = decide(action, files, traces, store);
-          if (decision.state === 'upToDate') {
-            traces.adoptRun(decision.entry.run);
-            result.upToDate++;
-            complete(id, 'upToDate', 0);
-            continue;
+  function runBuild(): Promise<BuildResult> {
+    return new Promise<BuildResult>((resolve, reject) => {
+      const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
+        finished++;
+        const action = graph.get(id);
+        options.onEvent?.({ type: 'done', id, kind: action.kind, state, finished, total, durationMs });
+        if (state === 'failed') {
+          for (const d of graph.downstreamOf(id)) {
+            if (!skipped.has(d)) {
+              skipped.add(d);
+              result.skipped.push(d);
+            }
           }
-          if (decision.state === 'restore' && restoreOutputs(decision.stale)) {
-            traces.adoptRun(decision.entry.run);
-            result.restored.push({ id, output: primaryOutput(action), kind: action.kind });
-            complete(id, 'restored', 0);
-            continue;
+          return;
+        }
+        for (const s of graph.successors(id)) {
+          const n = waitingOn.get(s)! - 1;
+          waitingOn.set(s, n);
+          if (n === 0 && !skipped.has(s)) ready.push(s, priority.get(s) ?? 0);
+        }
+      };
+
+      const pump = (): void => {
+        try {
+          while (running < options.jobs && ready.size > 0) {
+            const id = ready.pop()!;
+            if (skipped.has(id)) continue;
+            const action = graph.get(id);
+            const decision = decide(action, files, traces, store);
+            if (decision.state === 'upToDate') {
+              traces.adoptRun(decision.entry.run);
+              result.upToDate++;
+              complete(id, 'upToDate', 0);
+              continue;
+            }
+            if (decision.state === 'restore' && restoreOutputs(decision.stale)) {
+              traces.adoptRun(decision.entry.run);
+              result.restored.push({ id, output: primaryOutput(action), kind: action.kind });
+              complete(id, 'restored', 0);
+              continue;
+            }
+            const reasons = explain({
+              action,
+              files,
+              lastRun: traces.lastRun(id),
+              lastFailure: traces.lastFailure(id),
+              context: options.context,
+              pendingProducer: () => undefined,
+              producerOf: (p) => graph.producerOf(p)?.id,
+            });
+            if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
+            const reason = reasons.slice(0, 3).map(describeReason).join('; ');
+            running++;
+            options.onEvent?.({ type: 'start', id, kind: action.kind, running });
+            runAndRecord(action, decision.preKey, reason, reasons).then(
+              ({ state, durationMs }) => {
+                running--;
+                complete(id, state, durationMs);
+                pump();
+              },
+              (err) => reject(err),
+            );
           }
-          const reasons = explain({
-            action,
-            files,
-            lastRun: traces.lastRun(id),
-            lastFailure: traces.lastFailure(id),
-            context: options.context,
-            pendingProducer: () => undefined,
-            producerOf: (p) => graph.producerOf(p)?.id,
+          if (running === 0 && ready.size === 0) {
+            result.durationMs = performance.now() - started;
+            result.ok = result.failed.length === 0 && finished + skipped.size === total;
+            resolve(result);
+          }
+        } catch (err) {
+          reject(err);
+        }
+      };
+
+      const restoreOutputs = (stale: readonly OutputRecord[]): boolean => {
+        for (const o of stale) {
+          if (!store.restore(o)) return false;
+          files.invalidate(o.path);
+        }
+        return true;
+      };
+
+      const runAndRecord = async (action: Action, preKey: string, reason: string, reasons: readonly DirtyReason[]): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
+        const before = inputHashes(action, files);
+        const startedAt = Date.now();
+        const exec = await shells.run(action, options.root);
+        for (const o of action.outputs) files.invalidate(o);
+        if (!exec.ok) {
+          removeOutputs(options.root, action);
+          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(a command was not found: is the compiler installed and on PATH?)` : exec.output.trim();
+          traces.recordFailure(action.id, message);
+          result.failed.push({
+            id: action.id,
+            output: primaryOutput(action),
+            kind: action.kind,
+            source: action.source,
+            command: exec.failedCommand,
+            exitCode: exec.exitCode,
+            message,
           });
-          if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
-          const reason = reasons.slice(0, 3).map(describeReason).join('; ');
-          running++;
-          options.onEvent?.({ type: 'start', id, kind: action.kind, running });
-          runAndRecord(action, decision.preKey, reason, reasons).then(
-            ({ state, durationMs }) => {
-              running--;
-              complete(id, state, durationMs);
-              pump();
-            },
-            (err) => reject(err),
-          );
+          return { state: 'failed', durationMs: exec.durationMs };
         }
-        if (running === 0 && ready.size === 0) {
-          result.durationMs = performance.now() - started;
-          result.ok = result.failed.length === 0 && finished + skipped.size === total;
-          resolve(result);
+        result.ran.push({ id: action.id, output: primaryOutput(action), kind: action.kind, reason, reasons, durationMs: Math.round(exec.durationMs) });
+
+        // An input that changed while the action ran makes this run untrustworthy: do not record it.
+        for (const [p] of before) files.invalidate(p);
+        const after = inputHashes(action, files);
+        let raced = after.some(([, h], i) => h !== before[i]![1]);
+        let deps: FileHash[] = [];
+        if (action.depfile !== undefined) {
+          try {
+            deps = readDeps(options.root, action);
+          } catch (err) {
+            if (!(err instanceof DepfileError)) throw err;
+            raced = true;
+          }
+          for (const [p] of deps) {
+            const m = files.mtimeMs(p);
+            if (m !== null && m > startedAt) raced = true;
+          }
         }
-      } catch (err) {
-        reject(err);
-      }
-    };
-
-    const restoreOutputs = (stale: readonly OutputRecord[]): boolean => {
-      for (const o of stale) {
-        if (!store.restore(o)) return false;
-        files.invalidate(o.path);
-      }
-      return true;
-    };
-
-    const runAndRecord = async (action: Action, preKey: string, reason: string, reasons: readonly DirtyReason[]): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
-      const before = inputHashes(action, files);
-      const startedAt = Date.now();
-      const exec = await runAction(action, options.root);
-      for (const o of action.outputs) files.invalidate(o);
-      if (!exec.ok) {
-        removeOutputs(options.root, action);
-        const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(a command was not found: is the compiler installed and on PATH?)` : exec.output.trim();
-        traces.recordFailure(action.id, message);
-        result.failed.push({
-          id: action.id,
-          output: primaryOutput(action),
-          kind: action.kind,
-          source: action.source,
-          command: exec.failedCommand,
-          exitCode: exec.exitCode,
-          message,
+        if (raced) {
+          result.raced.push(action.id);
+          return { state: 'ran', durationMs: exec.durationMs };
+        }
+        const outputs: OutputRecord[] = [];
+        for (const o of action.outputs) {
+          const record = files.describe(o);
+          if (record) outputs.push(record);
+        }
+        for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) store.save(o);
+        traces.recordRun({
+          actionId: action.id,
+          key: actionKey(preKey, deps),
+          preKey,
+          commands: action.commands,
+          keyEnv: action.keyEnv,
+          inputs: before,
+          deps,
+          outputs,
+          context: options.context,
+          durationMs: Math.round(exec.durationMs),
+          finishedAt: Date.now(),
         });
-        return { state: 'failed', durationMs: exec.durationMs };
-      }
-      result.ran.push({ id: action.id, output: primaryOutput(action), kind: action.kind, reason, reasons, durationMs: Math.round(exec.durationMs) });
-
-      // An input that changed while the action ran makes this run untrustworthy: do not record it.
-      for (const [p] of before) files.invalidate(p);
-      const after = inputHashes(action, files);
-      let raced = after.some(([, h], i) => h !== before[i]![1]);
-      let deps: FileHash[] = [];
-      if (action.depfile !== undefined) {
-        try {
-          deps = readDeps(options.root, action);
-        } catch (err) {
-          if (!(err instanceof DepfileError)) throw err;
-          raced = true;
-        }
-        for (const [p] of deps) {
-          const m = files.mtimeMs(p);
-          if (m !== null && m > startedAt) raced = true;
-        }
-      }
-      if (raced) {
-        result.raced.push(action.id);
         return { state: 'ran', durationMs: exec.durationMs };
-      }
-      const outputs: OutputRecord[] = [];
-      for (const o of action.outputs) {
-        const record = files.describe(o);
-        if (record) outputs.push(record);
-      }
-      for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) store.save(o);
-      traces.recordRun({
-        actionId: action.id,
-        key: actionKey(preKey, deps),
-        preKey,
-        commands: action.commands,
-        keyEnv: action.keyEnv,
-        inputs: before,
-        deps,
-        outputs,
-        context: options.context,
-        durationMs: Math.round(exec.durationMs),
-        finishedAt: Date.now(),
-      });
-      return { state: 'ran', durationMs: exec.durationMs };
 
-      function readDeps(root: string, a: Action): FileHash[] {
-        const depfile = a.depfile!;
-        let text: string;
-        try {
-          text = fs.readFileSync(path.resolve(root, depfile), 'utf8');
-        } catch (err) {
-          throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
+        function readDeps(root: string, a: Action): FileHash[] {
+          const depfile = a.depfile!;
+          let text: string;
+          try {
+            text = fs.readFileSync(path.resolve(root, depfile), 'utf8');
+          } catch (err) {
+            throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
+          }
+          const names = parseDepfile(text, depfile).map((p) => treePath(root, a.cwd, p));
+          return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
         }
-        const names = parseDepfile(text, depfile).map((p) => treePath(root, a.cwd, p));
-        return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
-      }
-    };
+      };
 
-    pump();
-  });
+      pump();
+    });
+  }
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

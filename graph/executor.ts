@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
 import { ToolMissingError } from './errors.js';
 
@@ -15,41 +18,143 @@ export interface ExecResult {
 
 const OUTPUT_LIMIT = 64 * 1024;
 const SHELL = '/bin/sh';
+const DONE = '__osvd_done__';
+const FAIL = '__osvd_fail';
+/** Defined once in each shell: remember which line failed, keep its status. */
+const PRELUDE = `${FAIL}() { echo "$2" >"$3"; return "$1"; }\n`;
+/** Characters and first words for which make hands a line to the shell instead of running it directly. */
+const SHELL_CHARS = /[#;"*?[\]&|<>(){}$`'\\^~!\n]/;
+const SHELL_WORDS = new Set(['.', ':', 'return', 'alias', 'unalias', 'hash', 'getopts', 'local', 'command', 'source', 'break', 'case', 'cd', 'continue', 'eval', 'exec', 'exit', 'export', 'for', 'if', 'read', 'readonly', 'set', 'shift', 'test', 'times', 'trap', 'ulimit', 'umask', 'unset', 'wait', 'while', '[']);
 
-/** Run an action's commands one after the other, each as `/bin/sh -c`, stopping at the first failure. */
-export async function runAction(action: Action, root: string): Promise<ExecResult> {
-  const started = performance.now();
-  let output = '';
-  for (const command of action.commands) {
-    const result = await runShell(command, path.resolve(root, action.cwd), action.env);
-    output += result.output;
-    if (output.length > OUTPUT_LIMIT) output = output.slice(0, OUTPUT_LIMIT) + '\n[output cut]\n';
-    if (result.exitCode !== 0) {
-      return { ok: false, exitCode: result.exitCode, output, failedCommand: command, durationMs: performance.now() - started };
-    }
-  }
-  return { ok: true, exitCode: 0, output, durationMs: performance.now() - started };
+export function isSimpleCommand(line: string): boolean {
+  if (SHELL_CHARS.test(line)) return false;
+  const first = line.trim().split(/\s+/)[0];
+  return first !== undefined && first !== '' && !first.includes('=') && !SHELL_WORDS.has(first);
 }
 
-function runShell(command: string, cwd: string, env: Readonly<Record<string, string>>): Promise<{ exitCode: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SHELL, ['-c', command], { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const collect = (b: Buffer): void => {
-      if (size < OUTPUT_LIMIT) chunks.push(b);
-      size += b.length;
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new ToolMissingError(SHELL, { cause: err }));
-      else reject(err);
+/**
+ * Runs actions' commands as make does: each recipe line as `/bin/sh -c <line>`, in order, stopping at
+ * the first failure. Starting a process from Node costs several milliseconds of the main thread (it
+ * forks the whole runtime), so commands are started by small long-lived shells instead: Node writes
+ * one line per action to a shell's stdin and reads back an exit status; the shell does the forking.
+ */
+export class ShellPool {
+  private readonly idle = new Map<string, ShellWorker[]>();
+  private readonly all = new Set<ShellWorker>();
+  private readonly scratch: string;
+  private serial = 0;
+
+  constructor() {
+    this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-run-'));
+  }
+
+  async run(action: Action, root: string): Promise<ExecResult> {
+    const started = performance.now();
+    const envKey = JSON.stringify(action.env);
+    const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
+    const outFile = path.join(this.scratch, `out-${this.serial++}`);
+    const lineFile = `${outFile}.line`;
+    const cwd = path.resolve(root, action.cwd);
+    // Like make: a line without shell syntax runs directly, any other through `/bin/sh -c`. The group
+    // runs in the long-lived shell itself (no extra fork); a failing line records its index and stops.
+    const steps = action.commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i} ${quote(lineFile)}; }`);
+    const script = `{ cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(outFile)} 2>&1 </dev/null; echo "${DONE} $?"\n`;
+    let status: number;
+    try {
+      status = await worker.send(script);
+    } catch (err) {
+      this.all.delete(worker);
+      throw err;
+    }
+    const list = this.idle.get(envKey) ?? [];
+    list.push(worker);
+    this.idle.set(envKey, list);
+    let output = '';
+    try {
+      const buf = fs.readFileSync(outFile);
+      output = buf.subarray(0, OUTPUT_LIMIT).toString('utf8') + (buf.length > OUTPUT_LIMIT ? '\n[output cut]\n' : '');
+    } catch {
+      // no output file: the shell could not even redirect
+    }
+    let failedCommand: string | undefined;
+    try {
+      failedCommand = action.commands[Number(fs.readFileSync(lineFile, 'utf8').trim())];
+    } catch {
+      failedCommand = status === 0 ? undefined : action.commands[0];
+    }
+    fs.rmSync(outFile, { force: true });
+    fs.rmSync(lineFile, { force: true });
+    const durationMs = performance.now() - started;
+    return status === 0 ? { ok: true, exitCode: 0, output, durationMs } : { ok: false, exitCode: status, output, failedCommand, durationMs };
+  }
+
+  /** End every shell and remove the scratch folder. */
+  close(): void {
+    for (const w of this.all) w.close();
+    this.all.clear();
+    this.idle.clear();
+    fs.rmSync(this.scratch, { recursive: true, force: true });
+  }
+
+  private async startWorker(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
+    const worker = await ShellWorker.start(env);
+    this.all.add(worker);
+    return worker;
+  }
+}
+
+class ShellWorker {
+  private buffer = '';
+  private pending: { resolve: (status: number) => void; reject: (err: Error) => void } | undefined;
+  private dead: Error | undefined;
+
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        if (line.startsWith(DONE) && this.pending) {
+          const p = this.pending;
+          this.pending = undefined;
+          p.resolve(Number(line.slice(DONE.length + 1)));
+        }
+      }
     });
-    child.on('close', (code, signal) => {
-      let output = Buffer.concat(chunks).toString('utf8');
-      if (signal) output += `\n[killed by ${signal}]\n`;
-      resolve({ exitCode: code ?? (signal ? 128 : null), output });
+    child.on('exit', (code, signal) => {
+      this.dead = new Error(`the shell running build commands exited (${signal ?? code})`);
+      this.pending?.reject(this.dead);
+      this.pending = undefined;
     });
-  });
+    child.stdin.on('error', () => undefined);
+  }
+
+  static start(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(SHELL, [], { env: { ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
+      child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new ToolMissingError(SHELL, { cause: err }) : err));
+      child.once('spawn', () => {
+        child.stdin.write(PRELUDE);
+        resolve(new ShellWorker(child));
+      });
+    });
+  }
+
+  send(script: string): Promise<number> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.child.stdin.write(script);
+    });
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+}
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -63,3 +63,35 @@ describe('scheduler', () => {
     expect([q.pop(), q.pop(), q.pop()]).toEqual(['slow.o', 'fast.o', undefined]);
   });
 });
+
+describe('executor', () => {
+  it('runs lines in order in the action folder, like make: stops at the first failure and names it', async () => {
+    const { ShellPool, isSimpleCommand } = await import('../graph/executor.js');
+    expect(isSimpleCommand('g++ -DX=1 -c -o a.o a.cc')).toBe(true);
+    expect(isSimpleCommand('FOO=1 make')).toBe(false);
+    expect(isSimpleCommand('cd sub')).toBe(false);
+    expect(isSimpleCommand('cat a | sort > b')).toBe(false);
+    const os = await import('node:os');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-exec-'));
+    fs.mkdirSync(path.join(root, 'sub'));
+    const pool = new ShellPool();
+    try {
+      const ok = await pool.run(action('x', [], { cwd: 'sub', env: { PATH: process.env.PATH!, GREETING: 'hi' }, commands: ['cd ..', 'pwd', 'echo "$GREETING" > out.txt'] }), root);
+      expect(ok.ok).toBe(true);
+      // Each line in its own shell: the `cd ..` does not carry over.
+      expect(ok.output.trim()).toBe(path.join(root, 'sub'));
+      expect(fs.readFileSync(path.join(root, 'sub/out.txt'), 'utf8')).toBe('hi\n');
+      const bad = await pool.run(action('y', [], { env: { PATH: process.env.PATH! }, commands: ['true', 'echo oops >&2; exit 3', 'touch never'] }), root);
+      expect(bad).toMatchObject({ ok: false, exitCode: 3, failedCommand: 'echo oops >&2; exit 3' });
+      expect(bad.output).toContain('oops');
+      expect(fs.existsSync(path.join(root, 'never'))).toBe(false);
+      const missing = await pool.run(action('z', [], { env: { PATH: '/nonexistent' }, commands: ['no-such-compiler -c a.c'] }), root);
+      expect(missing.exitCode).toBe(127);
+    } finally {
+      pool.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
