@@ -1,32 +1,11 @@
-import type { BuildResult } from '../graph/builder.js';
 import type { PlanState } from '../graph/plan.js';
-import type { DirtyReason } from '../graph/rebuilder.js';
+import type { BuildReport, StatusReport, WhyNode, WhyReport } from './operations.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
 
-export interface BuildPrintOptions {
-  json?: boolean;
-  quiet?: boolean;
-  knobs: Readonly<Record<string, string>>;
-  importCached: boolean;
-  importMs: number;
-}
-
-export function printBuild(r: BuildResult, o: BuildPrintOptions): void {
+export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean }): void {
   if (o.json) {
-    const out = {
-      ok: r.ok,
-      ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
-      restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
-      upToDate: r.upToDate,
-      failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
-      skipped: r.skipped,
-      raced: r.raced,
-      durationMs: Math.round(r.durationMs),
-      knobs: o.knobs,
-      import: { cached: o.importCached, ms: Math.round(o.importMs) },
-    };
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const lines: string[] = [];
@@ -46,24 +25,15 @@ export function printBuild(r: BuildResult, o: BuildPrintOptions): void {
     lines.push(`FAILED ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);
     lines.push(f.message.split('\n').map((l) => `  | ${l}`).join('\n'));
   }
-  const knobs = `profile ${o.knobs.conf_drivers_profile}, hide_symbols ${o.knobs.conf_hide_symbols}${o.knobs.app ? `, app ${o.knobs.app}` : ''}${o.knobs.conf_version_script ? `, version script ${o.knobs.conf_version_script}` : ''}`;
-  const verdict = r.ok ? 'build ok' : 'build FAILED';
+  const k = r.knobs;
+  const knobs = `profile ${k.conf_drivers_profile}, hide_symbols ${k.conf_hide_symbols}${k.app ? `, app ${k.app}` : ''}${k.conf_version_script ? `, version script ${k.conf_version_script}` : ''}`;
   lines.push(
-    `osvd: ${verdict} in ${(r.durationMs / 1000).toFixed(2)} s [${o.knobs.mode}.${o.knobs.arch}, ${knobs}]: ` +
+    `osvd: ${r.ok ? 'build ok' : 'build FAILED'} in ${(r.durationMs / 1000).toFixed(2)} s [${k.mode}.${k.arch}, ${knobs}]: ` +
       `${r.ran.length} ran, ${r.restored.length} restored, ${r.upToDate} up to date` +
-      (r.failed.length ? `, ${r.failed.length} failed, ${r.skipped.length} skipped` : ''),
+      (r.failed.length ? `, ${r.failed.length} failed, ${r.skipped.length} skipped` : '') +
+      (r.via === 'daemon' ? ' (daemon)' : ''),
   );
   process.stdout.write(lines.join('\n') + '\n');
-}
-
-export interface StatusReport {
-  daemon: { running: boolean; note?: string };
-  root: string;
-  outDir: string;
-  knobs: Readonly<Record<string, string>>;
-  graph: { actions: number; byKind: Record<string, number> };
-  dirty: { run: number; restore: number; pending: number; upToDate: number };
-  lastBuild: unknown;
 }
 
 export function printStatus(s: StatusReport, o: { json?: boolean }): void {
@@ -73,36 +43,33 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
   }
   const knobs = Object.entries(s.knobs)
     .filter(([, v]) => v !== '')
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${v}${k in s.liveKnobs ? ' (set live)' : ''}`)
     .join(' ');
   const kinds = Object.entries(s.graph.byKind)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const stale = s.dirty.run + s.dirty.restore + s.dirty.pending;
   const last = s.lastBuild as { ok: boolean; ran: number; restored: number; upToDate: number; durationMs: number; finishedAt: number } | null;
+  const d = s.daemon;
   const lines = [
-    `osvd: ${s.daemon.running ? 'daemon running' : s.daemon.note ?? 'no daemon'}`,
+    d.running
+      ? `daemon: pid ${d.pid}, up ${Math.round((d.uptimeMs ?? 0) / 1000)} s, watcher ${d.watcher?.mode}${d.watcher?.healthy ? '' : ' (degraded)'}, auto-build ${d.autoBuild ? 'on' : 'off'}`
+      : `daemon: not running (${d.note ?? 'answered from the database'})`,
     `tree:  ${s.root} -> ${s.outDir}`,
     `knobs: ${knobs}`,
     `graph: ${s.graph.actions} actions (${kinds})`,
     stale === 0
       ? 'state: up to date'
       : `state: ${stale} stale: ${s.dirty.run} must run, ${s.dirty.restore} restorable from the store, ${s.dirty.pending} wait on changed inputs`,
+    ...(d.watcher?.problem ? [`watcher: ${d.watcher.problem}`, `  fix: ${d.watcher.fix}`] : []),
+    ...(s.building
+      ? [`building: ${s.building.finished}/${s.building.total}${s.building.running.length ? `, running ${s.building.running.slice(0, 3).join(', ')}` : ''}${s.building.etaMs != null ? `, ETA ${Math.ceil(s.building.etaMs / 1000)} s` : ''}`]
+      : []),
     last
       ? `last build: ${last.ok ? 'ok' : 'FAILED'}, ${last.ran} ran, ${last.restored} restored, ${last.upToDate} up to date, ${(last.durationMs / 1000).toFixed(2)} s, ${new Date(last.finishedAt).toISOString()}`
       : 'last build: none',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-}
-
-export interface WhyNode {
-  action: string;
-  output: string;
-  kind: string;
-  state: PlanState;
-  upToDate: boolean;
-  reasons: (DirtyReason & { text: string })[];
-  upstream: WhyNode[];
 }
 
 const STATE_TEXT: Record<PlanState, string> = {
@@ -112,14 +79,7 @@ const STATE_TEXT: Record<PlanState, string> = {
   pending: 'out of date: an input is rebuilt first',
 };
 
-export interface WhyLastRun {
-  finishedAt: number;
-  knobs: Readonly<Record<string, string>>;
-  durationMs: number;
-  changedSincePrevious: { text: string }[];
-}
-
-export function printWhy(w: WhyNode & { path: string; source?: string; lastRun: WhyLastRun | null }, o: { json?: boolean }): void {
+export function printWhy(w: WhyReport, o: { json?: boolean }): void {
   if (o.json) {
     process.stdout.write(JSON.stringify(w) + '\n');
     return;

@@ -3,18 +3,33 @@ import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, ImportCache, type BuildSummary } from '../cache/history.js';
+import { Settings } from '../cache/settings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
 import type { Action } from '../graph/action.js';
-import { build, primaryOutput, type BuildEvent, type BuildResult } from '../graph/builder.js';
+import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { BuildGraph } from '../graph/graph.js';
+import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
-import { openProject, projectActions, type Project, type ProjectOptions } from '../osv/project.js';
+import { parseSets } from '../osv/knobs.js';
+import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
+
+export interface LoadedGraph {
+  readonly project: Project;
+  readonly graph: BuildGraph;
+  readonly importCached: boolean;
+  readonly importMs: number;
+  /** Makefiles make read: editing one re-imports the build. */
+  readonly makefiles: readonly string[];
+}
+
+const GRAPHS_KEPT = 4;
+const LIVE_KNOBS = 'knobs';
 
 /**
  * One tree's state, opened for one command (one-shot) or for the daemon's lifetime: the project,
- * its database, store and graph. The daemon/ layer is the only one that knows every other layer.
+ * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
   readonly files: FileState;
@@ -22,51 +37,91 @@ export class Session {
   readonly store: ContentStore;
   readonly history: BuildHistory;
   readonly imports: ImportCache;
-  private graphCache: { graph: BuildGraph; importCached: boolean; importMs: number } | undefined;
+  readonly settings: Settings;
+  private readonly graphs = new Map<string, LoadedGraph>();
 
-  private constructor(readonly project: Project, readonly db: Db, readonly log: Logger, readonly warnings: string[]) {
-    this.files = new FileState(db, project.root);
+  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[]) {
+    this.files = new FileState(db, base.root);
     this.traces = new TraceDb(db);
-    this.store = new ContentStore(db, path.join(project.stateDir, 'store'), project.root, project.config.store?.maxBytes ?? DEFAULT_STORE_BYTES);
+    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES);
     this.history = new BuildHistory(db);
     this.imports = new ImportCache(db);
+    this.settings = new Settings(db);
   }
 
-  static async open(options: ProjectOptions): Promise<Session> {
-    const project = await openProject(options);
-    const log = openLog(project.stateDir);
-    const { db, recovered } = openDatabase(path.join(project.stateDir, 'state.db'));
+  static async open(options: ProjectOptions, log?: Logger): Promise<Session> {
+    const base = await openProjectBase(options);
+    fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
+    const logger = log ?? openLog(base.stateDir);
+    const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
     const warnings: string[] = [];
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
-      log.warn({ recovered }, msg);
+      logger.warn({ recovered }, msg);
     }
-    return new Session(project, db, log, warnings);
+    return new Session(base, db, logger, warnings);
   }
 
   get services() {
     return { files: this.files, traces: this.traces, store: this.store };
   }
 
-  async graph(): Promise<{ graph: BuildGraph; importCached: boolean; importMs: number }> {
-    if (!this.graphCache) {
-      const started = performance.now();
-      const imported = await projectActions(this.project, this.files, this.imports);
-      const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
-      this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
-      this.graphCache = { graph, importCached: imported.importCached, importMs: imported.importMs };
-    }
-    return this.graphCache;
+  /** Knobs set with `osvd set`, kept in the database. */
+  liveKnobs(): Record<string, string> {
+    return this.settings.get<Record<string, string>>(LIVE_KNOBS) ?? {};
   }
 
-  async build(onEvent?: (e: BuildEvent) => void): Promise<BuildResult> {
+  /** The project under the live knobs plus this command's `--set`s (validated). */
+  project(sets: readonly string[] = []): Project {
+    return withKnobs(this.base, this.liveKnobs(), sets);
+  }
+
+  /** `osvd set K=V ...`: check the knobs against the tree, then keep them. `reset` forgets them all. */
+  setKnobs(sets: readonly string[], reset: boolean): Project {
+    const live = reset ? {} : { ...this.liveKnobs(), ...parseSets(sets) };
+    const project = withKnobs(this.base, live);
+    if (Object.keys(live).length) this.settings.set(LIVE_KNOBS, live);
+    else this.settings.delete(LIVE_KNOBS);
+    return project;
+  }
+
+  /** Re-read osv.config.ts and the tree's facts (the daemon calls this when they change). */
+  async reloadBase(options: ProjectOptions): Promise<void> {
+    this.base = await openProjectBase(options);
+    this.graphs.clear();
+  }
+
+  async graph(project: Project): Promise<LoadedGraph> {
+    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    const cached = this.graphs.get(key);
+    if (cached) {
+      this.graphs.delete(key);
+      this.graphs.set(key, cached);
+      return cached;
+    }
+    const started = performance.now();
+    const imported = await projectActions(project, this.files, this.imports);
+    const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
+    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles };
+    this.graphs.set(key, loaded);
+    while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
+    return loaded;
+  }
+
+  /** Forget imported graphs (a makefile changed). */
+  dropGraphs(): void {
+    this.graphs.clear();
+  }
+
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void): Promise<BuildResult> {
+    const { project, graph } = loaded;
     const startedAt = Date.now();
-    const { graph } = await this.graph();
-    this.log.info({ knobs: this.project.knobs, actions: graph.actions.size }, 'build started');
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
-      result = await build(graph, this.services, { root: this.project.root, jobs: this.project.jobs, context: this.project.knobs, onEvent });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent });
     } finally {
       this.files.flush();
     }
@@ -80,7 +135,7 @@ export class Session {
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),
-      knobs: this.project.knobs,
+      knobs: project.knobs,
     };
     this.history.add(summary);
     this.log.info({ ...summary, evicted, raced: result.raced }, 'build finished');
@@ -88,17 +143,16 @@ export class Session {
     return result;
   }
 
-  async plan(only?: ReadonlySet<string>): Promise<Plan> {
-    const { graph } = await this.graph();
-    const plan = planBuild(graph, this.services, this.project.knobs, { only });
+  plan(loaded: LoadedGraph, only?: ReadonlySet<string>): Plan {
+    const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { only });
     this.files.flush();
     return plan;
   }
 
   /** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
-  async findAction(p: string, cwd: string): Promise<Action | undefined> {
-    const { graph } = await this.graph();
-    const candidates = [p, path.relative(this.project.root, path.resolve(cwd, p)), path.normalize(p)];
+  findAction(loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
+    const { graph } = loaded;
+    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p)];
     for (const c of candidates) {
       const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
       if (byOutput) return byOutput;
@@ -110,17 +164,18 @@ export class Session {
   }
 
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */
-  clean(all: boolean): string[] {
+  clean(project: Project, all: boolean): string[] {
     const removed: string[] = [];
-    const out = path.join(this.project.root, this.project.outDir);
+    const out = path.join(project.root, project.outDir);
     if (fs.existsSync(out)) {
       fs.rmSync(out, { recursive: true, force: true });
-      removed.push(this.project.outDir);
+      removed.push(project.outDir);
     }
+    this.files.invalidateAll();
     if (all) {
       this.close();
-      fs.rmSync(this.project.stateDir, { recursive: true, force: true });
-      removed.push(path.relative(this.project.root, this.project.stateDir));
+      fs.rmSync(project.stateDir, { recursive: true, force: true });
+      removed.push(path.relative(project.root, project.stateDir));
     }
     return removed;
   }
@@ -129,5 +184,3 @@ export class Session {
     if (this.db.open) this.db.close();
   }
 }
-
-export { primaryOutput };

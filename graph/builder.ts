@@ -59,8 +59,8 @@ export interface BuildResult {
 }
 
 export type BuildEvent =
-  | { readonly type: 'start'; readonly id: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
+  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
+  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -105,7 +105,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
       const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
         finished++;
         const action = graph.get(id);
-        options.onEvent?.({ type: 'done', id, kind: action.kind, state, finished, total, durationMs });
+        options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished, total, durationMs });
         if (state === 'failed') {
           for (const d of graph.downstreamOf(id)) {
             if (!skipped.has(d)) {
@@ -153,7 +153,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
             if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
             const reason = reasons.slice(0, 3).map(describeReason).join('; ');
             running++;
-            options.onEvent?.({ type: 'start', id, kind: action.kind, running });
+            options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running });
             runAndRecord(action, decision.preKey, reason, reasons).then(
               ({ state, durationMs }) => {
                 running--;

@@ -20,34 +20,111 @@ export interface Plan {
   readonly counts: Readonly<Record<PlanState, number>>;
 }
 
-export function planBuild(
+export interface PlanServices {
+  readonly files: FileHasher;
+  readonly traces: TraceStore;
+  readonly store: OutputStore;
+}
+
+/** Decide one action, given the states already decided for the actions before it. */
+export function planAction(
   graph: BuildGraph,
-  services: { files: FileHasher; traces: TraceStore; store: OutputStore },
+  services: PlanServices,
   context: BuildContext,
-  options: { explainAll?: boolean; only?: ReadonlySet<string> } = {},
-): Plan {
+  id: string,
+  isDirty: (id: string) => boolean,
+  withReasons: boolean,
+): PlanEntry {
   const { files, traces, store } = services;
-  const entries = new Map<string, PlanEntry>();
-  const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
-  const dirty = new Set<string>();
-  for (const id of graph.topologicalOrder()) {
-    const action = graph.get(id);
-    const last = traces.lastRun(id);
-    const pendingProducer = (p: string): string | undefined => {
-      const producer = graph.producerOf(p);
-      return producer && dirty.has(producer.id) ? producer.id : undefined;
-    };
-    const readsDirty = action.inputs.some((p) => pendingProducer(p) !== undefined) || (last?.deps ?? []).some(([p]) => pendingProducer(p) !== undefined);
-    let state: PlanState;
-    if (readsDirty) state = 'pending';
-    else state = decide(action, files, traces, store).state;
-    if (state !== 'upToDate') dirty.add(id);
-    counts[state]++;
-    const wantReasons = state !== 'upToDate' && (options.explainAll || options.only?.has(id));
-    const reasons = wantReasons
+  const action = graph.get(id);
+  const last = traces.lastRun(id);
+  const pendingProducer = (p: string): string | undefined => {
+    const producer = graph.producerOf(p);
+    return producer && producer.id !== id && isDirty(producer.id) ? producer.id : undefined;
+  };
+  const readsDirty = action.inputs.some((p) => pendingProducer(p) !== undefined) || (last?.deps ?? []).some(([p]) => pendingProducer(p) !== undefined);
+  const state: PlanState = readsDirty ? 'pending' : decide(action, files, traces, store).state;
+  const reasons =
+    withReasons && state !== 'upToDate'
       ? explain({ action, files, lastRun: last, lastFailure: traces.lastFailure(id), context, pendingProducer, producerOf: (p) => graph.producerOf(p)?.id })
       : [];
-    entries.set(id, { state, reasons });
+  return { state, reasons };
+}
+
+export function planBuild(graph: BuildGraph, services: PlanServices, context: BuildContext, options: { explainAll?: boolean; only?: ReadonlySet<string> } = {}): Plan {
+  const entries = new Map<string, PlanEntry>();
+  const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
+  for (const id of graph.topologicalOrder()) {
+    const entry = planAction(graph, services, context, id, (d) => entries.get(d)?.state !== 'upToDate', Boolean(options.explainAll || options.only?.has(id)));
+    entries.set(id, entry);
+    counts[entry.state]++;
   }
   return { entries, counts };
+}
+
+/**
+ * A plan kept current as files change, for the daemon: a change re-decides only the actions that
+ * read the changed files (declared inputs or last depfile) or write them, and what lies downstream.
+ */
+export class LivePlan implements Plan {
+  readonly entries = new Map<string, PlanEntry>();
+  readonly counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
+  private readonly order: string[];
+  private readonly position = new Map<string, number>();
+  private readonly readers = new Map<string, Set<string>>();
+
+  constructor(private readonly graph: BuildGraph, private readonly services: PlanServices, private readonly context: BuildContext) {
+    this.order = graph.topologicalOrder();
+    this.order.forEach((id, i) => this.position.set(id, i));
+    this.recomputeAll();
+  }
+
+  /** Every path the plan depends on: a change to any other path cannot change it. */
+  watches(path: string): boolean {
+    return this.readers.has(path) || this.graph.producerOf(path) !== undefined;
+  }
+
+  recomputeAll(): void {
+    this.readers.clear();
+    for (const id of this.order) {
+      const action = this.graph.get(id);
+      for (const p of action.inputs) this.addReader(p, id);
+      for (const [p] of this.services.traces.lastRun(id)?.deps ?? []) this.addReader(p, id);
+    }
+    this.entries.clear();
+    for (const k of Object.keys(this.counts) as PlanState[]) this.counts[k] = 0;
+    for (const id of this.order) this.decide(id);
+  }
+
+  /** Re-decide what the changed paths can affect. Returns how many actions were looked at. */
+  update(changed: Iterable<string>): number {
+    const touched = new Set<string>();
+    for (const p of changed) {
+      for (const id of this.readers.get(p) ?? []) touched.add(id);
+      const producer = this.graph.producerOf(p);
+      if (producer) touched.add(producer.id);
+    }
+    if (touched.size === 0) return 0;
+    const affected = new Set(touched);
+    for (const id of touched) for (const d of this.graph.downstreamOf(id)) affected.add(d);
+    const ids = [...affected].sort((a, b) => this.position.get(a)! - this.position.get(b)!);
+    for (const id of ids) {
+      const old = this.entries.get(id);
+      if (old) this.counts[old.state]--;
+      this.decide(id);
+    }
+    return ids.length;
+  }
+
+  private decide(id: string): void {
+    const entry = planAction(this.graph, this.services, this.context, id, (d) => this.entries.get(d)?.state !== 'upToDate', false);
+    this.entries.set(id, entry);
+    this.counts[entry.state]++;
+  }
+
+  private addReader(path: string, id: string): void {
+    let set = this.readers.get(path);
+    if (!set) this.readers.set(path, (set = new Set()));
+    set.add(id);
+  }
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -22,6 +24,19 @@ export interface OsvdConfig {
   store?: { maxBytes?: number };
   /** Where the kernel's exported symbol lists are, for app-specific kernels (relative to the root). */
   exportedSymbols?: string;
+  /** The daemon (`osvd start`). */
+  daemon?: DaemonConfig;
+}
+
+export interface DaemonConfig {
+  /** Build by itself after changes (default false). */
+  autoBuild?: boolean;
+  /** Quiet period after the last change before an automatic build, in ms (default 300). */
+  quietMs?: number;
+  /** More paths (relative to the root) the watcher ignores; build/ and .git/ always are. */
+  ignore?: string[];
+  /** Interval of the stat scans that replace the watcher when it cannot work, in ms (default 2000). */
+  pollMs?: number;
 }
 
 export function defineConfig(config: OsvdConfig): OsvdConfig {
@@ -42,6 +57,16 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
       ? undefined
       : 'must be { maxBytes?: number }',
   exportedSymbols: (v) => (typeof v === 'string' ? undefined : 'must be a folder path'),
+  daemon: (v) => {
+    if (!isRecord(v)) return 'must be an object';
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'autoBuild' && typeof x !== 'boolean') return `'daemon.autoBuild' must be true or false`;
+      if ((k === 'quietMs' || k === 'pollMs') && !(Number.isInteger(x) && (x as number) >= 0)) return `'daemon.${k}' must be a whole number of milliseconds`;
+      if (k === 'ignore' && !(Array.isArray(x) && x.every((i) => typeof i === 'string'))) return `'daemon.ignore' must be a list of paths`;
+      if (!['autoBuild', 'quietMs', 'ignore', 'pollMs'].includes(k)) return `has an unknown field '${k}' (known: autoBuild, quietMs, ignore, pollMs)`;
+    }
+    return undefined;
+  },
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -68,6 +93,56 @@ export function validateConfig(value: unknown, file: string): OsvdConfig {
  * module, import it from a temporary file next to it (so relative imports still work), validate it.
  */
 export async function loadConfig(file: string): Promise<OsvdConfig> {
+  const cached = readConfigCache(file);
+  if (cached !== undefined) return validateConfig(cached, file);
+  const config = await transpileAndImport(file);
+  writeConfigCache(file, config);
+  return config;
+}
+
+/**
+ * Loading TypeScript costs a few hundred milliseconds, more than a daemon query may take. A config
+ * that is plain data is kept, by the file's path, size and times, in the user's cache folder.
+ */
+function configCachePath(file: string): string {
+  const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'osvd') : path.join(os.homedir(), '.cache', 'osvd');
+  return path.join(dir, `config-${createHash('sha256').update(file).digest('hex').slice(0, 24)}.json`);
+}
+
+function stamp(file: string): string | undefined {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function readConfigCache(file: string): unknown {
+  try {
+    const entry = JSON.parse(fs.readFileSync(configCachePath(file), 'utf8')) as { stamp: string; config: unknown };
+    return entry.stamp === stamp(file) ? entry.config : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeConfigCache(file: string, config: OsvdConfig): void {
+  const s = stamp(file);
+  if (!s) return;
+  try {
+    // validateConfig admits only plain data, so the JSON copy is the config itself.
+    const text = JSON.stringify({ stamp: s, config });
+    const dest = configCachePath(file);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(`${dest}.${process.pid}`, text);
+    fs.renameSync(`${dest}.${process.pid}`, dest);
+  } catch {
+    // the cache is only an optimisation
+  }
+}
+
+async function transpileAndImport(file: string): Promise<OsvdConfig> {
   let source: string;
   try {
     source = fs.readFileSync(file, 'utf8');

@@ -10,27 +10,29 @@ import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './kno
 import { importBuild, type ImportCacheLike } from './makeImport.js';
 import { outDirOf, readTree, type TreeFacts } from './tree.js';
 
-/** One OSv tree with its configuration and effective knobs: what every command starts from. */
-export interface Project {
+/** One OSv tree with its configuration, before knobs are chosen. */
+export interface ProjectBase {
   readonly root: string;
   readonly configFile?: string;
   readonly config: OsvdConfig;
   readonly tree: TreeFacts;
-  readonly knobs: Readonly<Record<string, string>>;
-  /** The build folder, relative to the root: build/<mode>.<arch>. */
-  readonly outDir: string;
-  /** Absolute folder of the database and the store. */
+  /** Absolute folder of the database, the store, the log and the daemon's socket. */
   readonly stateDir: string;
   readonly jobs: number;
   readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+/** The tree with its effective knobs: what every build starts from. */
+export interface Project extends ProjectBase {
+  readonly knobs: Readonly<Record<string, string>>;
+  /** The build folder, relative to the root: build/<mode>.<arch>. */
+  readonly outDir: string;
 }
 
 export interface ProjectOptions {
   readonly cwd: string;
   readonly root?: string;
   readonly config?: string;
-  /** `--set KEY=VALUE` arguments. */
-  readonly sets?: readonly string[];
   readonly jobs?: number;
 }
 
@@ -44,41 +46,45 @@ export function baseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> 
   return out;
 }
 
-export async function openProject(opts: ProjectOptions): Promise<Project> {
-  let configFile: string | undefined;
-  let root: string;
+/** Where the tree and its config are: `--config`, else `--root` or the current folder and its osv.config.ts. */
+export function locateProject(opts: ProjectOptions): { configFile?: string; root?: string } {
   if (opts.config) {
-    configFile = path.resolve(opts.cwd, opts.config);
+    const configFile = path.resolve(opts.cwd, opts.config);
     if (!fs.existsSync(configFile)) throw new ConfigError('no such config file', { file: configFile });
-  } else {
-    const dir = opts.root ? path.resolve(opts.cwd, opts.root) : opts.cwd;
-    const candidate = path.join(dir, CONFIG_FILE);
-    if (fs.existsSync(candidate)) configFile = candidate;
+    return { configFile, root: opts.root ? path.resolve(opts.cwd, opts.root) : undefined };
   }
+  const dir = opts.root ? path.resolve(opts.cwd, opts.root) : opts.cwd;
+  const candidate = path.join(dir, CONFIG_FILE);
+  return { configFile: fs.existsSync(candidate) ? candidate : undefined, root: opts.root ? dir : undefined };
+}
+
+export async function openProjectBase(opts: ProjectOptions): Promise<ProjectBase> {
+  const located = locateProject(opts);
+  const configFile = located.configFile;
   const config = configFile ? await loadConfig(configFile) : {};
-  if (opts.root) root = path.resolve(opts.cwd, opts.root);
-  else if (configFile) root = path.resolve(path.dirname(configFile), config.root ?? '.');
-  else root = opts.cwd;
+  const root = located.root ?? (configFile ? path.resolve(path.dirname(configFile), config.root ?? '.') : opts.cwd);
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     throw new ConfigError(`the tree's root is not a folder: ${root}`, { file: configFile, field: configFile ? 'root' : '--root' });
   }
-  const tree = readTree(root);
-  const sources: KnobSource[] = [];
-  if (config.knobs) sources.push({ values: config.knobs, origin: { file: configFile, field: (n) => `knobs.${n}` } });
-  if (opts.sets?.length) sources.push({ values: parseSets(opts.sets), origin: { field: (n) => `--set ${n}` } });
-  const knobs = resolveKnobs(sources, tree);
-  const outDir = outDirOf(knobs);
   return {
     root,
     configFile,
     config,
-    tree,
-    knobs,
-    outDir,
+    tree: readTree(root),
     stateDir: path.resolve(root, config.stateDir ?? 'build/.osvd'),
     jobs: opts.jobs ?? config.jobs ?? Math.max(1, os.availableParallelism()),
     baseEnv: baseEnvironment(process.env),
   };
+}
+
+/** Knobs: defaults, then osv.config.ts, then those set live (`osvd set`), then this command's `--set`. */
+export function withKnobs(base: ProjectBase, live: Readonly<Record<string, string>>, sets: readonly string[] = []): Project {
+  const sources: KnobSource[] = [];
+  if (base.config.knobs) sources.push({ values: base.config.knobs, origin: { file: base.configFile, field: (n) => `knobs.${n}` } });
+  if (Object.keys(live).length) sources.push({ values: live, origin: { field: (n) => `osvd set ${n}` } });
+  if (sets.length) sources.push({ values: parseSets(sets), origin: { field: (n) => `--set ${n}` } });
+  const knobs = resolveKnobs(sources, base.tree);
+  return { ...base, knobs, outDir: outDirOf(knobs) };
 }
 
 export interface ProjectActions {

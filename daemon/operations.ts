@@ -1,0 +1,142 @@
+import type { BuildResult } from '../graph/builder.js';
+import { OsvdError } from '../graph/errors.js';
+import type { Plan, PlanState } from '../graph/plan.js';
+import { describeReason, runChanges, type DirtyReason } from '../graph/rebuilder.js';
+import type { LoadedGraph, Session } from './session.js';
+
+/**
+ * The answers osvd gives, as plain JSON-able objects: computed the same way in one-shot mode and
+ * inside the daemon, and printed by report.ts on the client's side.
+ */
+
+export interface BuildReport {
+  ok: boolean;
+  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
+  restored: { output: string; kind: string }[];
+  upToDate: number;
+  failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
+  skipped: string[];
+  raced: string[];
+  durationMs: number;
+  knobs: Readonly<Record<string, string>>;
+  import: { cached: boolean; ms: number };
+  via: 'daemon' | 'one-shot';
+}
+
+export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
+  return {
+    ok: r.ok,
+    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
+    restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
+    upToDate: r.upToDate,
+    failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
+    skipped: r.skipped,
+    raced: r.raced,
+    durationMs: Math.round(r.durationMs),
+    knobs: loaded.project.knobs,
+    import: { cached: loaded.importCached, ms: Math.round(loaded.importMs) },
+    via,
+  };
+}
+
+export interface DaemonInfo {
+  running: boolean;
+  pid?: number;
+  note?: string;
+  uptimeMs?: number;
+  watcher?: { mode: 'events' | 'polling' | 'off'; healthy: boolean; problem?: string; fix?: string; lastEventAt?: number };
+  autoBuild?: boolean;
+  lastUpdateMs?: number;
+}
+
+export interface BuildProgress {
+  finished: number;
+  total: number;
+  running: string[];
+  ran: number;
+  restored: number;
+  elapsedMs: number;
+  etaMs: number | null;
+}
+
+export interface StatusReport {
+  daemon: DaemonInfo;
+  root: string;
+  outDir: string;
+  knobs: Readonly<Record<string, string>>;
+  /** Knobs set live with `osvd set` (they override osv.config.ts). */
+  liveKnobs: Readonly<Record<string, string>>;
+  graph: { actions: number; byKind: Record<string, number> };
+  dirty: { run: number; restore: number; pending: number; upToDate: number };
+  building: BuildProgress | null;
+  lastBuild: unknown;
+}
+
+export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, daemon: DaemonInfo, building: BuildProgress | null): StatusReport {
+  const byKind: Record<string, number> = {};
+  for (const a of loaded.graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+  return {
+    daemon,
+    root: loaded.project.root,
+    outDir: loaded.project.outDir,
+    knobs: loaded.project.knobs,
+    liveKnobs: session.liveKnobs(),
+    graph: { actions: loaded.graph.actions.size, byKind },
+    dirty: { run: plan.counts.run, restore: plan.counts.restore, pending: plan.counts.pending, upToDate: plan.counts.upToDate },
+    building,
+    lastBuild: session.history.last() ?? null,
+  };
+}
+
+export interface WhyNode {
+  action: string;
+  output: string;
+  kind: string;
+  state: PlanState;
+  upToDate: boolean;
+  reasons: (DirtyReason & { text: string })[];
+  upstream: WhyNode[];
+}
+
+export interface WhyReport extends WhyNode {
+  path: string;
+  source?: string;
+  lastRun: { finishedAt: number; knobs: Readonly<Record<string, string>>; durationMs: number; changedSincePrevious: (DirtyReason & { text: string })[] } | null;
+}
+
+export class UnknownPathError extends OsvdError {
+  constructor(target: string, root: string) {
+    super('WHY_UNKNOWN_PATH', `'${target}' is neither an output nor a source of the build of ${root}`, {
+      field: 'PATH',
+      hint: 'give a path relative to the tree (or the current folder), e.g. build/release.x64/loader.elf',
+    });
+  }
+}
+
+export function whyReport(session: Session, loaded: LoadedGraph, target: string, cwd: string): WhyReport {
+  const action = session.findAction(loaded, target, cwd);
+  if (!action) throw new UnknownPathError(target, loaded.project.root);
+  const plan = session.plan(loaded, new Set(loaded.graph.actions.keys()));
+  const node = whyNode(action.id, plan, loaded, new Set());
+  const last = session.traces.lastRun(action.id);
+  const previous = session.traces.previousRun(action.id);
+  const changes = last && previous ? runChanges(previous, last).map((r) => ({ ...r, text: describeReason(r) })) : [];
+  return {
+    path: target,
+    ...node,
+    source: action.source,
+    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, changedSincePrevious: changes } : null,
+  };
+}
+
+function whyNode(id: string, plan: Plan, loaded: LoadedGraph, seen: Set<string>): WhyNode {
+  seen.add(id);
+  const entry = plan.entries.get(id)!;
+  const action = loaded.graph.get(id);
+  const reasons = entry.reasons.map((r) => ({ ...r, text: describeReason(r) }));
+  const upstream: WhyNode[] = [];
+  for (const r of entry.reasons) {
+    if (r.type === 'pendingInput' && !seen.has(r.producer) && upstream.length < 5) upstream.push(whyNode(r.producer, plan, loaded, seen));
+  }
+  return { action: id, output: action.outputs[0] ?? id, kind: action.kind, state: entry.state, upToDate: entry.state === 'upToDate', reasons, upstream };
+}

@@ -1,0 +1,348 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { BuildEvent } from '../graph/builder.js';
+import { isOsvdError, OsvdError } from '../graph/errors.js';
+import { LivePlan } from '../graph/plan.js';
+import type { ProjectOptions } from '../osv/project.js';
+import { daemonInfoPath, isAlive, readDaemonFile, socketPathFor, type DaemonFile } from './client.js';
+import { readLines, send, type ErrorBody, type Request } from './ipc.js';
+import { openLog, type Logger } from './log.js';
+import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './operations.js';
+import { Session, type LoadedGraph } from './session.js';
+import { TreeWatcher, type WatcherHealth } from './watcher.js';
+
+/**
+ * The long-running daemon: one per tree. Its one state object holds the session (database, store),
+ * the graph for the live knobs with a plan kept current by the file watcher, and the build in progress.
+ * Requests are answered from memory; builds run one at a time.
+ */
+export class Daemon {
+  private session!: Session;
+  private loaded!: LoadedGraph;
+  private plan!: LivePlan;
+  private readonly server = net.createServer((socket) => this.serve(socket));
+  private watcher: TreeWatcher | undefined;
+  private health: WatcherHealth = { mode: 'off', healthy: false, ready: false };
+  private building: (BuildProgress & { startedAt: number; estimateMs: number }) | null = null;
+  private buildChain: Promise<unknown> = Promise.resolve();
+  private autoBuildTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private lastUpdateMs = 0;
+  private readonly startedAt = Date.now();
+  private stopping = false;
+  private socketPath = '';
+  private stateDir = '';
+  private readonly clients = new Set<net.Socket>();
+  private changesDuringBuild = new Set<string>();
+
+  constructor(private readonly options: ProjectOptions & { autoBuild?: boolean }, private readonly log: Logger) {}
+
+  /** Open the tree, claim its daemon slot, listen, load the graph and start watching. */
+  static async start(options: ProjectOptions & { autoBuild?: boolean }): Promise<Daemon> {
+    const session = await Session.open(options);
+    const daemon = new Daemon(options, session.log);
+    daemon.session = session;
+    await daemon.listen();
+    try {
+      await daemon.reload();
+      await daemon.startWatcher();
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    daemon.log.info({ pid: process.pid, root: session.base.root, actions: daemon.loaded.graph.actions.size }, 'daemon ready');
+    return daemon;
+  }
+
+  get pid(): number {
+    return process.pid;
+  }
+
+  private get autoBuild(): boolean {
+    return this.options.autoBuild ?? this.session.base.config.daemon?.autoBuild ?? false;
+  }
+
+  private async listen(): Promise<void> {
+    const stateDir = this.session.base.stateDir;
+    this.stateDir = stateDir;
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(stateDir, 0o700);
+    this.socketPath = socketPathFor(stateDir);
+    this.claim();
+    fs.rmSync(this.socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.socketPath, () => resolve());
+    });
+    fs.chmodSync(this.socketPath, 0o600);
+  }
+
+  /** One daemon per tree: daemon.json is created exclusively; one left by a dead daemon is taken over. */
+  private claim(): void {
+    const file = daemonInfoPath(this.stateDir);
+    const info: DaemonFile = { pid: process.pid, socket: this.socketPath, root: this.session.base.root, startedAt: this.startedAt };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(file, JSON.stringify(info), { mode: 0o600, flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const existing = readDaemonFile(this.stateDir);
+        if (existing && isAlive(existing.pid)) {
+          throw new OsvdError('DAEMON_RUNNING', `a daemon already runs for this tree (pid ${existing.pid})`, { hint: 'osvd stop, or talk to it: osvd status' });
+        }
+        this.log.warn({ stale: existing }, 'replacing the files of a daemon that is gone');
+        fs.rmSync(file, { force: true });
+        if (existing?.socket) fs.rmSync(existing.socket, { force: true });
+      }
+    }
+    throw new OsvdError('DAEMON_RUNNING', 'another daemon is starting for this tree');
+  }
+
+  /** (Re)load the graph for the live knobs and compute its plan from scratch. */
+  private async reload(): Promise<void> {
+    this.loaded = await this.session.graph(this.session.project());
+    this.plan = new LivePlan(this.loaded.graph, this.session.services, this.loaded.project.knobs);
+    this.session.files.flush();
+  }
+
+  private async startWatcher(): Promise<void> {
+    const base = this.session.base;
+    const ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
+    this.watcher = new TreeWatcher({
+      root: base.root,
+      ignore,
+      onBatch: (paths) => void this.onChanges(paths),
+      onHealth: (h) => {
+        this.health = h;
+        this.log.warn({ watcher: h }, 'watcher health changed');
+        if (h.mode === 'polling') this.startPolling();
+      },
+    });
+    await this.watcher.start();
+    this.health = { ...this.watcher.health };
+  }
+
+  /** Without a working watcher: re-stat every file the plan depends on, periodically. */
+  private startPolling(): void {
+    if (this.pollTimer) return;
+    const every = this.session.base.config.daemon?.pollMs ?? 2000;
+    this.pollTimer = setInterval(() => {
+      const changed: string[] = [];
+      const { files } = this.session;
+      for (const p of this.trackedPaths()) {
+        const before = files.hash(p);
+        files.invalidate(p);
+        if (files.hash(p) !== before) changed.push(p);
+      }
+      if (changed.length) void this.onChanges(changed);
+    }, every);
+    this.pollTimer.unref();
+  }
+
+  private trackedPaths(): Set<string> {
+    const paths = new Set<string>([...this.loaded.makefiles]);
+    if (this.session.base.configFile) paths.add(path.relative(this.session.base.root, this.session.base.configFile));
+    for (const a of this.loaded.graph.actions.values()) {
+      for (const p of a.inputs) if (!path.isAbsolute(p)) paths.add(p);
+      for (const [p] of this.session.traces.lastRun(a.id)?.deps ?? []) if (!path.isAbsolute(p)) paths.add(p);
+    }
+    return paths;
+  }
+
+  /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
+  private async onChanges(paths: string[]): Promise<void> {
+    const started = performance.now();
+    const base = this.session.base;
+    const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
+    const makefiles = new Set(this.loaded.makefiles);
+    for (const p of paths) this.session.files.invalidate(p);
+    if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
+    try {
+      if (configRel && paths.includes(configRel)) {
+        this.log.info('osv.config.ts changed: reloading');
+        await this.session.reloadBase(this.options);
+        await this.reload();
+      } else if (paths.some((p) => makefiles.has(p))) {
+        this.log.info({ paths: paths.filter((p) => makefiles.has(p)) }, 'a makefile changed: re-importing');
+        this.session.dropGraphs();
+        await this.reload();
+      } else {
+        const n = this.plan.update(paths);
+        this.session.files.flush();
+        this.log.debug({ changed: paths.length, replanned: n }, 'plan updated');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'could not take changes into account');
+    }
+    this.lastUpdateMs = performance.now() - started;
+    this.scheduleAutoBuild();
+  }
+
+  private scheduleAutoBuild(): void {
+    if (!this.autoBuild || this.stopping) return;
+    const dirty = this.plan.counts.run + this.plan.counts.restore + this.plan.counts.pending;
+    if (dirty === 0) return;
+    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    this.autoBuildTimer = setTimeout(() => {
+      this.autoBuildTimer = undefined;
+      if (this.building) return; // the build in progress reschedules when it ends
+      void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
+    }, this.session.base.config.daemon?.quietMs ?? 300);
+  }
+
+  /** Builds run one at a time, in the order asked. */
+  build(sets: readonly string[], onEvent: ((e: unknown) => void) | undefined): Promise<BuildReport> {
+    const run = async (): Promise<BuildReport> => {
+      const loaded = sets.length ? await this.session.graph(this.session.project(sets)) : this.loaded;
+      // Outputs and host headers are not watched: look at them afresh.
+      this.session.files.invalidateAll();
+      const dirtyIds = [...this.plan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
+      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
+      this.building = { finished: 0, total: loaded.graph.actions.size, running: [], ran: 0, restored: 0, elapsedMs: 0, etaMs: null, startedAt: Date.now(), estimateMs };
+      this.changesDuringBuild = new Set();
+      try {
+        const result = await this.session.build(loaded, (e) => {
+          this.track(e);
+          onEvent?.(e);
+        });
+        return buildReport(result, loaded, 'daemon');
+      } finally {
+        this.building = null;
+        const changed = [...this.changesDuringBuild];
+        await this.reload();
+        if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
+        this.scheduleAutoBuild();
+      }
+    };
+    const next = this.buildChain.then(run, run);
+    this.buildChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private track(e: BuildEvent): void {
+    const b = this.building;
+    if (!b) return;
+    if (e.type === 'start') b.running.push(e.id);
+    else {
+      b.running = b.running.filter((id) => id !== e.id);
+      b.finished = e.finished;
+      if (e.state === 'ran' || e.state === 'failed') b.ran++;
+      if (e.state === 'restored') b.restored++;
+    }
+  }
+
+  private progress(): BuildProgress | null {
+    const b = this.building;
+    if (!b) return null;
+    const elapsedMs = Date.now() - b.startedAt;
+    return { finished: b.finished, total: b.total, running: [...b.running], ran: b.ran, restored: b.restored, elapsedMs, etaMs: Math.max(0, Math.round(b.estimateMs - elapsedMs)) };
+  }
+
+  private info(): DaemonInfo {
+    return {
+      running: true,
+      pid: process.pid,
+      uptimeMs: Date.now() - this.startedAt,
+      watcher: { mode: this.health.mode, healthy: this.health.healthy, problem: this.health.problem, fix: this.health.fix, lastEventAt: this.health.lastEventAt },
+      autoBuild: this.autoBuild,
+      lastUpdateMs: Math.round(this.lastUpdateMs * 100) / 100,
+    };
+  }
+
+  private serve(socket: net.Socket): void {
+    this.clients.add(socket);
+    socket.on('close', () => this.clients.delete(socket));
+    socket.on('error', () => undefined);
+    readLines(
+      socket,
+      (msg) => void this.dispatch(socket, msg),
+      (why) => {
+        this.log.warn({ why }, 'bad request refused');
+        send(socket, { id: 0, error: { code: 'BAD_REQUEST', message: `refused ${why}` } });
+      },
+    );
+  }
+
+  private async dispatch(socket: net.Socket, msg: unknown): Promise<void> {
+    const req = msg as Partial<Request>;
+    const id = typeof req.id === 'number' ? req.id : 0;
+    if (typeof req.method !== 'string') {
+      send(socket, { id, error: { code: 'BAD_REQUEST', message: 'a request needs a method' } });
+      return;
+    }
+    const params = (req.params && typeof req.params === 'object' ? req.params : {}) as Record<string, unknown>;
+    const sets = Array.isArray(params.sets) ? params.sets.filter((s): s is string => typeof s === 'string') : [];
+    try {
+      let result: unknown;
+      switch (req.method) {
+        case 'ping':
+          result = { pid: process.pid, root: this.session.base.root };
+          break;
+        case 'status': {
+          if (sets.length) {
+            const loaded = await this.session.graph(this.session.project(sets));
+            result = statusReport(this.session, loaded, this.session.plan(loaded), this.info(), this.progress());
+          } else {
+            result = statusReport(this.session, this.loaded, this.plan, this.info(), this.progress());
+          }
+          break;
+        }
+        case 'why': {
+          const loaded = sets.length ? await this.session.graph(this.session.project(sets)) : this.loaded;
+          result = whyReport(this.session, loaded, String(params.path ?? ''), typeof params.cwd === 'string' ? params.cwd : this.session.base.root);
+          break;
+        }
+        case 'build':
+          result = await this.build(sets, params.events ? (event) => send(socket, { id, event: { ...(event as object), etaMs: this.progress()?.etaMs ?? null } }) : undefined);
+          break;
+        case 'refresh':
+          this.session.files.invalidateAll();
+          await this.reload();
+          result = { ok: true };
+          break;
+        case 'set': {
+          const project = this.session.setKnobs(sets, Boolean(params.reset));
+          await this.reload();
+          this.scheduleAutoBuild();
+          result = { knobs: project.knobs, liveKnobs: this.session.liveKnobs() };
+          break;
+        }
+        case 'stop':
+          send(socket, { id, result: { pid: process.pid } });
+          setImmediate(() => void this.stop());
+          return;
+        default:
+          throw new OsvdError('BAD_REQUEST', `unknown method '${req.method}'`);
+      }
+      send(socket, { id, result });
+    } catch (err) {
+      send(socket, { id, error: errorBody(err) });
+      if (!isOsvdError(err)) this.log.error({ err }, 'request failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.watcher?.close();
+    await this.buildChain.catch(() => undefined);
+    for (const c of this.clients) c.end();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const info = readDaemonFile(this.stateDir);
+    if (info?.pid === process.pid) fs.rmSync(daemonInfoPath(this.stateDir), { force: true });
+    fs.rmSync(this.socketPath, { force: true });
+    this.session?.close();
+    this.log.info('daemon stopped');
+  }
+}
+
+function errorBody(err: unknown): ErrorBody {
+  if (isOsvdError(err)) return { code: err.code, message: err.message, file: err.file, field: err.field, hint: err.hint };
+  return { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
+}
+
+export { openLog };
