@@ -11,6 +11,9 @@ export interface BuildSummary {
   readonly failed: number;
   readonly durationMs: number;
   readonly knobs: Readonly<Record<string, string>>;
+  /** What ran (the first 200 outputs), for status. */
+  readonly ranOutputs?: readonly string[];
+  readonly via?: string;
 }
 
 export class BuildHistory {
@@ -20,6 +23,10 @@ export class BuildHistory {
     this.db
       .prepare('INSERT INTO builds (started_at, finished_at, ok, summary) VALUES (?, ?, ?, ?)')
       .run(summary.startedAt, summary.finishedAt, summary.ok ? 1 : 0, JSON.stringify(summary));
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM builds').get() as { n: number }).n;
   }
 
   last(): BuildSummary | undefined {

@@ -40,9 +40,13 @@ function projectOptions(opts: CommonOptions): ProjectOptions {
   return { cwd: process.cwd(), root: opts.root, config: opts.config, jobs: opts.jobs ? Number(opts.jobs) : undefined };
 }
 
-async function locate(opts: CommonOptions): Promise<{ base: ProjectBase; client: DaemonClient | undefined }> {
+/** Connections this command opened: closed when it ends, whether it succeeded or not. */
+type Opened = DaemonClient[];
+
+async function locateIn(opened: Opened, opts: CommonOptions): Promise<{ base: ProjectBase; client: DaemonClient | undefined }> {
   const base = await openProjectBase(projectOptions(opts));
   const client = opts.daemon === false ? undefined : await DaemonClient.find(base.stateDir);
+  if (client) opened.push(client);
   return { base, client };
 }
 
@@ -59,6 +63,8 @@ async function oneShot(): Promise<typeof import('./oneShot.js')> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const opened: Opened = [];
+  const locate = (opts: CommonOptions): ReturnType<typeof locateIn> => locateIn(opened, opts);
   const program = new Command('osvd')
     .description('incremental build daemon for the OSv kernel')
     .showHelpAfterError()
@@ -234,6 +240,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
+  } finally {
+    for (const c of opened) c.close();
   }
 }
 

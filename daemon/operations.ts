@@ -70,6 +70,8 @@ export interface StatusReport {
   dirty: { run: number; restore: number; pending: number; upToDate: number };
   building: BuildProgress | null;
   lastBuild: unknown;
+  /** How many builds the database has recorded. */
+  builds: number;
 }
 
 export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, daemon: DaemonInfo, building: BuildProgress | null): StatusReport {
@@ -85,6 +87,7 @@ export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, 
     dirty: { run: plan.counts.run, restore: plan.counts.restore, pending: plan.counts.pending, upToDate: plan.counts.upToDate },
     building,
     lastBuild: session.history.last() ?? null,
+    builds: session.history.count(),
   };
 }
 

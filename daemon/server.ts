@@ -51,7 +51,7 @@ export class Daemon {
       await daemon.stop();
       throw err;
     }
-    daemon.log.info({ pid: process.pid, root: session.base.root, actions: daemon.loaded.graph.actions.size }, 'daemon ready');
+    daemon.log.info({ root: session.base.root, actions: daemon.loaded.graph.actions.size }, 'daemon ready');
     return daemon;
   }
 

@@ -136,6 +136,7 @@ export class Session {
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),
       knobs: project.knobs,
+      ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary);
     this.log.info({ ...summary, evicted, raced: result.raced }, 'build finished');

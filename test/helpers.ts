@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,7 +37,7 @@ export interface RunResult {
 }
 
 export function osvd(root: string, args: string[]): RunResult {
-  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, OSVD_LOG: '' } });
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, OSVD_LOG: '' }, timeout: 180_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -145,4 +145,66 @@ export function depfileReaders(root: string, header: string): string[] {
 
 export function appendTo(root: string, rel: string, text: string): void {
   fs.appendFileSync(path.join(root, rel), text);
+}
+
+export function osvdEnv(root: string, args: string[], env: Record<string, string>): RunResult {
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Run osvd without waiting (for concurrent clients). */
+export function osvdAsync(root: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [OSVD, ...args, '--root', root], { cwd: root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface StatusJson {
+  daemon: { running: boolean; pid?: number; watcher?: { mode: string; healthy: boolean; problem?: string; fix?: string }; autoBuild?: boolean; lastUpdateMs?: number };
+  knobs: Record<string, string>;
+  liveKnobs: Record<string, string>;
+  dirty: { run: number; restore: number; pending: number; upToDate: number };
+  building: { finished: number; total: number } | null;
+  lastBuild: { ok: boolean; ran: number; ranOutputs?: string[]; knobs: Record<string, string> } | null;
+  builds: number;
+}
+
+export function status(root: string, ...sets: string[]): StatusJson {
+  const r = osvd(root, ['status', '--json', ...sets.flatMap((s) => ['--set', s])]);
+  if (r.code !== 0) throw new Error(`osvd status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as StatusJson;
+}
+
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const daemons = new Set<string>();
+
+export function startDaemon(root: string, env: Record<string, string> = {}, ...args: string[]): number {
+  const r = osvdEnv(root, ['start', '--json', ...args], env);
+  if (r.code !== 0) throw new Error(`osvd start failed: ${r.stdout}${r.stderr}`);
+  daemons.add(root);
+  return (JSON.parse(r.stdout) as { pid: number }).pid;
+}
+
+export function stopDaemons(): void {
+  for (const root of daemons) osvd(root, ['stop']);
+  daemons.clear();
+}
+
+/** An osv.config.ts for a copy, with the daemon settings the tests need. */
+export function writeConfig(root: string, daemon: Record<string, unknown>): void {
+  fs.writeFileSync(path.join(root, 'osv.config.ts'), `import { defineConfig } from 'osvd';\nexport default defineConfig({ daemon: ${JSON.stringify(daemon)} });\n`);
 }
