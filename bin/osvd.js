@@ -2,14 +2,18 @@
 // Thin launcher: the CLI is compiled to dist/ by `npm ci` / `npm install` (the prepare script).
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/daemon/cli.js', import.meta.url);
-if (!existsSync(cli)) {
+const dist = new URL('../dist/daemon/', import.meta.url);
+if (!existsSync(new URL('cli.js', dist))) {
   process.stderr.write('osvd: not built yet: run `npm ci` (or `npm run build`) in the osvd folder first\n');
   process.exit(2);
 }
-import(cli.href)
-  .then((m) => m.main(process.argv))
-  .catch((err) => {
-    process.stderr.write(`osvd: ${err && err.stack ? err.stack : err}\n`);
-    process.exit(70);
-  });
+try {
+  // `osvd status` with a daemon running takes a short road that loads almost nothing.
+  const quick = process.argv[2] === 'status' && (await import(new URL('quick.js', dist).href)).quickStatus;
+  if (!(quick && (await quick(process.argv)))) {
+    await (await import(new URL('cli.js', dist).href)).main(process.argv);
+  }
+} catch (err) {
+  process.stderr.write(`osvd: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(70);
+}

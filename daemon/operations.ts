@@ -47,6 +47,7 @@ export interface DaemonInfo {
   watcher?: { mode: 'events' | 'polling' | 'off'; healthy: boolean; problem?: string; fix?: string; lastEventAt?: number };
   autoBuild?: boolean;
   lastUpdateMs?: number;
+  memory?: { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number };
 }
 
 export interface BuildProgress {

@@ -115,13 +115,12 @@ export class Daemon {
       ignore,
       onBatch: (paths) => void this.onChanges(paths),
       onHealth: (h) => {
-        this.health = h;
-        this.log.warn({ watcher: h }, 'watcher health changed');
+        this.log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
         if (h.mode === 'polling') this.startPolling();
       },
     });
+    this.health = this.watcher.health;
     await this.watcher.start();
-    this.health = { ...this.watcher.health };
   }
 
   /** Without a working watcher: re-stat every file the plan depends on, periodically. */
@@ -248,6 +247,7 @@ export class Daemon {
       watcher: { mode: this.health.mode, healthy: this.health.healthy, problem: this.health.problem, fix: this.health.fix, lastEventAt: this.health.lastEventAt },
       autoBuild: this.autoBuild,
       lastUpdateMs: Math.round(this.lastUpdateMs * 100) / 100,
+      memory: memoryMb(),
     };
   }
 
@@ -338,6 +338,12 @@ export class Daemon {
     this.session?.close();
     this.log.info('daemon stopped');
   }
+}
+
+function memoryMb(): NonNullable<DaemonInfo['memory']> {
+  const m = process.memoryUsage();
+  const mb = (n: number): number => Math.round(n / 2 ** 20);
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) };
 }
 
 function errorBody(err: unknown): ErrorBody {

@@ -24,7 +24,8 @@ export interface LoadedGraph {
   readonly makefiles: readonly string[];
 }
 
-const GRAPHS_KEPT = 4;
+/** Graphs kept in memory for recent knob sets (each is a few MB at OSv scale). */
+const GRAPHS_KEPT = 2;
 const LIVE_KNOBS = 'knobs';
 
 /**

@@ -29,6 +29,7 @@ export interface TreeWatcherOptions {
 const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
 
 export class TreeWatcher {
+  /** Live: the daemon shows this object in status. */
   readonly health: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
@@ -40,8 +41,8 @@ export class TreeWatcher {
     const { root } = this.options;
     const ignored = this.options.ignore.map((p) => path.resolve(root, p));
     const isIgnored = (p: string): boolean => ignored.some((i) => p === i || p.startsWith(i + path.sep)) || path.basename(p).startsWith('.osv.config.');
-    this.watcher = watch(root, { ignored: isIgnored, ignoreInitial: true, persistent: true, atomic: 50, followSymlinks: false });
     this.health.mode = 'events';
+    this.watcher = watch(root, { ignored: isIgnored, ignoreInitial: true, persistent: true, atomic: 50, followSymlinks: false });
     this.watcher.on('all', (_event, p) => this.note(path.relative(root, p)));
     this.watcher.on('error', (err) => this.degrade(err as NodeJS.ErrnoException));
     if (process.env.OSVD_WATCHER_FAIL) {

@@ -118,7 +118,7 @@ function stamp(file: string): string | undefined {
   }
 }
 
-function readConfigCache(file: string): unknown {
+export function readConfigCache(file: string): unknown {
   try {
     const entry = JSON.parse(fs.readFileSync(configCachePath(file), 'utf8')) as { stamp: string; config: unknown };
     return entry.stamp === stamp(file) ? entry.config : undefined;

@@ -62,7 +62,7 @@ export async function importBuild(req: ImportRequest, files: FileHasher, cache: 
   const saved = cache.get(slot);
   if (saved) {
     const previous = JSON.parse(saved) as ImportedBuild;
-    if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, cached: true };
+    if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, actions: shareEnvironments(previous.actions), cached: true };
   }
   const fresh = await runImport(req, files);
   cache.put(slot, JSON.stringify(fresh));
@@ -99,6 +99,19 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
     .map((m) => [m, files.hash(m) ?? 'missing'] as const);
   return { actions, makefiles, exported, importMs: performance.now() - started };
+}
+
+/** Actions of one import share their environment; after a JSON round trip, make them share it again. */
+function shareEnvironments(actions: Action[]): Action[] {
+  const seen = new Map<string, Readonly<Record<string, string>>>();
+  const share = (env: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+    const key = JSON.stringify(env);
+    const known = seen.get(key);
+    if (known) return known;
+    seen.set(key, env);
+    return env;
+  };
+  return actions.map((a) => ({ ...a, env: share(a.env), keyEnv: share(a.keyEnv) }));
 }
 
 function makeFailed(req: ImportRequest, cmdline: readonly string[], stderr: string): ImportError {
