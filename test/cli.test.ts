@@ -65,6 +65,23 @@ describe('status and clean', () => {
   });
 });
 
+describe('progress', () => {
+  it('in a pipe prints one line per finished action, with --quiet only the summary', () => {
+    const root = copyExample();
+    const r = osvd(root, ['build']);
+    expect(r.code).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => /^\[\d+\/\d+\] /.test(l));
+    expect(lines.length).toBe(JSON.parse(osvd(root, ['status', '--json']).stdout).graph.actions);
+    expect(lines.at(-1)).toMatch(/^\[(\d+)\/\1\] ran /);
+    expect(r.stderr).toMatch(/no daemon runs for this tree: building in this process/);
+    expect(r.stdout).toMatch(/osvd: build ok in [\d.]+ s/);
+    fs.appendFileSync(path.join(root, 'core/sched.cc'), '\nint osvd_quiet() { return 1; }\n');
+    const q = osvd(root, ['build', '--quiet']);
+    expect(q.stderr).toBe('');
+    expect(q.stdout.trim().split('\n')).toHaveLength(1);
+  });
+});
+
 describe('configuration', () => {
   it('reads knobs from osv.config.ts; --set wins; the old name drivers_profile is accepted', () => {
     const root = copyExample();
