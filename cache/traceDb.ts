@@ -58,6 +58,11 @@ export class TraceDb implements TraceStore {
     return this.lastRuns.get(actionId) ?? undefined;
   }
 
+  /** Forget the last runs cached in memory (they are read again on demand). */
+  clearCache(): void {
+    this.lastRuns.clear();
+  }
+
   previousRun(actionId: string): RunRecord | undefined {
     const row = this.db.prepare('SELECT previous FROM last_runs WHERE action_id = ?').get(actionId) as { previous: string | null } | undefined;
     return row?.previous ? (JSON.parse(row.previous) as RunRecord) : undefined;

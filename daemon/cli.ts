@@ -254,7 +254,9 @@ async function startInBackground(base: ProjectBase, autoBuild: boolean | undefin
   fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
   const outFile = path.join(base.stateDir, 'daemon.out');
   const out = fs.openSync(outFile, 'w', 0o600);
-  const args = [BIN, 'start', '--foreground', '--root', base.root];
+  // A small young generation keeps the long-lived daemon's memory down (measured: 224 -> 156 MB RSS
+  // at OSv scale after a full rebuild) at no visible cost to build time.
+  const args = ['--max-semi-space-size=2', '--expose-gc', BIN, 'start', '--foreground', '--root', base.root];
   if (base.configFile) args.push('--config', base.configFile);
   if (autoBuild) args.push('--auto-build');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: base.root, env: process.env });

@@ -1,9 +1,9 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { OsvdError } from '../graph/errors.js';
+import { nameHash } from '../graph/nameHash.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
 
 /** What a running daemon leaves in the state folder so that clients find it. */
@@ -22,7 +22,7 @@ export function daemonInfoPath(stateDir: string): string {
 export function socketPathFor(stateDir: string): string {
   const p = path.join(stateDir, 'osvd.sock');
   if (Buffer.byteLength(p) < 100) return p;
-  return path.join(os.tmpdir(), `osvd-${crypto.createHash('sha256').update(stateDir).digest('hex').slice(0, 16)}.sock`);
+  return path.join(os.tmpdir(), `osvd-${nameHash(stateDir)}.sock`);
 }
 
 export function readDaemonFile(stateDir: string): DaemonFile | undefined {

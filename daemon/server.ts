@@ -102,6 +102,7 @@ export class Daemon {
 
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
+    this.session.trimMemory();
     this.loaded = await this.session.graph(this.session.project());
     this.plan = new LivePlan(this.loaded.graph, this.session.services, this.loaded.project.knobs);
     this.session.files.flush();
@@ -211,6 +212,9 @@ export class Daemon {
         this.building = null;
         const changed = [...this.changesDuringBuild];
         await this.reload();
+        // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
+        // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
+        (globalThis as { gc?: () => void }).gc?.();
         if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
         this.scheduleAutoBuild();
       }

@@ -24,8 +24,8 @@ export interface LoadedGraph {
   readonly makefiles: readonly string[];
 }
 
-/** Graphs kept in memory for recent knob sets (each is a few MB at OSv scale). */
-const GRAPHS_KEPT = 2;
+/** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
+const GRAPHS_KEPT = 1;
 const LIVE_KNOBS = 'knobs';
 
 /**
@@ -114,6 +114,11 @@ export class Session {
   /** Forget imported graphs (a makefile changed). */
   dropGraphs(): void {
     this.graphs.clear();
+  }
+
+  /** Drop what is cached in memory but can be read again (the daemon does this after each build). */
+  trimMemory(): void {
+    this.traces.clearCache();
   }
 
   async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void): Promise<BuildResult> {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { nameHash } from '../graph/nameHash.js';
 import { ConfigError } from './errors.js';
 
 export type KnobValue = string | number | boolean;
@@ -106,7 +106,7 @@ export async function loadConfig(file: string): Promise<OsvdConfig> {
  */
 function configCachePath(file: string): string {
   const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'osvd') : path.join(os.homedir(), '.cache', 'osvd');
-  return path.join(dir, `config-${createHash('sha256').update(file).digest('hex').slice(0, 24)}.json`);
+  return path.join(dir, `config-${nameHash(file)}.json`);
 }
 
 function stamp(file: string): string | undefined {
