@@ -203,10 +203,14 @@ export class Daemon {
       this.building = { finished: 0, total: loaded.graph.actions.size, running: [], ran: 0, restored: 0, elapsedMs: 0, etaMs: null, startedAt: Date.now(), estimateMs };
       this.changesDuringBuild = new Set();
       try {
-        const result = await this.session.build(loaded, (e) => {
-          this.track(e);
-          onEvent?.(e);
-        });
+        const result = await this.session.build(
+          loaded,
+          (e) => {
+            this.track(e);
+            onEvent?.(e);
+          },
+          BUILD_NICENESS,
+        );
         return buildReport(result, loaded, 'daemon');
       } finally {
         this.building = null;
@@ -343,6 +347,9 @@ export class Daemon {
     this.log.info('daemon stopped');
   }
 }
+
+/** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
+const BUILD_NICENESS = 5;
 
 function memoryMb(): NonNullable<DaemonInfo['memory']> {
   const m = process.memoryUsage();

@@ -121,13 +121,13 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void): Promise<BuildResult> {
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0): Promise<BuildResult> {
     const { project, graph } = loaded;
     const startedAt = Date.now();
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness });
     } finally {
       this.files.flush();
     }

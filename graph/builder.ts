@@ -64,11 +64,15 @@ export type BuildEvent =
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+const DECISIONS_PER_TURN = 16;
+
 export interface BuildOptions {
   readonly root: string;
   readonly jobs: number;
   readonly context: BuildContext;
   readonly onEvent?: (event: BuildEvent) => void;
+  /** Run commands this much below our own priority (the daemon uses it to stay responsive). */
+  readonly niceness?: number;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -93,7 +97,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   let finished = 0;
   let running = 0;
 
-  const shells = new ShellPool();
+  const shells = new ShellPool(options.niceness ?? 0);
   try {
     return await runBuild();
   } finally {
@@ -122,9 +126,21 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         }
       };
 
+      let pumpScheduled = false;
       const pump = (): void => {
+        pumpScheduled = false;
         try {
+          // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
+          // requests during a build (a no-op build decides thousands in a row).
+          let decided = 0;
           while (running < options.jobs && ready.size > 0) {
+            if (++decided > DECISIONS_PER_TURN) {
+              if (!pumpScheduled) {
+                pumpScheduled = true;
+                setImmediate(pump);
+              }
+              return;
+            }
             const id = ready.pop()!;
             if (skipped.has(id)) continue;
             const action = graph.get(id);

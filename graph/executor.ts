@@ -44,7 +44,8 @@ export class ShellPool {
   private readonly scratch: string;
   private serial = 0;
 
-  constructor() {
+  /** `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive). */
+  constructor(private readonly niceness = 0) {
     this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-run-'));
   }
 
@@ -97,7 +98,7 @@ export class ShellPool {
   }
 
   private async startWorker(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
-    const worker = await ShellWorker.start(env);
+    const worker = await ShellWorker.start(env, this.niceness);
     this.all.add(worker);
     return worker;
   }
@@ -131,9 +132,16 @@ class ShellWorker {
     child.stdin.on('error', () => undefined);
   }
 
-  static start(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
+  static start(env: Readonly<Record<string, string>>, niceness: number): Promise<ShellWorker> {
     return new Promise((resolve, reject) => {
       const child = spawn(SHELL, [], { env: { ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
+      if (niceness > 0 && child.pid !== undefined) {
+        try {
+          os.setPriority(child.pid, Math.min(19, os.getPriority(child.pid) + niceness));
+        } catch {
+          // not allowed: run at normal priority
+        }
+      }
       child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new ToolMissingError(SHELL, { cause: err }) : err));
       child.once('spawn', () => {
         child.stdin.write(PRELUDE);
