@@ -1,60 +1,9 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { OsvdError } from '../graph/errors.js';
-import { nameHash } from '../graph/nameHash.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
+import { isAlive, readDaemonFile, removeStale, type DaemonFile } from './locate.js';
 
-/** What a running daemon leaves in the state folder so that clients find it. */
-export interface DaemonFile {
-  pid: number;
-  socket: string;
-  root: string;
-  startedAt: number;
-}
-
-export function daemonInfoPath(stateDir: string): string {
-  return path.join(stateDir, 'daemon.json');
-}
-
-/** The socket lives in the state folder unless that path is too long for a Unix socket (108 bytes). */
-export function socketPathFor(stateDir: string): string {
-  const p = path.join(stateDir, 'osvd.sock');
-  if (Buffer.byteLength(p) < 100) return p;
-  return path.join(os.tmpdir(), `osvd-${nameHash(stateDir)}.sock`);
-}
-
-export function readDaemonFile(stateDir: string): DaemonFile | undefined {
-  try {
-    const info = JSON.parse(fs.readFileSync(daemonInfoPath(stateDir), 'utf8')) as DaemonFile;
-    return typeof info.pid === 'number' && typeof info.socket === 'string' ? info : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon nobody has reaped yet is a zombie: it exists, but it is not running.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
-/** Remove what a crashed daemon left behind (its pid is gone). */
-export function removeStale(stateDir: string, info: DaemonFile | undefined): void {
-  if (info && isAlive(info.pid)) return;
-  fs.rmSync(daemonInfoPath(stateDir), { force: true });
-  fs.rmSync(info?.socket ?? socketPathFor(stateDir), { force: true });
-}
+export { daemonInfoPath, isAlive, readDaemonFile, removeStale, socketPathFor, type DaemonFile } from './locate.js';
 
 export class DaemonError extends OsvdError {
   constructor(body: ErrorBody) {

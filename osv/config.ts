@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { nameHash } from '../graph/nameHash.js';
+import { readConfigCache, writeConfigCache } from './configCache.js';
 import { ConfigError } from './errors.js';
 
 export type KnobValue = string | number | boolean;
@@ -98,48 +97,6 @@ export async function loadConfig(file: string): Promise<OsvdConfig> {
   const config = await transpileAndImport(file);
   writeConfigCache(file, config);
   return config;
-}
-
-/**
- * Loading TypeScript costs a few hundred milliseconds, more than a daemon query may take. A config
- * that is plain data is kept, by the file's path, size and times, in the user's cache folder.
- */
-function configCachePath(file: string): string {
-  const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'osvd') : path.join(os.homedir(), '.cache', 'osvd');
-  return path.join(dir, `config-${nameHash(file)}.json`);
-}
-
-function stamp(file: string): string | undefined {
-  try {
-    const st = fs.statSync(file, { bigint: true });
-    return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
-}
-
-export function readConfigCache(file: string): unknown {
-  try {
-    const entry = JSON.parse(fs.readFileSync(configCachePath(file), 'utf8')) as { stamp: string; config: unknown };
-    return entry.stamp === stamp(file) ? entry.config : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeConfigCache(file: string, config: OsvdConfig): void {
-  const s = stamp(file);
-  if (!s) return;
-  try {
-    // validateConfig admits only plain data, so the JSON copy is the config itself.
-    const text = JSON.stringify({ stamp: s, config });
-    const dest = configCachePath(file);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(`${dest}.${process.pid}`, text);
-    fs.renameSync(`${dest}.${process.pid}`, dest);
-  } catch {
-    // the cache is only an optimisation
-  }
 }
 
 async function transpileAndImport(file: string): Promise<OsvdConfig> {
