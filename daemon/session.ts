@@ -150,8 +150,9 @@ export class Session {
     return result;
   }
 
-  plan(loaded: LoadedGraph, only?: ReadonlySet<string>): Plan {
-    const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { only });
+  /** What a build would do now; reasons are worked out for the actions in `explain`. */
+  plan(loaded: LoadedGraph, explain?: ReadonlySet<string>): Plan {
+    const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain });
     this.files.flush();
     return plan;
   }

@@ -51,11 +51,11 @@ export function planAction(
   return { state, reasons };
 }
 
-export function planBuild(graph: BuildGraph, services: PlanServices, context: BuildContext, options: { explainAll?: boolean; only?: ReadonlySet<string> } = {}): Plan {
+export function planBuild(graph: BuildGraph, services: PlanServices, context: BuildContext, options: { explain?: ReadonlySet<string> } = {}): Plan {
   const entries = new Map<string, PlanEntry>();
   const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
   for (const id of graph.topologicalOrder()) {
-    const entry = planAction(graph, services, context, id, (d) => entries.get(d)?.state !== 'upToDate', Boolean(options.explainAll || options.only?.has(id)));
+    const entry = planAction(graph, services, context, id, (d) => entries.get(d)?.state !== 'upToDate', Boolean(options.explain?.has(id)));
     entries.set(id, entry);
     counts[entry.state]++;
   }
