@@ -7,7 +7,7 @@ import { LivePlan } from '../graph/plan.js';
 import type { ProjectOptions } from '../osv/project.js';
 import { daemonInfoPath, isAlive, readDaemonFile, socketPathFor, type DaemonFile } from './client.js';
 import { readLines, send, type ErrorBody, type Request } from './ipc.js';
-import { openLog, type Logger } from './log.js';
+import type { Logger } from './log.js';
 import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './operations.js';
 import { Session, type LoadedGraph } from './session.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
@@ -40,7 +40,7 @@ export class Daemon {
 
   /** Open the tree, claim its daemon slot, listen, load the graph and start watching. */
   static async start(options: ProjectOptions & { autoBuild?: boolean }): Promise<Daemon> {
-    const session = await Session.open(options);
+    const session = await Session.open(options, true);
     const daemon = new Daemon(options, session.log);
     daemon.session = session;
     await daemon.listen();
@@ -361,5 +361,3 @@ function errorBody(err: unknown): ErrorBody {
   if (isOsvdError(err)) return { code: err.code, message: err.message, file: err.file, field: err.field, hint: err.hint };
   return { code: 'INTERNAL', message: (err as Error)?.message ?? String(err) };
 }
-
-export { openLog };

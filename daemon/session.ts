@@ -50,10 +50,11 @@ export class Session {
     this.settings = new Settings(db);
   }
 
-  static async open(options: ProjectOptions, log?: Logger): Promise<Session> {
+  /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
+  static async open(options: ProjectOptions, longLived = false): Promise<Session> {
     const base = await openProjectBase(options);
     fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
-    const logger = log ?? openLog(base.stateDir);
+    const logger = openLog(base.stateDir, { longLived });
     const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
     const warnings: string[] = [];
     if (recovered) {
