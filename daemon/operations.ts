@@ -120,7 +120,8 @@ export class UnknownPathError extends OsvdError {
 export function whyReport(session: Session, loaded: LoadedGraph, target: string, cwd: string): WhyReport {
   const action = session.findAction(loaded, target, cwd);
   if (!action) throw new UnknownPathError(target, loaded.project.root);
-  const plan = session.plan(loaded, new Set(loaded.graph.actions.keys()));
+  // Reasons only for the action and what it depends on: the chain can lead nowhere else.
+  const plan = session.plan(loaded, new Set([action.id, ...loaded.graph.upstreamOf(action.id)]));
   const node = whyNode(action.id, plan, loaded, new Set());
   const last = session.traces.lastRun(action.id);
   const previous = session.traces.previousRun(action.id);

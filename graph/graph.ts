@@ -83,6 +83,19 @@ export class BuildGraph {
     return seen;
   }
 
+  /** Every action `id` depends on, directly or not (not including it). */
+  upstreamOf(id: string): Set<string> {
+    const seen = new Set<string>();
+    const stack = [...this.predecessors(id)];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      for (const p of this.predecessors(next)) stack.push(p);
+    }
+    return seen;
+  }
+
   /** A topological order (Kahn's algorithm), stable with respect to insertion order. */
   topologicalOrder(): string[] {
     const indegree = new Map<string, number>();

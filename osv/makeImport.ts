@@ -49,8 +49,12 @@ const IMPORT_VERSION = 'osvd-import-2';
 const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const ENV_TARGET = '__osvd_print_env';
 
+function assignments(vars: Readonly<Record<string, string>>): string[] {
+  return Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+}
+
 export function makeCommandLine(req: ImportRequest): string[] {
-  return [...Object.entries(req.vars).map(([k, v]) => `${k}=${v}`), ...req.goals];
+  return [...assignments(req.vars), ...req.goals];
 }
 
 /**
@@ -75,7 +79,7 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const envFile = path.join(os.tmpdir(), `osvd-env-${process.pid}-${Date.now()}`);
   const [dry, envRun] = await Promise.all([
     runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv),
-    runMake(req.root, [...Object.entries(req.vars).map(([k, v]) => `${k}=${v}`), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}`, ENV_TARGET], req.baseEnv),
+    runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}`, ENV_TARGET], req.baseEnv),
   ]);
   if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
   if (envRun.code !== 0) throw makeFailed(req, cmdline, envRun.stderr);

@@ -13,9 +13,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  ASM_DEFS_H, CONF_FILES, DEBUG_H, DRIVERS, ENTRY_S, EXPORT_H, GEN_DRIVERS_CONFIG_HEADER, INTRINSICS_HH,
-  LOADER_LD, PROFILES, SPINLOCK_H, STUB_CC, SWITCH_S, TYPES_H, driversOf, type Driver,
+  ASM_DEFS_H, DEBUG_H, DRIVERS, ENTRY_S, EXPORT_H, INTRINSICS_HH,
+  LOADER_LD, PROFILES, SHARED_WITH_EXAMPLE, SPINLOCK_H, STUB_CC, SWITCH_S, TYPES_H, driversOf, type Driver,
 } from './scripts.js';
+
+/** examples/mini-osv, whose generator script and profiles the synthetic trees share (from dist/bench/synth). */
+const EXAMPLE_TREE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'mini-osv');
 
 export interface GenerateOptions {
   /** C and C++ translation units (the two assembler files come on top). At least 20. */
@@ -568,8 +571,10 @@ export function generateTree(dir: string, opts: GenerateOptions): TreeInfo {
   // --- Writing ---------------------------------------------------------------------------------
   const w = new Writer(root);
   w.write('scripts/stub-cc', STUB_CC, 0o755);
-  w.write('scripts/gen-drivers-config-header', GEN_DRIVERS_CONFIG_HEADER, 0o755);
-  for (const [p, text] of Object.entries(CONF_FILES)) w.write(p, text);
+  for (const p of SHARED_WITH_EXAMPLE) {
+    const from = path.join(EXAMPLE_TREE, p);
+    w.write(p, fs.readFileSync(from, 'utf8'), fs.statSync(from).mode & 0o777);
+  }
   w.write('arch/x64/loader.ld', LOADER_LD);
   w.write(intrinsicsPath, INTRINSICS_HH);
   w.write('include/osv/types.h', TYPES_H);
