@@ -1,3 +1,4 @@
+import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { BuildResult } from '../graph/builder.js';
 import { OsvdError } from '../graph/errors.js';
 import type { Plan, PlanState } from '../graph/plan.js';
@@ -68,11 +69,24 @@ export interface StatusReport {
   /** Knobs set live with `osvd set` (they override osv.config.ts). */
   liveKnobs: Readonly<Record<string, string>>;
   graph: { actions: number; byKind: Record<string, number> };
+  /** The kernel these knobs give: the drivers of the profile and the objects linked. */
+  kernel: KernelFacts;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
   building: BuildProgress | null;
   lastBuild: unknown;
   /** How many builds the database has recorded. */
   builds: number;
+}
+
+const kernels = new WeakMap<LoadedGraph, KernelFacts>();
+/** Computed once per loaded graph: status is asked often. */
+function kernelOf(loaded: LoadedGraph): KernelFacts {
+  let facts = kernels.get(loaded);
+  if (!facts) {
+    facts = kernelFacts(loaded.graph.actions.values(), loaded.project.outDir);
+    kernels.set(loaded, facts);
+  }
+  return facts;
 }
 
 export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, daemon: DaemonInfo, building: BuildProgress | null): StatusReport {
@@ -85,6 +99,7 @@ export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, 
     knobs: loaded.project.knobs,
     liveKnobs: session.liveKnobs(),
     graph: { actions: loaded.graph.actions.size, byKind },
+    kernel: kernelOf(loaded),
     dirty: { run: plan.counts.run, restore: plan.counts.restore, pending: plan.counts.pending, upToDate: plan.counts.upToDate },
     building,
     lastBuild: session.history.last() ?? null,
@@ -105,6 +120,8 @@ export interface WhyNode {
 export interface WhyReport extends WhyNode {
   path: string;
   source?: string;
+  /** The commands the action runs (make's own recipe lines). */
+  commands: readonly string[];
   lastRun: { finishedAt: number; knobs: Readonly<Record<string, string>>; durationMs: number; changedSincePrevious: (DirtyReason & { text: string })[] } | null;
 }
 
@@ -130,6 +147,7 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
     path: target,
     ...node,
     source: action.source,
+    commands: action.commands,
     lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, changedSincePrevious: changes } : null,
   };
 }

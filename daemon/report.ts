@@ -58,6 +58,7 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
     `tree:  ${s.root} -> ${s.outDir}`,
     `knobs: ${knobs}`,
     `graph: ${s.graph.actions} actions (${kinds})`,
+    ...(s.kernel?.kernel ? [`kernel: ${s.kernel.kernel}, ${s.kernel.objects} objects; drivers: ${s.kernel.drivers.join(' ') || 'none'}`] : []),
     stale === 0
       ? 'state: up to date'
       : `state: ${stale} stale: ${s.dirty.run} must run, ${s.dirty.restore} restorable from the store, ${s.dirty.pending} wait on changed inputs`,

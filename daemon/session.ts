@@ -12,6 +12,7 @@ import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { parseSets } from '../osv/knobs.js';
+import { writeCompileCommands } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 
@@ -105,6 +106,11 @@ export class Session {
     const started = performance.now();
     const imported = await projectActions(project, this.files, this.imports);
     const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    try {
+      writeCompileCommands(project.root, project.outDir, imported.actions);
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles };
     this.graphs.set(key, loaded);

@@ -29,26 +29,45 @@ function quote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Whether the app knob names an OSv manifest (`/guest/path: host/path` lines) rather than ELF files. */
+export function isManifest(value: string): boolean {
+  const files = splitList(value);
+  return files.length === 1 && /\.manifest(\.skel)?$/.test(files[0]!);
+}
+
 export function appVersionScriptAction(options: {
   outDir: string;
+  /** Comma-separated ELF files, or one OSv manifest whose ELF files are read. */
   elfFiles: string;
   extraSymbols: string;
   symbolFiles: readonly string[];
   env: Readonly<Record<string, string>>;
 }): Action {
   const out = appVersionScriptPath(options.outDir);
-  const elves = splitList(options.elfFiles);
   const extra = splitList(options.extraSymbols);
   const tmp = `${out}.tmp`;
+  const depfile = `${out}.d`;
+  const manifest = isManifest(options.elfFiles) ? splitList(options.elfFiles)[0]! : undefined;
+  const elves = manifest ? [] : splitList(options.elfFiles);
+  // The ELF files, one per line: named by the knob, or the manifest's host files that are ELF files
+  // (host paths relative to the manifest's folder; globs and symbolic links are not followed).
+  const listElves = manifest
+    ? `sed -e 's/#.*//' ${quote(manifest)} | grep -v '^[[:space:]]*\\[' | grep -v -- '->' | sed -n 's/^[^:]*:[[:space:]]*//p' | ` +
+      `while read -r f; do case "$f" in /*) p="$f";; *) p=${quote(path.posix.dirname(manifest))}/"$f";; esac; ` +
+      `if [ -f "$p" ] && [ "$(head -c 4 "$p" | tail -c 3)" = ELF ]; then printf '%s\\n' "$p"; fi; done`
+    : `printf '%s\\n' ${elves.map(quote).join(' ')}`;
   // Exported names first, a marker, then the app's wants; print the wants the kernel exports.
+  // The ELF files read go into a depfile, so a rebuilt app reruns this action (and only a changed
+  // script relinks the kernel).
   const command =
-    `mkdir -p ${quote(options.outDir)} && ` +
+    `mkdir -p ${quote(options.outDir)} && ${listElves} > ${quote(tmp)}.elves && ` +
+    `{ printf '%s:' ${quote(out)}; tr '\\n' ' ' < ${quote(tmp)}.elves; echo; } > ${quote(depfile)} && ` +
     `{ cat ${options.symbolFiles.map(quote).join(' ') || '/dev/null'}; echo '--osvd--'; ` +
-    `objdump -wT ${elves.map(quote).join(' ')} | awk '$0 ~ /[*]UND[*]/ { print $NF }'; ` +
+    `if [ -s ${quote(tmp)}.elves ]; then tr '\\n' '\\0' < ${quote(tmp)}.elves | xargs -0 objdump -wT | awk '$0 ~ /[*]UND[*]/ { print $NF }'; fi; ` +
     `printf '%s\\n' ${extra.map(quote).join(' ')}; } | ` +
     `awk 'x == 0 && $0 == "--osvd--" { x = 1; next } x == 0 { k[$1] = 1; next } ($1 in k) { print $1 }' | LC_ALL=C sort -u | ` +
     `awk 'BEGIN { print "{"; print "\\tglobal:" } { print "\\t\\t" $1 ";" } END { print "\\tlocal: *;"; print "};" }' > ${quote(tmp)} && ` +
-    `mv ${quote(tmp)} ${quote(out)}`;
+    `rm -f ${quote(tmp)}.elves && mv ${quote(tmp)} ${quote(out)}`;
   return {
     id: out,
     kind: 'generate',
@@ -56,8 +75,9 @@ export function appVersionScriptAction(options: {
     cwd: '.',
     env: options.env,
     keyEnv: {},
-    inputs: [...elves, ...options.symbolFiles].sort(),
+    inputs: [...(manifest ? [manifest] : elves), ...options.symbolFiles].sort(),
     orderAfter: [],
-    outputs: [out],
+    outputs: [out, depfile],
+    depfile,
   };
 }

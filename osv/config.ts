@@ -14,8 +14,10 @@ export interface OsvdConfig {
   knobs?: Record<string, KnobValue>;
   /** Further variables passed to make as they are, e.g. a precomputed CXX_INCLUDES. */
   makeVars?: Record<string, string>;
-  /** Make goals to import (default: the Makefile's default goal). */
+  /** Make goals to import; `$(out)` stands for the build folder (default: OSv's kernel and link chain, else make's default goal). */
   targets?: string[];
+  /** Variables make recomputes with `$(shell ...)` on every use, expanded once per import (default: CXX_INCLUDES when the Makefile defines it so). */
+  precompute?: string[];
   /** Parallel jobs (default: the number of cores). */
   jobs?: number;
   /** Where osvd keeps its database and store, relative to the root (default: build/.osvd). */
@@ -49,6 +51,7 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
   knobs: (v) => (isRecord(v) && Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x)) ? undefined : 'must be an object of strings, numbers or booleans'),
   makeVars: (v) => (isRecord(v) && Object.values(v).every((x) => typeof x === 'string') ? undefined : 'must be an object of strings'),
   targets: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'must be a list of strings'),
+  precompute: (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[A-Za-z_][\w.-]*$/.test(x)) ? undefined : 'must be a list of make variable names'),
   jobs: (v) => (Number.isInteger(v) && (v as number) > 0 ? undefined : 'must be a whole number above 0'),
   stateDir: (v) => (typeof v === 'string' && v !== '' ? undefined : 'must be a folder path'),
   store: (v) =>

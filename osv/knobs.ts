@@ -65,7 +65,7 @@ export const KNOBS: readonly KnobSpec[] = [
   },
   {
     name: 'app',
-    doc: "comma-separated ELF files of an app: osvd derives the kernel's version script from their undefined symbols",
+    doc: "comma-separated ELF files of an app, or one OSv manifest (its host files that are ELF files): osvd derives the kernel's version script from their undefined symbols",
     default: '',
     toMake: false,
     check: (v, knobs, tree) => {

@@ -9,7 +9,7 @@ import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
 import type { FileHasher } from '../graph/traces.js';
 import { ImportError } from './errors.js';
-import { parseDatabase, parseEnv0, parseTrace, splitDryRun, type MakeDatabase, type RuleEntry } from './makeOutput.js';
+import { buildPathVariables, lateVariables, parseDatabase, parseEnv0, parseTrace, refersTo, splitDryRun, type MakeDatabase, type RuleEntry } from './makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts } from './recipes.js';
 
 /**
@@ -28,6 +28,13 @@ export interface ImportRequest {
   readonly baseEnv: Readonly<Record<string, string>>;
   /** The build folder, relative to the root (build/<mode>.<arch>). */
   readonly outDir: string;
+  /**
+   * Variables make computes with `$(shell ...)` on every expansion (OSv's CXX_INCLUDES runs the compiler
+   * once per command): expanded once, then passed to make as fixed values.
+   */
+  readonly precompute?: readonly string[];
+  /** Files make reads while it parses the Makefile, beyond the makefiles (OSv greps the version script for iconv). */
+  readonly keyFiles?: readonly string[];
 }
 
 export interface ImportedBuild {
@@ -44,7 +51,7 @@ export interface ImportCacheLike {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-2';
+const IMPORT_VERSION = 'osvd-import-4';
 /** make's own bookkeeping variables: never part of what an action reads. */
 const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const ENV_TARGET = '__osvd_print_env';
@@ -62,7 +69,7 @@ export function makeCommandLine(req: ImportRequest): string[] {
  * Depfiles included by the Makefile are not part of the key: osvd reads depfiles itself.
  */
 export async function importBuild(req: ImportRequest, files: FileHasher, cache: ImportCacheLike): Promise<ImportedBuild & { cached: boolean }> {
-  const slot = hashValue([IMPORT_VERSION, req.vars, req.goals, req.baseEnv, req.outDir]);
+  const slot = hashValue([IMPORT_VERSION, req.vars, req.goals, req.baseEnv, req.outDir, (req.keyFiles ?? []).map((f) => [f, files.hash(f) ?? 'missing'])]);
   const saved = cache.get(slot);
   if (saved) {
     const previous = JSON.parse(saved) as ImportedBuild;
@@ -75,20 +82,28 @@ export async function importBuild(req: ImportRequest, files: FileHasher, cache: 
 
 export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
   const started = performance.now();
-  const cmdline = makeCommandLine(req);
-  const envFile = path.join(os.tmpdir(), `osvd-env-${process.pid}-${Date.now()}`);
-  const [dry, envRun] = await Promise.all([
-    runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv),
-    runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}`, ENV_TARGET], req.baseEnv),
-  ]);
-  if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
-  if (envRun.code !== 0) throw makeFailed(req, cmdline, envRun.stderr);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-import-'));
   let env: Record<string, string>;
+  const precomputed: Record<string, string> = {};
+  // The environment run goes first, alone: parsing the Makefile may have side effects (OSv's bootstraps
+  // Kconfig when the build folder has no configuration yet), which must not race with the dry run.
   try {
+    const envFile = path.join(tmp, 'env');
+    const wanted = (req.precompute ?? []).filter((v) => req.vars[v] === undefined);
+    const prints = wanted.map((v, i) => `$(file >${path.join(tmp, `var${i}`)},$(${v}))`).join('');
+    const envRun = await runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}${prints}`, ENV_TARGET], req.baseEnv);
+    if (envRun.code !== 0) throw makeFailed(req, makeCommandLine(req), envRun.stderr);
     env = parseEnv0(fs.readFileSync(envFile, 'utf8'));
+    wanted.forEach((v, i) => {
+      precomputed[v] = fs.readFileSync(path.join(tmp, `var${i}`), 'utf8').replace(/\n$/, '');
+    });
   } finally {
-    fs.rmSync(envFile, { force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
+  const full: ImportRequest = { ...req, vars: { ...req.vars, ...precomputed } };
+  const cmdline = makeCommandLine(full);
+  const dry = await runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv);
+  if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
   const exported: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (req.baseEnv[k] !== v && !MAKE_BOOKKEEPING.has(k)) exported[k] = v;
@@ -96,7 +111,7 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const { trace, database } = splitDryRun(dry.stdout);
   const db = parseDatabase(database);
   if (db.rules.size === 0) throw new ImportError('make printed no database: is this GNU make?', { file: path.join(req.root, 'Makefile') });
-  const actions = actionsFrom(req, parseTrace(trace), db, env, exported);
+  const actions = actionsFrom(full, parseTrace(trace), db, env, exported);
   const outPrefix = req.outDir + '/';
   const makefiles = db.makefiles
     .map((m) => treePath(req.root, '.', m))
@@ -137,7 +152,7 @@ function runMake(cwd: string, args: readonly string[], env: Readonly<Record<stri
 
 /** Build actions from the traced recipes and make's database. */
 export function actionsFrom(
-  req: Pick<ImportRequest, 'root' | 'outDir'>,
+  req: Pick<ImportRequest, 'root' | 'outDir' | 'vars'>,
   traced: ReturnType<typeof parseTrace>,
   db: MakeDatabase,
   env: Readonly<Record<string, string>>,
@@ -148,6 +163,8 @@ export function actionsFrom(
   const withRecipe = traced.filter((t) => t.recipe.length > 0);
   const recipeTargets = new Set(withRecipe.map((t) => t.target));
   const isPhony = (t: string): boolean => db.rules.get(t)?.phony ?? false;
+  const inBuild = buildPathVariables(db);
+  const late = lateVariables(db, inBuild);
 
   // First pass: outputs, so that inputs can be told apart from outputs of other actions.
   const outputsOf = new Map<string, string[]>();
@@ -212,6 +229,10 @@ export function actionsFrom(
       if (outputs.includes(w) || inputs.has(w)) continue;
       if (producer.has(w) || isRegularFile(root, w)) inputs.add(w);
     }
+    // A generator script reads files it names itself (OSv's gen-syscalls reads syscalls/*.cc.in).
+    if (facts.kind === 'generate' || facts.kind === 'other') {
+      for (const w of words) for (const f of filesNamedBy(root, w, buildRoot)) if (!outputs.includes(f)) inputs.add(f);
+    }
     for (const i of inputs) {
       const made = producer.get(i);
       if (made === t.target) inputs.delete(i);
@@ -219,10 +240,12 @@ export function actionsFrom(
     orderAfter.delete(t.target);
     const kind = facts.kind;
     const source = kind === 'compile' ? (rule?.prereqs.map((p) => treePath(root, '.', p)).find((p) => words.has(p)) ?? undefined) : undefined;
+    const text = db.ruleText.get(t.target) ?? '';
+    const expandLate = !isPhony(t.target) && (refersTo(text, late) || shellReadsBuild(text, inBuild));
     actions.push({
       id: t.target,
       kind,
-      commands: t.recipe,
+      commands: expandLate ? [lateRecipe(req.vars, t.target, rule)] : t.recipe,
       cwd: '.',
       env,
       // Compilers and linkers read no variable make exports; commands and scripts read those they name.
@@ -235,6 +258,26 @@ export function actionsFrom(
     });
   }
   return actions;
+}
+
+/**
+ * A recipe whose text depends on build outputs when make expands it (see lateVariables) is run by make
+ * itself, when osvd runs the action: `-B` to run it, `-o` for each prerequisite so that make remakes
+ * nothing else. The recipe make runs is then the one make would run at that moment.
+ */
+function lateRecipe(vars: Readonly<Record<string, string>>, target: string, rule: RuleEntry | undefined): string {
+  const keep = [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])].flatMap((p) => ['-o', p]);
+  return ['make', '--no-print-directory', '-s', '-B', 'V=1', ...assignments(vars), ...keep, target].map(shellQuote).join(' ');
+}
+
+/** `$(shell ...)` in the recipe's own text that names the build folder (`$(shell cat $(out)/x)`). */
+function shellReadsBuild(text: string, inBuild: ReadonlySet<string>): boolean {
+  for (const m of text.matchAll(/\$\(shell\b[^\n]*/g)) if (refersTo(m[0], inBuild)) return true;
+  return false;
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function depfileNames(root: string, depfile: string): Set<string> {
@@ -251,6 +294,19 @@ function isRegularFile(root: string, p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Files of the tree (outside the build folder) that a script in the tree names literally. */
+function filesNamedBy(root: string, word: string, buildRoot: string): string[] {
+  const text = scriptText(root, word);
+  if (text === undefined) return [];
+  const found = new Set<string>();
+  for (const m of text.matchAll(/[\w.+-]+(?:\/[\w.+-]+)+/g)) {
+    const p = m[0];
+    if (p.startsWith(buildRoot) || p.startsWith('/') || found.has(p)) continue;
+    if (isRegularFile(root, p)) found.add(treePath(root, '.', p));
+  }
+  return [...found];
 }
 
 /** The text of a script in the tree that a command names (small text files only). */

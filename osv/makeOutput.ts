@@ -21,6 +21,10 @@ export interface MakeDatabase {
   readonly rules: ReadonlyMap<string, RuleEntry>;
   readonly makefiles: readonly string[];
   readonly defaultGoal: string | undefined;
+  /** Recursively expanded variables (`name = value`, unexpanded), from the global variables section. */
+  readonly recursiveVars: ReadonlyMap<string, string>;
+  /** Per target: its target-specific variable lines and unexpanded recipe lines, as make printed them. */
+  readonly ruleText: ReadonlyMap<string, string>;
 }
 
 const DB_START = /^# Make data base, printed on /;
@@ -71,6 +75,11 @@ function endsWithContinuation(line: string): boolean {
 /** Parse the "# Files" section and the variables osvd needs from make's database. */
 export function parseDatabase(database: string): MakeDatabase {
   const rules = new Map<string, RuleEntry>();
+  const recursiveVars = new Map<string, string>();
+  const ruleText = new Map<string, string>();
+  const addText = (target: string, text: string): void => {
+    ruleText.set(target, (ruleText.get(target) ?? '') + text + '\n');
+  };
   let makefiles: string[] = [];
   let defaultGoal: string | undefined;
   const lines = database.split('\n');
@@ -85,6 +94,9 @@ export function parseDatabase(database: string): MakeDatabase {
         defaultGoal = line.slice(line.indexOf('=') + 1).trim() || undefined;
       } else if (line === '# Files') {
         inFiles = true;
+      } else {
+        const v = RECURSIVE_VAR.exec(line);
+        if (v) recursiveVars.set(v[1]!, v[2]!);
       }
       continue;
     }
@@ -104,9 +116,16 @@ export function parseDatabase(database: string): MakeDatabase {
       if (current && line.startsWith('#  Phony target')) current.phony = true;
       continue;
     }
-    if (line.startsWith('\t')) continue;
+    if (line.startsWith('\t')) {
+      if (current) addText(current.target, line);
+      continue;
+    }
     const rule = parseRuleLine(line);
-    if (!rule) continue;
+    if (!rule) {
+      const tv = TARGET_VAR.exec(line);
+      if (tv && !notATarget) addText(tv[1]!, tv[2]!);
+      continue;
+    }
     if (notATarget) {
       notATarget = false;
       current = undefined;
@@ -118,7 +137,50 @@ export function parseDatabase(database: string): MakeDatabase {
     current.orderOnly.push(...rule.orderOnly);
     rules.set(rule.target, current);
   }
-  return { rules, makefiles, defaultGoal };
+  return { rules, makefiles, defaultGoal, recursiveVars, ruleText };
+}
+
+const RECURSIVE_VAR = /^([A-Za-z_][\w.+-]*) = (.*)$/;
+const TARGET_VAR = /^([^\s:#][^:]*?):\s+([^\s|]+\s*(?::=|\+=|\?=|=).*)$/;
+
+/** Variables that name something in the build folder: `out` itself and those whose value refers to it. */
+export function buildPathVariables(db: MakeDatabase): Set<string> {
+  return closure(db, new Set(['out']));
+}
+
+/**
+ * Variables whose value depends on files in the build folder at the moment make expands them, such as
+ * OSv's `kernel_size = $(shell stat --printf %s $(out)/loader-stripped.elf)`: a dry run can only print
+ * what they were when it ran. Found as `$(shell ...)` naming the build folder, then every recursive
+ * variable that refers to one of those.
+ */
+export function lateVariables(db: MakeDatabase, inBuild: ReadonlySet<string>): Set<string> {
+  const late = new Set<string>();
+  for (const [name, value] of db.recursiveVars) {
+    for (const m of value.matchAll(/\$\(shell\b.*/g)) if (refersTo(m[0], inBuild)) late.add(name);
+  }
+  return closure(db, late);
+}
+
+/** The variables given, and every recursive variable that refers to one of them. */
+function closure(db: MakeDatabase, names: Set<string>): Set<string> {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [name, value] of db.recursiveVars) {
+      if (!names.has(name) && refersTo(value, names)) {
+        names.add(name);
+        changed = true;
+      }
+    }
+  }
+  return names;
+}
+
+/** Whether make text refers to one of the variables, as `$(name)` or `${name}`. */
+export function refersTo(text: string, names: ReadonlySet<string>): boolean {
+  if (names.size === 0) return false;
+  for (const m of text.matchAll(/\$[({]([A-Za-z_][\w.+-]*)[)}]/g)) if (names.has(m[1]!)) return true;
+  return false;
 }
 
 function parseRuleLine(line: string): { target: string; prereqs: string[]; orderOnly: string[] } | undefined {

@@ -8,7 +8,8 @@ import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './knobs.js';
 import { importBuild, type ImportCacheLike } from './makeImport.js';
-import { outDirOf, readTree, type TreeFacts } from './tree.js';
+import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
+import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
 export interface ProjectBase {
@@ -94,6 +95,21 @@ export interface ProjectActions {
   readonly makefiles: readonly string[];
 }
 
+/** The version script named by the knobs (an app's, or conf_version_script), relative to the root when inside it. */
+function versionScriptSource(project: Project, extraVars: Readonly<Record<string, string>>): string | undefined {
+  const named = extraVars.conf_version_script || project.knobs.conf_version_script;
+  if (!named || project.knobs.conf_hide_symbols !== '1') return undefined;
+  const rel = path.relative(project.root, path.resolve(project.root, named));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(project.root, named) : rel;
+}
+
+/** What osvd builds: the config's targets, else OSv's kernel and its link chain, else make's default goal. */
+export function buildGoals(project: Project): string[] {
+  const targets = project.config.targets?.map((t) => t.replaceAll('$(out)', project.outDir));
+  if (targets) return targets;
+  return project.tree.isOsvKernel ? kernelGoals(project.knobs, project.outDir) : [];
+}
+
 /** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
 export async function projectActions(project: Project, files: FileHasher, cache: ImportCacheLike): Promise<ProjectActions> {
   const { knobs, root, outDir } = project;
@@ -119,10 +135,25 @@ export async function projectActions(project: Project, files: FileHasher, cache:
     }
   }
   const imported = await importBuild(
-    { root, vars: makeAssignments(knobs, project.tree, extraVars), goals: project.config.targets ?? [], baseEnv: project.baseEnv, outDir },
+    {
+      root,
+      vars: makeAssignments(knobs, project.tree, extraVars),
+      goals: buildGoals(project),
+      baseEnv: project.baseEnv,
+      outDir,
+      precompute: project.config.precompute ?? project.tree.precompute,
+      keyFiles: versionScriptSource(project, extraVars) ? [versionScriptSource(project, extraVars)!] : [],
+    },
     files,
     cache,
   );
+  if (hasKconfig(root)) own.push(kconfigAction({ root, outDir, mode: knobs.mode!, arch: knobs.arch!, env: project.baseEnv }));
+  // OSv's Makefile copies the version script while it is read; osvd makes the copy an action of its own.
+  const versionScript = `${outDir}/version_script`;
+  if (knobs.conf_hide_symbols === '1' && project.tree.isOsvKernel && !imported.actions.some((a) => a.outputs.includes(versionScript))) {
+    const source = versionScriptSource(project, extraVars) ?? `${outDir}/default_version_script`;
+    own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
+  }
   return {
     actions: [...imported.actions, ...own],
     importCached: imported.cached,

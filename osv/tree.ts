@@ -8,7 +8,24 @@ export interface TreeFacts {
   readonly makefile: string;
   /** The make variable that selects the drivers profile: `conf_drivers_profile`, or `drivers_profile` in older trees. */
   readonly profileVariable: 'conf_drivers_profile' | 'drivers_profile';
+  /** Variables the Makefile computes with `$(shell ...)` each time they are expanded, worth expanding once (CXX_INCLUDES). */
+  readonly precompute: readonly string[];
+  /** Whether this is OSv's kernel Makefile (it links lzloader.elf), rather than a tree of another shape. */
+  readonly isOsvKernel: boolean;
   profilesFor(arch: string): string[];
+}
+
+/** Variables known to be costly to expand: OSv's runs `g++ -E -v` for every compile command. */
+const PRECOMPUTE_CANDIDATES = ['CXX_INCLUDES'];
+
+/**
+ * The goals osvd builds in an OSv kernel tree when the config names none: the kernel and its link chain.
+ * Make's default goal (`all`) also writes loader.img, which needs qemu's tools.
+ */
+export function kernelGoals(knobs: Readonly<Record<string, string>>, outDir: string): string[] {
+  const goals = knobs.arch === 'aarch64' ? [`${outDir}/loader-stripped.elf`] : [`${outDir}/lzloader.elf`, `${outDir}/vmlinuz.bin`];
+  if (knobs.fs === 'zfs') goals.push(`${outDir}/libsolaris.so`);
+  return goals;
 }
 
 export function readTree(root: string): TreeFacts {
@@ -24,10 +41,13 @@ export function readTree(root: string): TreeFacts {
     });
   }
   const profileVariable = /\bconf_drivers_profile\b/.test(text) ? 'conf_drivers_profile' : 'drivers_profile';
+  const precompute = PRECOMPUTE_CANDIDATES.filter((v) => new RegExp(`^${v}\\s*=\\s*\\$\\(shell\\b`, 'm').test(text));
   return {
     root,
     makefile,
     profileVariable,
+    precompute,
+    isOsvKernel: /^\$\(out\)\/lzloader\.elf\s*:/m.test(text) || /^\$\(out\)\/loader-stripped\.elf\s*:/m.test(text) && /^\$\(out\)\/loader\.img\s*:/m.test(text),
     profilesFor(arch: string): string[] {
       const dir = path.join(root, 'conf', 'profiles', arch);
       try {

@@ -77,6 +77,25 @@ describe('app-specific kernel', () => {
     expect(back.restored.map((e) => e.output)).toContain(KERNEL);
   });
 
+  it('an OSv manifest names the app: its ELF files give the same script, and a rebuilt app reruns only the script', () => {
+    expect(build(root, 'conf_hide_symbols=1', `app=${APP}`).ok).toBe(true);
+    const direct = fs.readFileSync(path.join(root, SCRIPT), 'utf8');
+    const manifest = 'apps/hello/hello.manifest';
+    // Host paths are relative to the manifest's folder; files that are not ELF (the Makefile) are skipped.
+    fs.writeFileSync(path.join(root, manifest), '[manifest]\n# the app\n/hello.so: hello.so\n/etc/Makefile: Makefile\n');
+    const r = build(root, 'conf_hide_symbols=1', `app=${manifest}`);
+    expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+    expect(ranOf(r)).toEqual([SCRIPT]);
+    expect(fs.readFileSync(path.join(root, SCRIPT), 'utf8')).toBe(direct);
+    expect(fs.readFileSync(path.join(root, `${SCRIPT}.d`), 'utf8')).toMatch(/apps\/hello\/hello\.so/);
+    fs.writeFileSync(hello(), fs.readFileSync(hello(), 'utf8').replace('"mini-osv"', '"manifest"'));
+    buildApp(root);
+    const again = build(root, 'conf_hide_symbols=1', `app=${manifest}`);
+    expect(ranOf(again)).toEqual([SCRIPT]);
+    fs.appendFileSync(path.join(root, manifest), '/hello2.so: hello.so\n');
+    expect(ranOf(build(root, 'conf_hide_symbols=1', `app=${manifest}`))).toEqual([SCRIPT]);
+  });
+
   it('refuses an app without hidden symbols, and a missing ELF file, naming the knob', () => {
     const r = build(root, `app=${APP}`);
     expect(r.code).toBe(2);

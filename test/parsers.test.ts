@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
-import { parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
+import { buildPathVariables, lateVariables, parseDatabase, parseEnv0, parseTrace, refersTo, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 
 describe('depfile parser', () => {
@@ -90,5 +90,55 @@ describe('recipes', () => {
     const evalScript = 'for n in $names; do eval "v=\\${conf_$n:-0}"; done';
     expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? evalScript : undefined))).toEqual({ conf_a: '1', conf_b: '0' });
     expect(envReadBy(['sh gen'], exported, (w) => (w === 'gen' ? 'printenv' : undefined))).toEqual(exported);
+  });
+});
+
+describe('make database: values a dry run cannot know', () => {
+  // As `make -p` prints them: global recursive variables, then the files with their
+  // target-specific variables and unexpanded recipes.
+  const database = [
+    '# Make data base, printed on Fri Nov 27 01:00:00 2026',
+    '# makefile (from \'Makefile\', line 3)',
+    'out = build/$(mode).$(arch)',
+    '# makefile (from \'Makefile\', line 9)',
+    'kernel_size = $(shell stat --printf %s $(out)/loader-stripped.elf)',
+    '# makefile (from \'Makefile\', line 10)',
+    'boot_flags = -DSIZE=$(kernel_size)',
+    '# makefile (from \'Makefile\', line 11)',
+    'CXX_INCLUDES = $(shell $(CXX) -E -xc++ - -v </dev/null)',
+    '# makefile (from \'Makefile\', line 12)',
+    'options_file = $(out)/options.ld',
+    '# Files',
+    '',
+    'build/release.x64/boot32.o: ASFLAGS += $(boot_flags)',
+    'build/release.x64/boot32.o: boot32.S build/release.x64/loader-stripped.elf',
+    '#  Implicit rule search has been done.',
+    '\t$(CC) $(ASFLAGS) -c -o $@ $<',
+    '',
+    'build/release.x64/a.o: a.c',
+    '\t$(CC) $(CXX_INCLUDES) -c -o $@ $<',
+    '',
+    'build/release.x64/options.ld: stage1',
+    "\t@if [ '$(shell cat $(options_file))' != 'X' ]; then echo X > $@; fi",
+    '',
+    '# files hash-table stats:',
+  ].join('\n');
+  const db = parseDatabase(database);
+
+  it('keeps recursive variables and each target\'s unexpanded text', () => {
+    expect(db.recursiveVars.get('kernel_size')).toContain('$(shell stat');
+    expect(db.ruleText.get('build/release.x64/boot32.o')).toContain('ASFLAGS += $(boot_flags)');
+    expect(db.ruleText.get('build/release.x64/a.o')).toContain('$(CXX_INCLUDES)');
+  });
+
+  it('finds variables whose $(shell ...) reads the build folder, and those built on them, but not CXX_INCLUDES', () => {
+    const inBuild = buildPathVariables(db);
+    expect([...inBuild].sort()).toEqual(['boot_flags', 'kernel_size', 'options_file', 'out']);
+    const late = lateVariables(db, inBuild);
+    expect([...late].sort()).toEqual(['boot_flags', 'kernel_size']);
+    expect(refersTo(db.ruleText.get('build/release.x64/boot32.o')!, late)).toBe(true);
+    expect(refersTo(db.ruleText.get('build/release.x64/a.o')!, late)).toBe(false);
+    expect(refersTo('${kernel_size}', late)).toBe(true);
+    expect(refersTo('$(kernel_sizes)', late)).toBe(false);
   });
 });

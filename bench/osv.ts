@@ -1,0 +1,264 @@
+/**
+ * osvd against make on a real OSv checkout, in one run, the same knob sequence for both:
+ * cold build; no-op; all -> virtio-pci; back to all; conf_hide_symbols 0 -> 1; an app version
+ * script (with hidden symbols); back to the default script; back to conf_hide_symbols=0.
+ *
+ *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep]
+ *
+ * The checkout is never built in place: it is copied (without .git and build/) to a temporary folder,
+ * make runs the sequence there, its build folder is moved aside, then osvd runs the sequence in the
+ * same folder, so both compile with the same paths (OSv compiles with -g: paths end up in objects).
+ * After the cold builds every object osvd built is compared with make's, byte for byte.
+ * For each step: wall time, TUs compiled, links, outputs restored from osvd's store, the kernel's
+ * exported symbol count, and whether the result is right (nothing left stale, and the symbol count
+ * matches the knobs). Prints a table and writes bench/results/osv-<date>.json.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const OSVD = path.join(REPO, 'bin', 'osvd.js');
+const OUT = 'build/release.x64';
+const GOALS = [`${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`];
+/** An app that needs a handful of libc functions (the names are in OSv's exported lists). */
+const APP_SYMBOLS = ['free', 'malloc', 'memcpy', 'printf', 'puts', 'strlen', 'write', 'exit'];
+
+interface Step {
+  name: string;
+  /** The knobs after this step, for make's command line and osvd's --set. */
+  knobs: Record<string, string>;
+  /** What the kernel's exported symbols should look like. */
+  hidden: 'no' | 'yes' | 'app';
+}
+
+interface Measure {
+  ms: number;
+  compiles: number;
+  links: number;
+  restored: number;
+  exported: number;
+  /** TUs or actions still out of date after the step (make: a second dry run; osvd: its status). */
+  stale: number;
+  right: boolean;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function run(cmd: string, args: string[], cwd: string, allowFail = false): { ms: number; stdout: string; stderr: string; code: number | null } {
+  const t = performance.now();
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = performance.now() - t;
+  if (r.status !== 0 && !allowFail) throw new Error(`${cmd} ${args.slice(0, 8).join(' ')} failed in ${cwd}:\n${(r.stderr ?? '').slice(-3000)}`);
+  return { ms, stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status };
+}
+
+function exportedCount(root: string): number {
+  const r = spawnSync('nm', ['-D', '--defined-only', path.join(root, OUT, 'loader.elf')], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean).length : -1;
+}
+
+function rightKernel(step: Step, exported: number, stale: number): boolean {
+  if (stale !== 0 || exported < 0) return false;
+  if (step.hidden === 'no') return exported > 10_000;
+  if (step.hidden === 'yes') return exported > APP_SYMBOLS.length && exported < 5_000;
+  return exported <= APP_SYMBOLS.length + 2;
+}
+
+function makeVars(knobs: Record<string, string>): string[] {
+  return Object.entries(knobs).map(([k, v]) => `${k}=${v}`);
+}
+
+function countCommands(log: string): { compiles: number; links: number } {
+  const lines = log.split('\n');
+  return {
+    compiles: lines.filter((l) => /^(g\+\+|gcc|cc|c\+\+)\s.*\s-c(\s|$)/.test(l)).length,
+    links: lines.filter((l) => /^(ld(\.bfd)?|g\+\+|gcc)\s.*-o \S+\.(elf|so|bin)\b/.test(l) && !/\s-c(\s|$)/.test(l)).length,
+  };
+}
+
+function runMake(root: string, step: Step, jobs: number): Measure & { log: string } {
+  const r = run('make', [`-j${jobs}`, 'V=1', ...makeVars(step.knobs), ...GOALS], root);
+  const { compiles, links } = countCommands(r.stdout);
+  // What a second make would still compile. (Links are left out: in a dry run make takes the phony
+  // stage1 as remade and always prints the kernel's link.)
+  const again = run('make', ['-n', 'V=1', ...makeVars(step.knobs), ...GOALS], root);
+  const stale = countCommands(again.stdout).compiles;
+  const exported = exportedCount(root);
+  return { ms: r.ms, compiles, links, restored: 0, exported, stale, right: rightKernel(step, exported, stale), log: r.stdout };
+}
+
+interface OsvdJson {
+  ok: boolean;
+  ran: { kind: string; output: string }[];
+  restored: unknown[];
+  failed: unknown[];
+}
+
+function runOsvd(root: string, step: Step, jobs: number): Measure {
+  const sets = Object.entries(step.knobs).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const r = run(process.execPath, [OSVD, 'build', '--json', '--no-daemon', '--root', root, '-j', String(jobs), ...sets], root, true);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as OsvdJson;
+  if (!out.ok) throw new Error(`osvd build failed: ${JSON.stringify(out.failed).slice(0, 3000)}`);
+  const st = run(process.execPath, [OSVD, 'status', '--json', '--no-daemon', '--root', root, ...sets], root);
+  const dirty = (JSON.parse(st.stdout) as { dirty: { run: number; restore: number; pending: number } }).dirty;
+  const stale = dirty.run + dirty.restore + dirty.pending;
+  const exported = exportedCount(root);
+  return {
+    ms: r.ms,
+    compiles: out.ran.filter((e) => e.kind === 'compile').length,
+    links: out.ran.filter((e) => e.kind === 'link').length,
+    restored: out.restored.length,
+    exported,
+    stale,
+    right: rightKernel(step, exported, stale),
+  };
+}
+
+function copyTree(src: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-bench-osv-'));
+  // Paths go to the shell as positional parameters, never inside the script text.
+  const r = spawnSync('sh', ['-c', 'tar -C "$1" --exclude=./build --exclude=.git --exclude=./osv.config.ts -cf - . | tar -C "$2" -xf -', 'sh', src, dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cannot copy ${src} to ${dir}: ${r.stderr}`);
+  return dir;
+}
+
+function objectsUnder(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory() && e.name !== '.osvd') walk(p);
+      else if (e.isFile() && e.name.endsWith('.o')) found.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return found.sort();
+}
+
+/** Every object both built, compared byte for byte. */
+function compareObjects(makeOut: string, osvdOut: string): { compared: number; identical: number; differing: string[]; onlyMake: number; onlyOsvd: number } {
+  const mine = new Set(objectsUnder(osvdOut));
+  const theirs = objectsUnder(makeOut);
+  let identical = 0;
+  const differing: string[] = [];
+  let compared = 0;
+  for (const o of theirs) {
+    if (!mine.has(o)) continue;
+    compared++;
+    if (fs.readFileSync(path.join(makeOut, o)).equals(fs.readFileSync(path.join(osvdOut, o)))) identical++;
+    else differing.push(o);
+  }
+  return { compared, identical, differing, onlyMake: theirs.filter((o) => !mine.has(o)).length, onlyOsvd: [...mine].filter((o) => !theirs.includes(o)).length };
+}
+
+/** make's loader.elf link line against the one osvd imported (and ran). */
+function linkLine(log: string): string | undefined {
+  return log.split('\n').find((l) => l.includes(`-o ${OUT}/loader.elf `));
+}
+
+function main(): void {
+  const treeArg = arg('--tree');
+  if (!treeArg) {
+    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--keep]');
+    process.exit(2);
+  }
+  const tree = path.resolve(treeArg);
+  if (!fs.existsSync(path.join(tree, 'Makefile')) || !fs.existsSync(path.join(tree, 'musl_1.2.1')) && !fs.existsSync(path.join(tree, 'musl'))) {
+    console.error(`${tree}: not an OSv checkout with its submodules (musl_1.2.1, external/x64/acpica, kbuild)`);
+    process.exit(2);
+  }
+  const jobs = Number(arg('--jobs') ?? String(os.availableParallelism()));
+  const root = copyTree(tree);
+  const appScript = path.join(root, 'app_version_script');
+  fs.writeFileSync(appScript, `{\n  global:\n${APP_SYMBOLS.map((s) => `    ${s};\n`).join('')}  local:\n    *;\n};\n`);
+  const STEPS: Step[] = [
+    { name: 'cold build', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'no-op', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'all -> virtio-pci', knobs: { conf_drivers_profile: 'virtio-pci', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'back to all', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'hide_symbols 0 -> 1', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
+    { name: 'app version script', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '1', conf_version_script: appScript }, hidden: 'app' },
+    { name: 'back to default script', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
+    { name: 'back to hide_symbols 0', knobs: { conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+  ];
+  const rows: { step: string; make: Measure; osvd: Measure }[] = [];
+  const makeRuns: Measure[] = [];
+  let makeCold = '';
+  let makeLink: string | undefined;
+  const stash = `${root}.make-cold`;
+  try {
+    console.error(`copied ${tree} to ${root}; make first (${jobs} jobs)`);
+    for (const step of STEPS) {
+      const m = runMake(root, step, jobs);
+      if (step.name === 'cold build') {
+        makeLink = linkLine(m.log);
+        makeCold = stash;
+        // Keep make's cold objects (hard links) to compare osvd's with.
+        spawnSync('cp', ['-al', path.join(root, OUT), stash]);
+      }
+      const { log: _log, ...measure } = m;
+      makeRuns.push(measure);
+      console.error(`make  ${step.name}: ${(m.ms / 1000).toFixed(1)} s, ${m.compiles} cc, ${m.links} ld, ${m.exported} exported, ${m.stale} stale`);
+    }
+    fs.renameSync(path.join(root, 'build'), `${root}.make-build`);
+    const osvdRuns: Measure[] = [];
+    let comparison: ReturnType<typeof compareObjects> | undefined;
+    let osvdLink: string | undefined;
+    for (const step of STEPS) {
+      const o = runOsvd(root, step, jobs);
+      osvdRuns.push(o);
+      console.error(`osvd  ${step.name}: ${(o.ms / 1000).toFixed(1)} s, ${o.compiles} cc, ${o.links} ld, ${o.restored} restored, ${o.exported} exported, ${o.stale} stale`);
+      if (step.name === 'cold build') {
+        comparison = compareObjects(makeCold, path.join(root, OUT));
+        const db = JSON.parse(fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8')) as unknown[];
+        console.error(`objects: ${comparison.identical}/${comparison.compared} identical; compile_commands.json: ${db.length} entries`);
+        osvdLink = linkCommandOf(root);
+      }
+    }
+    STEPS.forEach((s, i) => rows.push({ step: s.name, make: makeRuns[i]!, osvd: osvdRuns[i]! }));
+    printTable(tree, jobs, rows, comparison!, makeLink === osvdLink);
+    const out = path.join(REPO, 'bench', 'results', `osv-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(
+      out,
+      JSON.stringify({ tree, jobs, cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows, objects: comparison, sameLinkCommand: makeLink === osvdLink }, null, 2),
+    );
+    console.log(`wrote ${path.relative(REPO, out)}`);
+  } finally {
+    if (!process.argv.includes('--keep')) {
+      for (const d of [root, stash, `${root}.make-build`]) fs.rmSync(d, { recursive: true, force: true });
+    } else console.error(`kept ${root} (osvd), ${root}.make-build (make), ${stash} (make's cold objects)`);
+  }
+}
+
+/** The loader.elf link command osvd has in its graph (the same text make printed, if the import is right). */
+function linkCommandOf(root: string): string | undefined {
+  const r = spawnSync(process.execPath, [OSVD, 'why', `${OUT}/loader.elf`, '--json', '--no-daemon', '--root', root], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28 });
+  try {
+    const why = JSON.parse(r.stdout) as { commands?: string[] };
+    return why.commands?.find((c) => c.includes(`-o ${OUT}/loader.elf `));
+  } catch {
+    return undefined;
+  }
+}
+
+function printTable(tree: string, jobs: number, rows: { step: string; make: Measure; osvd: Measure }[], cmp: ReturnType<typeof compareObjects>, sameLink: boolean): void {
+  console.log(`OSv tree ${tree}; ${jobs} jobs; ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}; node ${process.version}`);
+  console.log(`cold-build objects: ${cmp.identical}/${cmp.compared} byte-identical to make's${cmp.differing.length ? ` (differ: ${cmp.differing.slice(0, 5).join(', ')})` : ''}; only make ${cmp.onlyMake}, only osvd ${cmp.onlyOsvd}; loader.elf link command ${sameLink ? 'identical' : 'DIFFERENT'}`);
+  console.log(`${'step'.padEnd(24)} ${'make s'.padStart(7)} ${'osvd s'.padStart(7)}  make cc/ld  osvd cc/ld/restored  exported make/osvd  right make/osvd`);
+  for (const r of rows) {
+    console.log(
+      `${r.step.padEnd(24)} ${(r.make.ms / 1000).toFixed(1).padStart(7)} ${(r.osvd.ms / 1000).toFixed(1).padStart(7)}  ` +
+        `${`${r.make.compiles}/${r.make.links}`.padStart(10)}  ${`${r.osvd.compiles}/${r.osvd.links}/${r.osvd.restored}`.padStart(19)}  ` +
+        `${`${r.make.exported}/${r.osvd.exported}`.padStart(19)}  ${`${r.make.right ? 'yes' : `NO (${r.make.stale} stale)`}/${r.osvd.right ? 'yes' : `NO (${r.osvd.stale} stale)`}`.padStart(15)}`,
+    );
+  }
+}
+
+main();

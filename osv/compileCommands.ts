@@ -1,0 +1,54 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Action } from '../graph/action.js';
+
+/**
+ * compile_commands.json for the knobs in effect, so clangd and other tools see the flags make uses.
+ * Written into the build folder (build/<mode>.<arch>/) and linked from build/, where clangd looks.
+ */
+export function compileCommands(root: string, actions: readonly Action[]): string {
+  const entries: { directory: string; file: string; output: string; command: string }[] = [];
+  for (const a of actions) {
+    if (a.kind !== 'compile' || !a.source) continue;
+    const command = a.commands.find((c) => c.includes(` ${a.source}`) && / -c\b/.test(c) && !c.startsWith('make '));
+    if (!command) continue;
+    entries.push({ directory: path.resolve(root, a.cwd), file: a.source, output: a.outputs[0]!, command });
+  }
+  entries.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
+  return JSON.stringify(entries, null, 1) + '\n';
+}
+
+/** Write the file when its content changed, and point build/compile_commands.json at it. Returns its path. */
+export function writeCompileCommands(root: string, outDir: string, actions: readonly Action[]): string {
+  const rel = `${outDir}/compile_commands.json`;
+  const file = path.join(root, rel);
+  const text = compileCommands(root, actions);
+  let current: string | undefined;
+  try {
+    current = fs.readFileSync(file, 'utf8');
+  } catch {
+    current = undefined;
+  }
+  if (current !== text) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+  const [buildRoot, ...rest] = outDir.split('/');
+  if (buildRoot && rest.length > 0) {
+    const link = path.join(root, buildRoot, 'compile_commands.json');
+    const target = `${rest.join('/')}/compile_commands.json`;
+    let existing: string | undefined;
+    try {
+      existing = fs.readlinkSync(link);
+    } catch {
+      existing = undefined;
+    }
+    if (existing !== target) {
+      fs.rmSync(link, { force: true });
+      fs.symlinkSync(target, link);
+    }
+  }
+  return rel;
+}

@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build, copyExample, kernelObjects, make, osvd, OUT, ranOf, removeCopies, status } from './helpers.js';
+
+/**
+ * The constructs of OSv's real Makefile that the example tree does not have, in a tree written here:
+ * a costly `$(shell ...)` variable (CXX_INCLUDES), a recipe that reads a build output while make
+ * expands it (`kernel_size`, the stripped kernel's size in vmlinuz-boot32.o), the Kconfig step that
+ * writes kernel_conf.mk and the kernel_config_*.h headers, and compile_commands.json.
+ */
+const MAKEFILE = `
+mode = release
+arch = x64
+out = build/$(mode).$(arch)
+CC = gcc
+conf_drivers_profile ?= all
+include conf/profiles/$(arch)/$(conf_drivers_profile).mk
+
+ifeq (,$(wildcard $(out)/gen/config/kernel_conf.mk))
+    $(shell make -f conf/Makefile config >/dev/null)
+endif
+include $(out)/gen/config/kernel_conf.mk
+
+# Costly on every expansion, as OSv's is: it runs a command each time (and counts the runs).
+CXX_INCLUDES = $(shell echo run >> expansions.log; echo -DCXXI=1)
+kernel_size = $(shell stat --printf %s $(out)/loader-stripped.elf)
+
+objects = $(out)/a.o $(out)/b.o $(out)/c.o $(out)/d.o
+
+$(out)/%.o: %.c $(out)/gen/include/osv/kernel_config_hide_symbols.h
+\tmkdir -p $(dir $@)
+\t$(CC) -MD -MT $@ -MP -I$(out)/gen/include $(CXX_INCLUDES) -O2 -c -o $@ $<
+
+$(out)/loader.elf: $(objects)
+\tld -r -o $@ $^
+
+$(out)/loader-stripped.elf: $(out)/loader.elf
+\tstrip $< -o $@
+
+$(out)/boot32.o: ASFLAGS += -DOSV_KERNEL_SIZE=$(kernel_size)
+$(out)/boot32.o: boot32.S $(out)/loader-stripped.elf
+\t$(CC) $(ASFLAGS) -c -o $@ boot32.S
+
+$(out)/lzloader.elf: $(out)/loader-stripped.elf
+\tcp $< $@
+
+$(out)/vmlinuz.bin: $(out)/boot32.o $(out)/loader-stripped.elf
+\tcat $^ > $@
+`;
+
+const CONF_MAKEFILE = `
+mode = release
+arch = x64
+out = build/$(mode).$(arch)
+config:
+\tmkdir -p $(out)/gen/config $(out)/gen/include/osv
+\ttest -f $(out)/.config || cp conf/kconfig/main $(out)/.config
+\tsed 's/^/conf_/' $(out)/.config > $(out)/gen/config/kernel_conf.mk
+\twhile IFS== read -r k v; do f=$(out)/gen/include/osv/kernel_config_$$k.h; printf '#define CONF_%s %s\\n' $$k $$v > $$f.tmp; cmp -s $$f.tmp $$f && rm $$f.tmp || mv $$f.tmp $$f; done < $(out)/.config
+`;
+
+function writeTree(): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-shapes-'));
+  const put = (rel: string, text: string): void => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), text);
+  };
+  put('Makefile', MAKEFILE);
+  put('conf/Makefile', CONF_MAKEFILE);
+  put('conf/kconfig/main', 'hide_symbols=0\nlogger_debug=0\n');
+  put('conf/profiles/x64/all.mk', 'export conf_drivers_virtio?=1\n');
+  put('conf/profiles/x64/base.mk', 'export conf_drivers_virtio?=0\n');
+  put('a.c', '#include <osv/kernel_config_logger_debug.h>\nint a(void) { return CONF_logger_debug + CXXI; }\n');
+  put('b.c', 'int b(void) { return 2; }\n');
+  put('c.c', 'int c(void) { return 3; }\n');
+  put('d.c', 'static char big[64] = "d"; char *d(void) { return big; }\n');
+  put('boot32.S', '.data\n.globl kernel_size\nkernel_size: .long OSV_KERNEL_SIZE\n');
+  return root;
+}
+
+const trees: string[] = [];
+afterAll(() => {
+  removeCopies();
+  for (const t of trees.splice(0)) fs.rmSync(t, { recursive: true, force: true });
+});
+
+describe('OSv Makefile constructs', () => {
+  let root: string;
+  const file = (rel: string): Buffer => fs.readFileSync(path.join(root, rel));
+  beforeAll(() => {
+    root = writeTree();
+    trees.push(root);
+  });
+
+  it('expands CXX_INCLUDES once per import, and builds the kernel chain as make does, byte for byte', () => {
+    const r = build(root);
+    expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+    // The environment run expands it once; the dry run gets the value and runs nothing.
+    expect(fs.readFileSync(path.join(root, 'expansions.log'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(ranOf(r)).toEqual(expect.arrayContaining([`${OUT}/boot32.o`, `${OUT}/vmlinuz.bin`, `${OUT}/lzloader.elf`, `${OUT}/a.o`]));
+    const mine = new Map(['boot32.o', 'vmlinuz.bin', 'a.o', 'loader.elf'].map((f) => [f, file(`${OUT}/${f}`)]));
+    // make, in the same folder, from scratch: the same bytes.
+    fs.rmSync(path.join(root, 'build'), { recursive: true });
+    const m = make(root, [`${OUT}/vmlinuz.bin`, `${OUT}/lzloader.elf`]);
+    expect(m.code, m.stderr).toBe(0);
+    for (const [f, bytes] of mine) expect(file(`${OUT}/${f}`).equals(bytes), f).toBe(true);
+  });
+
+  it('a recipe that reads a build output when make expands it sees the output of this build', () => {
+    expect(build(root).ok).toBe(true);
+    const size = (): number => fs.statSync(path.join(root, OUT, 'loader-stripped.elf')).size;
+    const embedded = (): number => {
+      const out = path.join(root, 'data.bin');
+      const r = spawnSync('objcopy', ['-O', 'binary', '-j', '.data', path.join(root, OUT, 'boot32.o'), out], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(out).readUInt32LE(0);
+    };
+    expect(embedded()).toBe(size());
+    fs.writeFileSync(path.join(root, 'd.c'), 'static char big[4096] = "d"; char *d(void) { return big; }\n');
+    const r = build(root);
+    expect(r.ok).toBe(true);
+    expect(ranOf(r)).toContain(`${OUT}/boot32.o`);
+    expect(embedded()).toBe(size());
+  });
+
+  it('the Kconfig step is an action: a changed option recompiles only its includers', () => {
+    const first = build(root);
+    expect(ranOf(first)).toEqual([]);
+    fs.writeFileSync(path.join(root, 'conf/kconfig/main'), 'hide_symbols=0\nlogger_debug=0\n# a comment\n');
+    // The user's .config is kept: a Kconfig edit alone changes no header.
+    const same = build(root);
+    expect(ranOf(same)).toEqual([`${OUT}/gen/config/kernel_conf.mk`]);
+    fs.writeFileSync(path.join(root, OUT, '.config'), 'hide_symbols=0\nlogger_debug=1\n');
+    fs.appendFileSync(path.join(root, 'conf/kconfig/main'), '# again\n');
+    const changed = build(root);
+    // a.o reads the header; boot32.o embeds the size of the kernel a.o is linked into.
+    expect(ranOf(changed, 'compile')).toEqual([`${OUT}/a.o`, `${OUT}/boot32.o`]);
+    expect(file(`${OUT}/gen/include/osv/kernel_config_logger_debug.h`).toString()).toContain('CONF_logger_debug 1');
+  });
+
+  it('writes compile_commands.json for the knobs in effect, linked from build/', () => {
+    const entries = JSON.parse(fs.readFileSync(path.join(root, 'build/compile_commands.json'), 'utf8')) as { file: string; command: string; directory: string }[];
+    expect(entries.map((e) => e.file)).toEqual(['a.c', 'b.c', 'c.c', 'd.c']);
+    expect(entries[0]!.command).toContain('-DCXXI=1 -O2 -c -o build/release.x64/a.o a.c');
+    expect(entries[0]!.directory).toBe(root);
+    expect(fs.readlinkSync(path.join(root, 'build/compile_commands.json'))).toBe('release.x64/compile_commands.json');
+  });
+});
+
+describe('knobs and status on the example tree', () => {
+  let root: string;
+  beforeAll(() => {
+    root = copyExample();
+  });
+
+  it("status names the profile's drivers and the objects the kernel links", () => {
+    const s = status(root, 'conf_drivers_profile=virtio-mmio') as unknown as { kernel: { kernel: string; objects: number; drivers: string[] } };
+    expect(s.kernel.kernel).toBe(`${OUT}/loader.elf`);
+    expect(s.kernel.objects).toBe(kernelObjects(root, ['conf_drivers_profile=virtio-mmio']).length);
+    expect(s.kernel.drivers).toContain('virtio_blk');
+    expect(s.kernel.drivers).not.toContain('ahci');
+  });
+
+  it('editing conf/*.mk keeps a knob set live (make falls back to .config defaults)', () => {
+    expect(osvd(root, ['set', 'conf_hide_symbols=1']).code).toBe(0);
+    expect(build(root).ok).toBe(true);
+    fs.appendFileSync(path.join(root, 'conf/profiles/x64/base.mk'), '# edited\n');
+    const r = build(root);
+    expect(r.ok).toBe(true);
+    expect(ranOf(r, 'compile')).toEqual([]);
+    const s = status(root) as unknown as { knobs: Record<string, string> };
+    expect(s.knobs.conf_hide_symbols).toBe('1');
+  });
+});
