@@ -56,6 +56,8 @@ export function kconfigAction(options: {
     'scripts/generate_version_script.sh',
     ...filesIn(root, 'exported_symbols', (n) => n.endsWith('.symbols')),
     ...filesIn(root, `exported_symbols/${arch}`, (n) => n.endsWith('.symbols')),
+    // The user's choices (`make menuconfig` writes them here); --olddefconfig rewrites it unchanged.
+    `${outDir}/.config`,
   ].filter((f) => fs.existsSync(path.join(root, f)));
   const headers = filesIn(root, genOsv, (n) => /^kernel_config_.*\.h$/.test(n));
   return {
