@@ -73,6 +73,8 @@ export interface BuildOptions {
   readonly onEvent?: (event: BuildEvent) => void;
   /** Run commands this much below our own priority (the daemon uses it to stay responsive). */
   readonly niceness?: number;
+  /** A private folder for the commands' captured output (default: the system's temporary folder). */
+  readonly scratchDir?: string;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -97,7 +99,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   let finished = 0;
   let running = 0;
 
-  const shells = new ShellPool(options.niceness ?? 0);
+  const shells = new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
     return await runBuild();
   } finally {

@@ -37,6 +37,8 @@ export interface ImportedBuild {
   /** Variables make exports to recipes (beyond the base environment). */
   readonly exported: Readonly<Record<string, string>>;
   readonly importMs: number;
+  /** Depfiles make could not read (a crash cut them short): removed, so their compiles are redone. */
+  readonly removedDepfiles?: readonly string[];
 }
 
 export interface ImportCacheLike {
@@ -69,7 +71,8 @@ export async function importBuild(req: ImportRequest, files: FileHasher, cache: 
     if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, actions: shareEnvironments(previous.actions), cached: true };
   }
   const fresh = await runImport(req, files);
-  cache.put(slot, JSON.stringify(fresh));
+  const { removedDepfiles: _, ...keep } = fresh;
+  cache.put(slot, JSON.stringify(keep));
   return { ...fresh, cached: false };
 }
 
@@ -77,10 +80,22 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const started = performance.now();
   const cmdline = makeCommandLine(req);
   const envFile = path.join(os.tmpdir(), `osvd-env-${process.pid}-${Date.now()}`);
-  const [dry, envRun] = await Promise.all([
-    runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv),
-    runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}`, ENV_TARGET], req.baseEnv),
-  ]);
+  let dry: MakeRun;
+  let envRun: MakeRun;
+  const removed = new Set<string>();
+  for (;;) {
+    [dry, envRun] = await Promise.all([
+      runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv),
+      runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${makeQuote(envFile)}`, ENV_TARGET], req.baseEnv),
+    ]);
+    // The Makefile includes the build's depfiles; one a killed compiler half-wrote stops make. osvd
+    // reads depfiles itself and the depfile is an output of its compile: remove it, and the compile
+    // is restored or reruns.
+    const bad = dry.code !== 0 ? brokenDepfile(req, dry.stderr) ?? brokenDepfile(req, envRun.stderr) : envRun.code !== 0 ? brokenDepfile(req, envRun.stderr) : undefined;
+    if (bad === undefined || removed.has(bad) || removed.size >= 1000) break;
+    removed.add(bad);
+    fs.rmSync(path.resolve(req.root, bad), { force: true });
+  }
   if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
   if (envRun.code !== 0) throw makeFailed(req, cmdline, envRun.stderr);
   let env: Record<string, string>;
@@ -102,7 +117,16 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     .map((m) => treePath(req.root, '.', m))
     .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
     .map((m) => [m, files.hash(m) ?? 'missing'] as const);
-  return { actions, makefiles, exported, importMs: performance.now() - started };
+  return { actions, makefiles, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
+}
+
+/** A depfile of the build folder that make could not read, from make's message (`x.d:3: *** missing separator`). */
+function brokenDepfile(req: Pick<ImportRequest, 'root' | 'outDir'>, stderr: string): string | undefined {
+  for (const m of stderr.matchAll(/^(.+?\.d):\d+: \*\*\* /gm)) {
+    const p = treePath(req.root, '.', m[1]!);
+    if (p.startsWith(req.outDir + '/') && !path.isAbsolute(p)) return p;
+  }
+  return undefined;
 }
 
 /** Actions of one import share their environment; after a JSON round trip, make them share it again. */
@@ -118,12 +142,23 @@ function shareEnvironments(actions: Action[]): Action[] {
   return actions.map((a) => ({ ...a, env: share(a.env), keyEnv: share(a.keyEnv) }));
 }
 
+/** A path inside a make recipe: quoted for the shell, with make's `$` doubled (TMPDIR may hold anything). */
+function makeQuote(p: string): string {
+  return `'${p.replace(/'/g, `'\\''`).replace(/\$/g, '$$$$')}'`;
+}
+
 function makeFailed(req: ImportRequest, cmdline: readonly string[], stderr: string): ImportError {
   const message = stderr.trim().split('\n').slice(-6).join('\n') || 'make failed without a message';
   return new ImportError(`make rejected the build (make ${cmdline.join(' ')}):\n${message}`, { file: path.join(req.root, 'Makefile') });
 }
 
-function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface MakeRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<MakeRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('make', args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

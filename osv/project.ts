@@ -92,6 +92,8 @@ export interface ProjectActions {
   readonly importCached: boolean;
   readonly importMs: number;
   readonly makefiles: readonly string[];
+  /** Depfiles make could not read (cut short by a crash), removed so that their compiles are redone. */
+  readonly removedDepfiles: readonly string[];
 }
 
 /** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
@@ -128,5 +130,6 @@ export async function projectActions(project: Project, files: FileHasher, cache:
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: imported.makefiles.map(([p]) => p),
+    removedDepfiles: imported.removedDepfiles ?? [],
   };
 }
