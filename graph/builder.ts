@@ -206,7 +206,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         for (const o of action.outputs) files.invalidate(o);
         if (!exec.ok) {
           removeOutputs(options.root, action);
-          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(a command was not found: is the compiler installed and on PATH?)` : exec.output.trim();
+          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
           traces.recordFailure(action.id, message);
           result.failed.push({
             id: action.id,
@@ -279,6 +279,12 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
       pump();
     });
   }
+}
+
+/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
+function notFoundHint(output: string): string {
+  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
+  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

@@ -40,15 +40,19 @@ export function appVersionScriptAction(options: {
   const elves = splitList(options.elfFiles);
   const extra = splitList(options.extraSymbols);
   const tmp = `${out}.tmp`;
+  const dynamic = `${out}.dynsym`;
+  // objdump writes to a file first: in a pipeline its failure (not installed, not an ELF file)
+  // would be hidden by the exit status of the pipeline's last command.
   // Exported names first, a marker, then the app's wants; print the wants the kernel exports.
   const command =
     `mkdir -p ${quote(options.outDir)} && ` +
+    `objdump -wT ${elves.map(quote).join(' ')} > ${quote(dynamic)} && ` +
     `{ cat ${options.symbolFiles.map(quote).join(' ') || '/dev/null'}; echo '--osvd--'; ` +
-    `objdump -wT ${elves.map(quote).join(' ')} | awk '$0 ~ /[*]UND[*]/ { print $NF }'; ` +
+    `awk '$0 ~ /[*]UND[*]/ { print $NF }' ${quote(dynamic)}; ` +
     `printf '%s\\n' ${extra.map(quote).join(' ')}; } | ` +
     `awk 'x == 0 && $0 == "--osvd--" { x = 1; next } x == 0 { k[$1] = 1; next } ($1 in k) { print $1 }' | LC_ALL=C sort -u | ` +
     `awk 'BEGIN { print "{"; print "\\tglobal:" } { print "\\t\\t" $1 ";" } END { print "\\tlocal: *;"; print "};" }' > ${quote(tmp)} && ` +
-    `mv ${quote(tmp)} ${quote(out)}`;
+    `rm -f ${quote(dynamic)} && mv ${quote(tmp)} ${quote(out)}`;
   return {
     id: out,
     kind: 'generate',

@@ -120,7 +120,16 @@ export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): R
           hint: `${closest(name)}known knobs: ${KNOBS.map((k) => k.name).join(', ')} (and drivers_profile)`,
         });
       }
-      knobs[spec.name] = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      const unsafe = unsafeCharacters(value);
+      if (unsafe) {
+        throw new KnobError(`value '${value}' of knob '${name}' holds ${unsafe}, which osvd does not pass on to make and its shell`, {
+          file: source.origin.file,
+          field: source.origin.field(name),
+          hint: 'knob values are names, numbers, paths or comma-separated lists: letters, digits and . , _ - + / : @ % =',
+        });
+      }
+      knobs[spec.name] = value;
       origins.set(spec.name, source.origin);
     }
   }
@@ -132,6 +141,18 @@ export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): R
     }
   }
   return knobs;
+}
+
+/**
+ * Knob values reach make's command line, and from there the Makefile's recipes, which a shell runs
+ * unquoted: anything a shell or make would interpret (`;`, `$`, quotes, spaces, ...) is refused.
+ */
+const SAFE_VALUE = /^[A-Za-z0-9_.,:+\/@%=-]*$/;
+
+function unsafeCharacters(value: string): string | undefined {
+  if (SAFE_VALUE.test(value)) return undefined;
+  const bad = [...new Set([...value].filter((c) => !SAFE_VALUE.test(c)))];
+  return bad.map((c) => (c === ' ' ? 'a space' : /[\x00-\x1f\x7f]/.test(c) ? 'a control character' : `'${c}'`)).join(', ');
 }
 
 /** Parse `--set KEY=VALUE` arguments. */

@@ -83,3 +83,160 @@ describe('crash safety', () => {
     expect(build(root, 'conf_drivers_profile=virtio-mmio').ran).toEqual([]);
   });
 });
+
+describe('bad input', () => {
+  it('config values of the wrong type, and a config that throws, name the file and the field', () => {
+    const root = copyExample();
+    const cfg = path.join(root, 'osv.config.ts');
+    const error = (): string => {
+      const r = osvd(root, ['status']);
+      expect(r.code).toBe(2);
+      return r.stderr;
+    };
+    fs.writeFileSync(cfg, "import { defineConfig } from 'osvd';\nexport default defineConfig({ jobs: '2' as unknown as number });\n");
+    expect(error()).toMatch(/osv\.config\.ts: jobs: 'jobs' must be a whole number above 0/);
+    fs.writeFileSync(cfg, 'export default { knobs: { conf_hide_symbols: [1] } };\n');
+    expect(error()).toMatch(/osv\.config\.ts: knobs: 'knobs' must be an object of strings, numbers or booleans/);
+    fs.writeFileSync(cfg, 'export default { daemon: { autoBuild: "yes" } };\n');
+    expect(error()).toMatch(/osv\.config\.ts: daemon: 'daemon' 'daemon\.autoBuild' must be true or false/);
+    fs.writeFileSync(cfg, 'const x: number = undefined as any; export default x.toFixed();\n');
+    expect(error()).toMatch(/osv\.config\.ts: the config file failed to load: .*toFixed/);
+    fs.writeFileSync(cfg, 'export default 42;\n');
+    expect(error()).toMatch(/osv\.config\.ts: the default export must be an object/);
+    // Nothing the loader wrote next to the config is left behind.
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('.osv.config.'))).toEqual([]);
+  });
+
+  it('why on a path outside the tree is refused with a typed error, one-shot and through the daemon', () => {
+    const root = copyExample();
+    for (const target of ['../../etc/passwd', '/etc/passwd', `${OUT}/../../..`]) {
+      const r = osvd(root, ['why', target, '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'PATH_OUTSIDE_TREE', field: 'PATH' });
+    }
+    expect(osvd(root, ['why', '../../etc/passwd']).stderr).toMatch(/'..\/..\/etc\/passwd' lies outside the tree .*\n  hint: give a path inside the tree/);
+    startDaemon(root);
+    const viaDaemon = osvd(root, ['why', '../../etc/passwd', '--json']);
+    expect(viaDaemon.code).toBe(2);
+    expect(JSON.parse(viaDaemon.stdout).error.code).toBe('PATH_OUTSIDE_TREE');
+    const notInGraph = osvd(root, ['why', 'include/osv/nope.h', '--json']);
+    expect(JSON.parse(notInGraph.stdout).error.code).toBe('WHY_UNKNOWN_PATH');
+  });
+
+  it('oversized, garbage and half-sent requests are refused while the daemon keeps serving', async () => {
+    const root = copyExample();
+    startDaemon(root);
+    const sock = path.join(root, 'build/.osvd/osvd.sock');
+    // A client that sends half a request and waits holds only its own connection.
+    const half = net.connect(sock);
+    await new Promise((r) => half.once('connect', r));
+    half.write('{"id":1,"method":"sta');
+    // A request of 2 MB: answered with BAD_REQUEST, then the connection is closed.
+    const big = await new Promise<{ reply: string; closed: boolean }>((resolve) => {
+      const c = net.connect(sock, () => c.write(`{"id":2,"method":"ping","params":{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}}\n`));
+      let reply = '';
+      c.on('data', (d) => (reply += d));
+      c.on('error', () => undefined);
+      c.on('close', () => resolve({ reply, closed: true }));
+    });
+    expect(big.closed).toBe(true);
+    expect(JSON.parse(big.reply.split('\n')[0]!)).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/longer than 1048576 bytes/) } });
+    // Binary garbage and JSON that is not a request.
+    const garbage = await new Promise<string>((resolve) => {
+      const c = net.connect(sock, () => c.write(Buffer.concat([Buffer.from([0, 255, 254, 10]), Buffer.from('[1,2]\n"x"\nnull\n{"id":"7","method":42}\n')])));
+      let got = '';
+      c.on('data', (d) => {
+        got += d;
+        if (got.split('\n').filter(Boolean).length >= 5) {
+          c.end();
+          resolve(got);
+        }
+      });
+    });
+    for (const line of garbage.split('\n').filter(Boolean)) expect(JSON.parse(line).error.code).toBe('BAD_REQUEST');
+    // Still serving, the half-sent client included.
+    expect(status(root).daemon.running).toBe(true);
+    const finished = new Promise<string>((resolve) => {
+      let got = '';
+      half.on('data', (d) => {
+        got += d;
+        if (got.includes('\n')) resolve(got);
+      });
+    });
+    half.write('tus"}\n');
+    expect(JSON.parse(await finished)).toMatchObject({ id: 1, result: { daemon: { running: true } } });
+    half.end();
+  });
+});
+
+describe('security', () => {
+  function otherUser(): string[] | undefined {
+    const probe = (cmd: string, args: string[]): boolean => spawnSync(cmd, [...args, 'true'], { encoding: 'utf8' }).status === 0;
+    if (probe('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups'])) return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    if (probe('runuser', ['-u', 'nobody', '--'])) return ['runuser', '-u', 'nobody', '--'];
+    return undefined;
+  }
+
+  it('the socket is 0600 in a 0700 folder, another uid cannot connect, and the daemon listens on no TCP or UDP port', (ctx) => {
+    const root = copyExample();
+    const pid = startDaemon(root);
+    const stateDir = path.join(root, 'build/.osvd');
+    const sock = path.join(stateDir, 'osvd.sock');
+    expect(fs.statSync(sock).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(stateDir).mode & 0o777).toBe(0o700);
+    // The daemon's sockets: its one Unix socket, no internet socket.
+    const inodes = fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((x): x is string => x !== undefined);
+    expect(inodes.length).toBeGreaterThan(0);
+    for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+      const text = fs.existsSync(`/proc/${pid}/net/${table}`) ? fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8') : '';
+      const rows = text.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/)[9]);
+      expect(inodes.filter((i) => rows.includes(i)), `${table} sockets of the daemon`).toEqual([]);
+    }
+    const unix = fs.readFileSync(`/proc/${pid}/net/unix`, 'utf8');
+    expect(unix.split('\n').filter((l) => l.endsWith(` ${sock}`) && inodes.includes(l.trim().split(/\s+/)[6]!))).toHaveLength(1);
+
+    const as = otherUser();
+    if (!as) {
+      ctx.skip(true, 'neither setpriv nor runuser can switch to uid 65534 here: the other-uid check did not run');
+      return;
+    }
+    const script = `require('net').connect(${JSON.stringify(sock)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(1); });`;
+    const r = spawnSync(as[0]!, [...as.slice(1), process.execPath, '-e', script], { encoding: 'utf8', cwd: '/' });
+    expect(r.stdout.trim()).toBe('EACCES');
+    expect(status(root).daemon.pid).toBe(pid);
+  });
+
+  it('knob values with shell or make syntax are refused, from --set, osvd set and osv.config.ts; a TMPDIR with quotes is quoted', () => {
+    const root = copyExample();
+    const pwned = path.join(root, 'pwned');
+    const hostile = [`conf_drivers_profile=all; touch ${pwned}`, `fs=zfs$(touch ${pwned})`, `conf_zfs=bsd\`touch ${pwned}\``, `app_extra_symbols=a'b`];
+    for (const set of hostile) {
+      const r = build(root, set);
+      expect(r.code, set).toBe(2);
+      const error = (r as unknown as { error: { code: string; field: string; message: string } }).error;
+      expect(error).toMatchObject({ code: 'KNOB', field: `--set ${set.split('=')[0]}` });
+      expect(error.message).toMatch(/which osvd does not pass on to make and its shell/);
+    }
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { knobs: { fs: 'x;touch ${pwned}' } };\n`);
+    expect(osvd(root, ['status']).stderr).toMatch(/osv\.config\.ts: knobs\.fs: value 'x;touch .*' of knob 'fs' holds ';', a space/);
+    fs.rmSync(path.join(root, 'osv.config.ts'));
+    startDaemon(root);
+    expect(osvd(root, ['set', `conf_zfs=$(touch ${pwned})`]).stderr).toMatch(/osvd set conf_zfs: value .* holds '\$', '\(', a space, '\)'/);
+    osvd(root, ['stop']);
+    // The environment: a temporary folder whose name a shell would split and expand.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "osvd tmp 'q' $(touch pwned) ;"));
+    const r = osvdEnv(root, ['status', '--json', '--no-daemon'], { TMPDIR: tmp });
+    fs.rmSync(tmp, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+});
