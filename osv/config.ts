@@ -76,7 +76,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function validateConfig(value: unknown, file: string): OsvdConfig {
   if (!isRecord(value)) throw new ConfigError('the default export must be an object: export default defineConfig({ ... })', { file });
   for (const [field, v] of Object.entries(value)) {
-    const check = FIELDS[field as keyof OsvdConfig];
+    // Own fields only: 'constructor' or 'toString' must not find Object's methods.
+    const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof OsvdConfig] : undefined;
     if (!check) {
       throw new ConfigError(`unknown field '${field}'`, { file, field, hint: `known fields: ${Object.keys(FIELDS).join(', ')}` });
     }
