@@ -1,25 +1,50 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OutputRecord } from '../graph/action.js';
 import { hashBytes } from '../graph/hash.js';
 import type { OutputStore } from '../graph/traces.js';
 import type { Db } from './db.js';
+import { moveInto } from './scratch.js';
 
 export const DEFAULT_STORE_BYTES = 2 * 1024 ** 3;
+
+export interface StoreOptions {
+  readonly maxBytes?: number;
+  /** Where files are written before they are renamed into place (see scratch.ts). */
+  readonly scratchDir: string;
+  /**
+   * Make every write of the store fail with this error code, as a full disk would (`ENOSPC`):
+   * lets the tests drive the real fallback paths. Set from OSVD_STORE_FAIL.
+   */
+  readonly simulateFailure?: string;
+}
+
+/** What the store could not do; the build goes on without it. */
+export interface StoreTrouble {
+  readonly op: 'save' | 'restore';
+  readonly path: string;
+  readonly error: string;
+}
 
 /**
  * The content-addressed store: outputs kept by content hash under `dir/ab/cdef...`. Files enter and
  * leave it by copy to a temporary name and rename, so a crash leaves the old file or the new one,
  * and a restored file is never a hard link a later compile could overwrite in place. Every restore
- * checks the blob's hash; a bad blob is dropped and the action runs instead.
+ * checks the blob's hash; a bad blob is dropped and the action runs instead. A store that cannot write
+ * (a full disk) skips caching or restoring, and the build runs the action: it never fails for the cache.
  */
 export class ContentStore implements OutputStore {
   private readonly hasBlob;
   private readonly insertBlob;
   private readonly touchBlob;
   private readonly dropBlob;
+  private readonly maxBytes: number;
+  /** Writes that failed since the last call of takeTroubles(), for the log. */
+  private troubles: StoreTrouble[] = [];
 
-  constructor(private readonly db: Db, private readonly dir: string, private readonly root: string, private readonly maxBytes = DEFAULT_STORE_BYTES) {
+  constructor(private readonly db: Db, private readonly dir: string, private readonly root: string, private readonly options: StoreOptions) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_STORE_BYTES;
     this.hasBlob = db.prepare('SELECT 1 FROM blobs WHERE hash = ?');
     this.insertBlob = db.prepare('INSERT INTO blobs (hash, size, last_used) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET last_used = excluded.last_used');
     this.touchBlob = db.prepare('UPDATE blobs SET last_used = ? WHERE hash = ?');
@@ -36,30 +61,41 @@ export class ContentStore implements OutputStore {
       return;
     }
     const blob = this.blobPath(record.hash);
+    const tmp = this.scratchFile();
     try {
+      this.faultPoint();
       fs.mkdirSync(path.dirname(blob), { recursive: true });
-      const tmp = `${blob}.tmp-${process.pid}`;
       fs.copyFileSync(path.resolve(this.root, record.path), tmp, fs.constants.COPYFILE_FICLONE);
-      fs.renameSync(tmp, blob);
+      moveInto(tmp, blob);
       this.insertBlob.run(record.hash, record.size, Date.now());
-    } catch {
+    } catch (err) {
       // A full disk or a vanished file must not fail the build: the output is simply not cached.
+      fs.rmSync(tmp, { force: true });
+      this.note('save', record.path, err);
     }
   }
 
   restore(record: OutputRecord): boolean {
     const dest = path.resolve(this.root, record.path);
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    if (record.hash === 'dir') {
-      fs.mkdirSync(dest, { recursive: true });
-      return true;
+    try {
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      if (record.hash === 'dir') fs.mkdirSync(dest, { recursive: true });
+    } catch (err) {
+      this.note('restore', record.path, err);
+      return false;
     }
+    if (record.hash === 'dir') return true;
     if (record.hash.startsWith('link:')) {
-      const tmp = `${dest}.osvd-tmp-${process.pid}`;
-      fs.rmSync(tmp, { force: true });
-      fs.symlinkSync(record.hash.slice('link:'.length), tmp);
-      fs.renameSync(tmp, dest);
-      return true;
+      const tmp = this.scratchFile();
+      try {
+        fs.symlinkSync(record.hash.slice('link:'.length), tmp);
+        fs.renameSync(tmp, dest);
+        return true;
+      } catch (err) {
+        fs.rmSync(tmp, { force: true });
+        this.note('restore', record.path, err);
+        return false;
+      }
     }
     let data: Buffer;
     try {
@@ -73,12 +109,41 @@ export class ContentStore implements OutputStore {
       this.dropBlob.run(record.hash);
       return false;
     }
-    const tmp = `${dest}.osvd-tmp-${process.pid}`;
-    fs.writeFileSync(tmp, data, { mode: record.mode });
-    fs.chmodSync(tmp, record.mode);
-    fs.renameSync(tmp, dest);
+    // Written under a scratch name and renamed: a crash leaves the old file or the new one.
+    const tmp = this.scratchFile();
+    try {
+      this.faultPoint();
+      fs.writeFileSync(tmp, data, { mode: record.mode });
+      fs.chmodSync(tmp, record.mode);
+      moveInto(tmp, dest);
+    } catch (err) {
+      // No room to restore: the action runs instead (and meets the full disk itself, if it is one).
+      fs.rmSync(tmp, { force: true });
+      this.note('restore', record.path, err);
+      return false;
+    }
     this.touchBlob.run(Date.now(), record.hash);
     return true;
+  }
+
+  /** What failed since the last call (for the log); the build went on without it. */
+  takeTroubles(): StoreTrouble[] {
+    const t = this.troubles;
+    this.troubles = [];
+    return t;
+  }
+
+  private note(op: StoreTrouble['op'], p: string, err: unknown): void {
+    if (this.troubles.length < 100) this.troubles.push({ op, path: p, error: (err as Error)?.message ?? String(err) });
+  }
+
+  private faultPoint(): void {
+    const code = this.options.simulateFailure;
+    if (code) throw Object.assign(new Error(`${code}: simulated (OSVD_STORE_FAIL)`), { code });
+  }
+
+  private scratchFile(): string {
+    return path.join(this.options.scratchDir, `store-${randomName()}`);
   }
 
   totalBytes(): number {
@@ -111,6 +176,11 @@ export class ContentStore implements OutputStore {
   }
 
   private blobPath(hash: string): string {
+    if (!/^[0-9a-f]{8,}$/.test(hash)) throw new Error(`not a content hash: '${hash.slice(0, 40)}'`);
     return path.join(this.dir, hash.slice(0, 2), hash.slice(2));
   }
+}
+
+function randomName(): string {
+  return crypto.randomBytes(8).toString('hex');
 }

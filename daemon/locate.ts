@@ -17,11 +17,14 @@ export function daemonInfoPath(stateDir: string): string {
   return path.join(stateDir, 'daemon.json');
 }
 
-/** The socket lives in the state folder unless that path is too long for a Unix socket (108 bytes). */
+/**
+ * The socket lives in the state folder unless that path is too long for a Unix socket (108 bytes);
+ * then in a folder of the system's temporary folder that only this user may enter (see server.ts).
+ */
 export function socketPathFor(stateDir: string): string {
   const p = path.join(stateDir, 'osvd.sock');
   if (Buffer.byteLength(p) < 100) return p;
-  return path.join(os.tmpdir(), `osvd-${nameHash(stateDir)}.sock`);
+  return path.join(os.tmpdir(), `osvd-${process.getuid?.() ?? 'user'}`, `${nameHash(stateDir)}.sock`);
 }
 
 export function readDaemonFile(stateDir: string): DaemonFile | undefined {

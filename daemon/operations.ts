@@ -1,6 +1,7 @@
-import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
+import path from 'node:path';
 import type { BuildResult } from '../graph/builder.js';
 import { OsvdError } from '../graph/errors.js';
+import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
 import { describeReason, runChanges, type DirtyReason } from '../graph/rebuilder.js';
 import type { LoadedGraph, Session } from './session.js';
@@ -134,7 +135,24 @@ export class UnknownPathError extends OsvdError {
   }
 }
 
+/** A path in a request that lies outside the tree (paths are confined to the tree and its build folder). */
+export class PathOutsideTreeError extends OsvdError {
+  constructor(target: string, root: string) {
+    super('PATH_OUTSIDE_TREE', `'${target}' lies outside the tree ${root}; osvd only answers for paths inside it`, {
+      field: 'PATH',
+      hint: 'give a path inside the tree, relative to its top or to the current folder, e.g. build/release.x64/loader.elf',
+    });
+  }
+}
+
 export function whyReport(session: Session, loaded: LoadedGraph, target: string, cwd: string): WhyReport {
+  const root = loaded.project.root;
+  // A path is taken relative to the tree's top or to the caller's folder: one of them must be inside.
+  const inside = (abs: string): boolean => {
+    const rel = path.relative(root, abs);
+    return !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
+  };
+  if (target.includes('\0') || !(inside(path.resolve(root, target)) || inside(path.resolve(root, cwd, target)))) throw new PathOutsideTreeError(target, root);
   const action = session.findAction(loaded, target, cwd);
   if (!action) throw new UnknownPathError(target, loaded.project.root);
   // Reasons only for the action and what it depends on: the chain can lead nowhere else.

@@ -6,7 +6,7 @@ import { isOsvdError, OsvdError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { ProjectOptions } from '../osv/project.js';
 import { daemonInfoPath, isAlive, readDaemonFile, socketPathFor, type DaemonFile } from './client.js';
-import { readLines, send, type ErrorBody, type Request } from './ipc.js';
+import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
 import type { Logger } from './log.js';
 import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './operations.js';
 import { Session, type LoadedGraph } from './session.js';
@@ -69,6 +69,7 @@ export class Daemon {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.chmodSync(stateDir, 0o700);
     this.socketPath = socketPathFor(stateDir);
+    privateFolder(path.dirname(this.socketPath));
     this.claim();
     fs.rmSync(this.socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
@@ -266,15 +267,21 @@ export class Daemon {
     readLines(
       socket,
       (msg) => void this.dispatch(socket, msg),
-      (why) => {
+      (why, fatal) => {
         this.log.warn({ why }, 'bad request refused');
-        send(socket, { id: 0, error: { code: 'BAD_REQUEST', message: `refused ${why}` } });
+        send(socket, { id: 0, error: { code: 'BAD_REQUEST', message: `refused ${why}`, hint: fatal ? 'the connection is closed' : undefined } });
+        // Too long to be a request: answer and hang up (a sender that does not stop is cut off).
+        if (fatal) {
+          socket.end();
+          setTimeout(() => socket.destroy(), 5000).unref();
+        }
       },
+      MAX_REQUEST,
     );
   }
 
   private async dispatch(socket: net.Socket, msg: unknown): Promise<void> {
-    const req = msg as Partial<Request>;
+    const req = (msg !== null && typeof msg === 'object' ? msg : {}) as Partial<Request>;
     const id = typeof req.id === 'number' ? req.id : 0;
     if (typeof req.method !== 'string') {
       send(socket, { id, error: { code: 'BAD_REQUEST', message: 'a request needs a method' } });
@@ -346,6 +353,20 @@ export class Daemon {
     this.session?.close();
     this.log.info('daemon stopped');
   }
+}
+
+/**
+ * The socket's folder must be ours and closed to everyone else: the socket's own mode is not enough
+ * on every system, and a folder someone else made in /tmp could be swapped under us.
+ */
+function privateFolder(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    throw new OsvdError('SOCKET_FOLDER', `the daemon's socket folder ${dir} is not a folder owned by this user`, { file: dir, hint: 'remove it, or give the tree a shorter path' });
+  }
+  if ((st.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
 }
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, ImportCache, type BuildSummary } from '../cache/history.js';
+import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
@@ -42,10 +43,18 @@ export class Session {
   readonly settings: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
 
+  /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
+  readonly scratchDir: string;
+
   private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[]) {
     this.files = new FileState(db, base.root);
     this.traces = new TraceDb(db);
-    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES);
+    this.scratchDir = openScratch(base.stateDir);
+    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, {
+      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
+      scratchDir: this.scratchDir,
+      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
+    });
     this.history = new BuildHistory(db);
     this.imports = new ImportCache(db);
     this.settings = new Settings(db);
@@ -105,12 +114,8 @@ export class Session {
     }
     const started = performance.now();
     const imported = await projectActions(project, this.files, this.imports);
+    if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
-    try {
-      writeCompileCommands(project.root, project.outDir, imported.actions);
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles };
     this.graphs.set(key, loaded);
@@ -134,11 +139,24 @@ export class Session {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir });
     } finally {
       this.files.flush();
     }
-    const evicted = this.store.evict();
+    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
+    try {
+      writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
+    const troubles = this.store.takeTroubles();
+    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
+    let evicted = 0;
+    try {
+      evicted = this.store.evict();
+    } catch (err) {
+      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
+    }
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -197,5 +215,6 @@ export class Session {
 
   close(): void {
     if (this.db.open) this.db.close();
+    closeScratch(this.scratchDir);
   }
 }

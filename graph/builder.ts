@@ -73,6 +73,8 @@ export interface BuildOptions {
   readonly onEvent?: (event: BuildEvent) => void;
   /** Run commands this much below our own priority (the daemon uses it to stay responsive). */
   readonly niceness?: number;
+  /** A private folder for the commands' captured output (default: the system's temporary folder). */
+  readonly scratchDir?: string;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -97,7 +99,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   let finished = 0;
   let running = 0;
 
-  const shells = new ShellPool(options.niceness ?? 0);
+  const shells = new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
     return await runBuild();
   } finally {
@@ -204,7 +206,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         for (const o of action.outputs) files.invalidate(o);
         if (!exec.ok) {
           removeOutputs(options.root, action);
-          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(a command was not found: is the compiler installed and on PATH?)` : exec.output.trim();
+          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
           traces.recordFailure(action.id, message);
           result.failed.push({
             id: action.id,
@@ -277,6 +279,12 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
       pump();
     });
   }
+}
+
+/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
+function notFoundHint(output: string): string {
+  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
+  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

@@ -44,9 +44,12 @@ export class ShellPool {
   private readonly scratch: string;
   private serial = 0;
 
-  /** `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive). */
-  constructor(private readonly niceness = 0) {
-    this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-run-'));
+  /**
+   * `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive).
+   * `scratchParent` holds the commands' captured output (default: the system's temporary folder).
+   */
+  constructor(private readonly niceness = 0, scratchParent = os.tmpdir()) {
+    this.scratch = fs.mkdtempSync(path.join(scratchParent, 'osvd-run-'));
   }
 
   async run(action: Action, root: string): Promise<ExecResult> {

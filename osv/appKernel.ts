@@ -47,6 +47,7 @@ export function appVersionScriptAction(options: {
   const extra = splitList(options.extraSymbols);
   const tmp = `${out}.tmp`;
   const depfile = `${out}.d`;
+  const dynamic = `${out}.dynsym`;
   const manifest = isManifest(options.elfFiles) ? splitList(options.elfFiles)[0]! : undefined;
   const elves = manifest ? [] : splitList(options.elfFiles);
   // The ELF files, one per line: named by the knob, or the manifest's host files that are ELF files
@@ -56,18 +57,21 @@ export function appVersionScriptAction(options: {
       `while read -r f; do case "$f" in /*) p="$f";; *) p=${quote(path.posix.dirname(manifest))}/"$f";; esac; ` +
       `if [ -f "$p" ] && [ "$(head -c 4 "$p" | tail -c 3)" = ELF ]; then printf '%s\\n' "$p"; fi; done`
     : `printf '%s\\n' ${elves.map(quote).join(' ')}`;
+  // objdump writes to a file first: in a pipeline its failure (not installed, not an ELF file)
+  // would be hidden by the exit status of the pipeline's last command.
   // Exported names first, a marker, then the app's wants; print the wants the kernel exports.
   // The ELF files read go into a depfile, so a rebuilt app reruns this action (and only a changed
   // script relinks the kernel).
   const command =
     `mkdir -p ${quote(options.outDir)} && ${listElves} > ${quote(tmp)}.elves && ` +
     `{ printf '%s:' ${quote(out)}; tr '\\n' ' ' < ${quote(tmp)}.elves; echo; } > ${quote(depfile)} && ` +
+    `{ while IFS= read -r f; do objdump -wT "$f" || exit $?; done < ${quote(tmp)}.elves; } > ${quote(dynamic)} && ` +
     `{ cat ${options.symbolFiles.map(quote).join(' ') || '/dev/null'}; echo '--osvd--'; ` +
-    `if [ -s ${quote(tmp)}.elves ]; then tr '\\n' '\\0' < ${quote(tmp)}.elves | xargs -0 objdump -wT | awk '$0 ~ /[*]UND[*]/ { print $NF }'; fi; ` +
+    `awk '$0 ~ /[*]UND[*]/ { print $NF }' ${quote(dynamic)}; ` +
     `printf '%s\\n' ${extra.map(quote).join(' ')}; } | ` +
     `awk 'x == 0 && $0 == "--osvd--" { x = 1; next } x == 0 { k[$1] = 1; next } ($1 in k) { print $1 }' | LC_ALL=C sort -u | ` +
     `awk 'BEGIN { print "{"; print "\\tglobal:" } { print "\\t\\t" $1 ";" } END { print "\\tlocal: *;"; print "};" }' > ${quote(tmp)} && ` +
-    `rm -f ${quote(tmp)}.elves && mv ${quote(tmp)} ${quote(out)}`;
+    `rm -f ${quote(tmp)}.elves ${quote(dynamic)} && mv ${quote(tmp)} ${quote(out)}`;
   return {
     id: out,
     kind: 'generate',

@@ -79,7 +79,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function validateConfig(value: unknown, file: string): OsvdConfig {
   if (!isRecord(value)) throw new ConfigError('the default export must be an object: export default defineConfig({ ... })', { file });
   for (const [field, v] of Object.entries(value)) {
-    const check = FIELDS[field as keyof OsvdConfig];
+    // Own fields only: 'constructor' or 'toString' must not find Object's methods.
+    const check = Object.hasOwn(FIELDS, field) ? FIELDS[field as keyof OsvdConfig] : undefined;
     if (!check) {
       throw new ConfigError(`unknown field '${field}'`, { file, field, hint: `known fields: ${Object.keys(FIELDS).join(', ')}` });
     }
@@ -124,6 +125,7 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
   }
   const self = pathToFileURL(new URL(import.meta.url).pathname).href;
   const js = out.outputText.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+  removeLeftovers(path.dirname(file));
   const tmp = path.join(path.dirname(file), `.osv.config.${process.pid}.${Date.now()}.mjs`);
   fs.writeFileSync(tmp, js);
   let mod: { default?: unknown };
@@ -135,4 +137,24 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
     fs.rmSync(tmp, { force: true });
   }
   return validateConfig(mod.default, file);
+}
+
+/** The transpiled config of a process killed while loading it stays next to osv.config.ts: remove it. */
+function removeLeftovers(dir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => /^\.osv\.config\.\d+\.\d+\.mjs$/.test(n));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.split('.')[3]);
+    try {
+      process.kill(pid, 0);
+      continue; // its process still runs (or is not ours to judge)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
 }

@@ -81,7 +81,12 @@ export const KNOBS: readonly KnobSpec[] = [
     default: '',
     toMake: false,
   },
-  { name: 'fs', doc: "OSv's fs= (zfs builds libsolaris.so)", default: '', toMake: true },
+  {
+    name: 'fs',
+    doc: "OSv's fs= as scripts/build takes it: zfs builds libsolaris.so; rofs, virtiofs and ext choose the bootfs manifest that goes with them",
+    default: '',
+    toMake: true,
+  },
   { name: 'conf_zfs', doc: 'bsd or openzfs', default: '', toMake: true },
 ];
 
@@ -120,7 +125,16 @@ export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): R
           hint: `${closest(name)}known knobs: ${KNOBS.map((k) => k.name).join(', ')} (and drivers_profile)`,
         });
       }
-      knobs[spec.name] = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      const unsafe = unsafeCharacters(value);
+      if (unsafe) {
+        throw new KnobError(`value '${value}' of knob '${name}' holds ${unsafe}, which osvd does not pass on to make and its shell`, {
+          file: source.origin.file,
+          field: source.origin.field(name),
+          hint: 'knob values are names, numbers, paths or comma-separated lists: letters, digits and . , _ - + / : @ % =',
+        });
+      }
+      knobs[spec.name] = value;
       origins.set(spec.name, source.origin);
     }
   }
@@ -132,6 +146,18 @@ export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): R
     }
   }
   return knobs;
+}
+
+/**
+ * Knob values reach make's command line, and from there the Makefile's recipes, which a shell runs
+ * unquoted: anything a shell or make would interpret (`;`, `$`, quotes, spaces, ...) is refused.
+ */
+const SAFE_VALUE = /^[A-Za-z0-9_.,:+\/@%=-]*$/;
+
+function unsafeCharacters(value: string): string | undefined {
+  if (SAFE_VALUE.test(value)) return undefined;
+  const bad = [...new Set([...value].filter((c) => !SAFE_VALUE.test(c)))];
+  return bad.map((c) => (c === ' ' ? 'a space' : /[\x00-\x1f\x7f]/.test(c) ? 'a control character' : `'${c}'`)).join(', ');
 }
 
 /** Parse `--set KEY=VALUE` arguments. */
@@ -155,8 +181,20 @@ export function makeAssignments(knobs: Readonly<Record<string, string>>, tree: T
     const name = spec.name === 'conf_drivers_profile' ? tree.profileVariable : spec.name;
     vars[name] = value;
   }
+  // The bootfs manifest goes with the filesystem, as OSv's scripts/build chooses it (the Makefile's
+  // default manifest carries libsolaris.so, which only fs=zfs builds).
+  const manifest = tree.isOsvKernel ? BOOTFS_MANIFESTS[knobs.fs ?? ''] : undefined;
+  if (manifest && extra.bootfs_manifest === undefined) vars.bootfs_manifest = manifest;
   return { ...vars, ...extra };
 }
+
+const BOOTFS_MANIFESTS: Readonly<Record<string, string>> = {
+  ext: 'bootfs_ext.manifest.skel',
+  rofs: 'bootfs_empty.manifest.skel',
+  rofs_with_zfs: 'bootfs_empty.manifest.skel',
+  rofs_with_ext: 'bootfs_empty.manifest.skel',
+  virtiofs: 'bootfs_empty.manifest.skel',
+};
 
 function closest(name: string): string {
   let best: string | undefined;

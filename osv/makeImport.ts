@@ -44,6 +44,8 @@ export interface ImportedBuild {
   /** Variables make exports to recipes (beyond the base environment). */
   readonly exported: Readonly<Record<string, string>>;
   readonly importMs: number;
+  /** Depfiles make could not read (a crash cut them short): removed, so their compiles are redone. */
+  readonly removedDepfiles?: readonly string[];
 }
 
 export interface ImportCacheLike {
@@ -51,7 +53,7 @@ export interface ImportCacheLike {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-4';
+const IMPORT_VERSION = 'osvd-import-5';
 /** make's own bookkeeping variables: never part of what an action reads. */
 const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const ENV_TARGET = '__osvd_print_env';
@@ -76,22 +78,38 @@ export async function importBuild(req: ImportRequest, files: FileHasher, cache: 
     if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, actions: shareEnvironments(previous.actions), cached: true };
   }
   const fresh = await runImport(req, files);
-  cache.put(slot, JSON.stringify(fresh));
+  const { removedDepfiles: _, ...keep } = fresh;
+  cache.put(slot, JSON.stringify(keep));
   return { ...fresh, cached: false };
 }
 
 export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
   const started = performance.now();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-import-'));
+  const removed = new Set<string>();
+  /** Run make; a depfile a killed compiler half-wrote stops make (the Makefile includes them): remove it and retry. */
+  const runRepairing = async (args: readonly string[]): Promise<MakeRun> => {
+    for (;;) {
+      const run = await runMake(req.root, args, req.baseEnv);
+      // osvd reads depfiles itself and the depfile is an output of its compile: without it, the
+      // compile is restored or reruns.
+      const bad = run.code !== 0 ? brokenDepfile(req, run.stderr) : undefined;
+      if (bad === undefined || removed.has(bad) || removed.size >= 1000) return run;
+      removed.add(bad);
+      fs.rmSync(path.resolve(req.root, bad), { force: true });
+    }
+  };
+  // make's $(file >name,...) takes the name literally (no shell quoting): keep it to plain characters.
+  const tmp = fs.mkdtempSync(path.join(/^[\w./-]+$/.test(os.tmpdir()) ? os.tmpdir() : '/tmp', 'osvd-import-'));
   let env: Record<string, string>;
   const precomputed: Record<string, string> = {};
   // The environment run goes first, alone: parsing the Makefile may have side effects (OSv's bootstraps
   // Kconfig when the build folder has no configuration yet), which must not race with the dry run.
+  // It also expands, once, the variables worth precomputing.
   try {
     const envFile = path.join(tmp, 'env');
     const wanted = (req.precompute ?? []).filter((v) => req.vars[v] === undefined);
     const prints = wanted.map((v, i) => `$(file >${path.join(tmp, `var${i}`)},$(${v}))`).join('');
-    const envRun = await runMake(req.root, [...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${envFile}${prints}`, ENV_TARGET], req.baseEnv);
+    const envRun = await runRepairing([...assignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${makeQuote(envFile)}${prints}`, ENV_TARGET]);
     if (envRun.code !== 0) throw makeFailed(req, makeCommandLine(req), envRun.stderr);
     env = parseEnv0(fs.readFileSync(envFile, 'utf8'));
     wanted.forEach((v, i) => {
@@ -102,7 +120,7 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   }
   const full: ImportRequest = { ...req, vars: { ...req.vars, ...precomputed } };
   const cmdline = makeCommandLine(full);
-  const dry = await runMake(req.root, ['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], req.baseEnv);
+  const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline]);
   if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
   const exported: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
@@ -117,7 +135,16 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     .map((m) => treePath(req.root, '.', m))
     .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
     .map((m) => [m, files.hash(m) ?? 'missing'] as const);
-  return { actions, makefiles, exported, importMs: performance.now() - started };
+  return { actions, makefiles, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
+}
+
+/** A depfile of the build folder that make could not read, from make's message (`x.d:3: *** missing separator`). */
+function brokenDepfile(req: Pick<ImportRequest, 'root' | 'outDir'>, stderr: string): string | undefined {
+  for (const m of stderr.matchAll(/^(.+?\.d):\d+: \*\*\* /gm)) {
+    const p = treePath(req.root, '.', m[1]!);
+    if (p.startsWith(req.outDir + '/') && !path.isAbsolute(p)) return p;
+  }
+  return undefined;
 }
 
 /** Actions of one import share their environment; after a JSON round trip, make them share it again. */
@@ -133,12 +160,23 @@ function shareEnvironments(actions: Action[]): Action[] {
   return actions.map((a) => ({ ...a, env: share(a.env), keyEnv: share(a.keyEnv) }));
 }
 
+/** A path inside a make recipe: quoted for the shell, with make's `$` doubled (TMPDIR may hold anything). */
+function makeQuote(p: string): string {
+  return `'${p.replace(/'/g, `'\\''`).replace(/\$/g, '$$$$')}'`;
+}
+
 function makeFailed(req: ImportRequest, cmdline: readonly string[], stderr: string): ImportError {
   const message = stderr.trim().split('\n').slice(-6).join('\n') || 'make failed without a message';
   return new ImportError(`make rejected the build (make ${cmdline.join(' ')}):\n${message}`, { file: path.join(req.root, 'Makefile') });
 }
 
-function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+interface MakeRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<MakeRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('make', args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -182,7 +220,7 @@ export function actionsFrom(
       outputs = [target];
     }
     const facts = recipeFacts(t.recipe, outputs);
-    if (facts.depfile) outputs.push(treePath(root, '.', facts.depfile));
+    if (facts.depfile && !unpreprocessedSource(t.recipe)) outputs.push(treePath(root, '.', facts.depfile));
     outputs = [...new Set(outputs)];
     outputsOf.set(t.target, outputs);
     for (const o of outputs) if (!producer.has(o)) producer.set(o, t.target);
@@ -204,7 +242,7 @@ export function actionsFrom(
     const facts = recipeFacts(t.recipe, outputs);
     const rule = db.rules.get(t.target);
     const words = new Set(fileLikeWords(t.recipe).map((w) => treePath(root, '.', w)));
-    const depfile = facts.depfile ? treePath(root, '.', facts.depfile) : undefined;
+    const depfile = facts.depfile && !unpreprocessedSource(t.recipe) ? treePath(root, '.', facts.depfile) : undefined;
     // Headers the Makefile learned from an existing depfile are not declared inputs: osvd reads the
     // depfile itself, and the import must not depend on whether one existed when it ran.
     const fromDepfile = depfile ? depfileNames(root, depfile) : new Set<string>();
@@ -268,6 +306,11 @@ export function actionsFrom(
 function lateRecipe(vars: Readonly<Record<string, string>>, target: string, rule: RuleEntry | undefined): string {
   const keep = [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])].flatMap((p) => ['-o', p]);
   return ['make', '--no-print-directory', '-s', '-B', 'V=1', ...assignments(vars), ...keep, target].map(shellQuote).join(' ');
+}
+
+/** gcc does not preprocess a `.s` file, so `-MD` writes no depfile for it (OSv has a few in libc/arch). */
+function unpreprocessedSource(recipe: readonly string[]): boolean {
+  return recipe.some((line) => / -c(\s.*)?\s\S+\.s$/.test(line.trim()));
 }
 
 /** `$(shell ...)` in the recipe's own text that names the build folder (`$(shell cat $(out)/x)`). */

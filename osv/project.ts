@@ -93,6 +93,8 @@ export interface ProjectActions {
   readonly importCached: boolean;
   readonly importMs: number;
   readonly makefiles: readonly string[];
+  /** Depfiles make could not read (cut short by a crash), removed so that their compiles are redone. */
+  readonly removedDepfiles: readonly string[];
 }
 
 /** The version script named by the knobs (an app's, or conf_version_script), relative to the root when inside it. */
@@ -159,5 +161,6 @@ export async function projectActions(project: Project, files: FileHasher, cache:
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: imported.makefiles.map(([p]) => p),
+    removedDepfiles: imported.removedDepfiles ?? [],
   };
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build, copyExample, make, OUT, ranOf, removeCopies } from './helpers.js';
+import { binWithout, build, copyExample, make, OUT, osvdEnv, ranOf, removeCopies } from './helpers.js';
 
 /**
  * App-specific kernels: the `app` knob makes osvd derive the kernel's version script from the app's
@@ -103,5 +103,17 @@ describe('app-specific kernel', () => {
     const missing = build(root, 'conf_hide_symbols=1', 'app=apps/nope.so');
     expect(missing.code).toBe(2);
     expect(JSON.stringify(missing)).toMatch(/apps\/nope\.so/);
+  });
+
+  it('without objdump, fails the version script naming objdump instead of writing an empty one', () => {
+    fs.rmSync(path.join(root, SCRIPT), { force: true });
+    const r = osvdEnv(root, ['build', '--json', '--set', 'conf_hide_symbols=1', '--set', `app=${APP}`, '--set', 'app_extra_symbols=osvd_no_objdump'], { PATH: binWithout(/^(x86_64-linux-gnu-)?objdump$/) });
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout);
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]).toMatchObject({ output: SCRIPT, exitCode: 127 });
+    expect(result.failed[0].message).toMatch(/objdump: not found[\s\S]*'objdump'[\s\S]*binutils/);
+    expect(fs.existsSync(path.join(root, SCRIPT))).toBe(false);
+    expect(result.skipped).toContain(KERNEL);
   });
 });

@@ -208,3 +208,28 @@ export function stopDaemons(): void {
 export function writeConfig(root: string, daemon: Record<string, unknown>): void {
   fs.writeFileSync(path.join(root, 'osv.config.ts'), `import { defineConfig } from 'osvd';\nexport default defineConfig({ daemon: ${JSON.stringify(daemon)} });\n`);
 }
+
+/** A folder of links to every program of /usr/bin and /bin except those matching `missing`: a PATH without them. */
+export function binWithout(missing: RegExp): string {
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-bin-'));
+  made.push(bin);
+  for (const dir of ['/usr/bin', '/bin']) {
+    for (const name of fs.readdirSync(dir)) {
+      if (missing.test(name)) continue;
+      if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(path.join(dir, name), path.join(bin, name));
+    }
+  }
+  return bin;
+}
+
+/** Every blob file of a tree's content-addressed store, by its content's sha256. */
+export function storeBlobs(root: string): Map<string, string> {
+  const store = path.join(root, 'build/.osvd/store');
+  const out = new Map<string, string>();
+  if (!fs.existsSync(store)) return out;
+  for (const f of fs.readdirSync(store, { recursive: true })) {
+    const abs = path.join(store, String(f));
+    if (fs.statSync(abs).isFile()) out.set(sha(abs), abs);
+  }
+  return out;
+}

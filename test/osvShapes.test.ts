@@ -28,11 +28,16 @@ include $(out)/gen/config/kernel_conf.mk
 CXX_INCLUDES = $(shell echo run >> expansions.log; echo -DCXXI=1)
 kernel_size = $(shell stat --printf %s $(out)/loader-stripped.elf)
 
-objects = $(out)/a.o $(out)/b.o $(out)/c.o $(out)/d.o
+objects = $(out)/a.o $(out)/b.o $(out)/c.o $(out)/d.o $(out)/e.o
 
 $(out)/%.o: %.c $(out)/gen/include/osv/kernel_config_hide_symbols.h
 \tmkdir -p $(dir $@)
 \t$(CC) -MD -MT $@ -MP -I$(out)/gen/include $(CXX_INCLUDES) -O2 -c -o $@ $<
+
+# gcc does not preprocess .s: -MD writes no depfile.
+$(out)/%.o: %.s
+	mkdir -p $(dir $@)
+	$(CC) -MD -MT $@ -MP -c -o $@ $<
 
 $(out)/loader.elf: $(objects)
 \tld -r -o $@ $^
@@ -77,6 +82,7 @@ function writeTree(): string {
   put('b.c', 'int b(void) { return 2; }\n');
   put('c.c', 'int c(void) { return 3; }\n');
   put('d.c', 'static char big[64] = "d"; char *d(void) { return big; }\n');
+  put('e.s', '.text\n.globl e\ne: ret\n');
   put('boot32.S', '.data\n.globl kernel_size\nkernel_size: .long OSV_KERNEL_SIZE\n');
   return root;
 }
@@ -111,6 +117,8 @@ describe('OSv Makefile constructs', () => {
 
   it('a recipe that reads a build output when make expands it sees the output of this build', () => {
     expect(build(root).ok).toBe(true);
+    // Nothing left to do, the .s file included (it has no depfile).
+    expect(ranOf(build(root))).toEqual([]);
     const size = (): number => fs.statSync(path.join(root, OUT, 'loader-stripped.elf')).size;
     const embedded = (): number => {
       const out = path.join(root, 'data.bin');
@@ -143,7 +151,7 @@ describe('OSv Makefile constructs', () => {
 
   it('writes compile_commands.json for the knobs in effect, linked from build/', () => {
     const entries = JSON.parse(fs.readFileSync(path.join(root, 'build/compile_commands.json'), 'utf8')) as { file: string; command: string; directory: string }[];
-    expect(entries.map((e) => e.file)).toEqual(['a.c', 'b.c', 'c.c', 'd.c']);
+    expect(entries.map((e) => e.file)).toEqual(['a.c', 'b.c', 'c.c', 'd.c', 'e.s']);
     expect(entries[0]!.command).toContain('-DCXXI=1 -O2 -c -o build/release.x64/a.o a.c');
     expect(entries[0]!.directory).toBe(root);
     expect(fs.readlinkSync(path.join(root, 'build/compile_commands.json'))).toBe('release.x64/compile_commands.json');

@@ -1,0 +1,242 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runTorture } from '../bench/torture.js';
+import { build, copyExample, OUT, osvd, osvdEnv, ranOf, removeCopies, restoredOf, sha, startDaemon, status, stopDaemons, storeBlobs } from './helpers.js';
+
+/** Faults and bad input: crashes, a full disk, a corrupt store, broken depfiles, hostile requests. */
+afterEach(stopDaemons);
+afterAll(removeCopies);
+
+const SCHED = `${OUT}/core/sched.o`;
+
+describe('crash safety', () => {
+  it('survives SIGKILL at random moments of builds (5 torture rounds): outputs as a clean build, database intact, nothing wrongly trusted', async () => {
+    const lines: string[] = [];
+    const result = await runTorture({ rounds: 5, seed: 20261127, variants: [[], ['conf_drivers_profile=virtio-mmio']], log: (l) => lines.push(l) });
+    expect(result.rounds.flatMap((r) => r.problems.map((p) => `round ${r.round}: ${p}`)), lines.join('\n')).toEqual([]);
+    expect(result.survived).toBe(5);
+    expect(lines.at(-1)).toMatch(/^rounds survived: 5\/5/);
+  }, 900_000);
+
+  it('a full disk skips caching and restoring, a corrupt store entry is caught by its hash: the build never fails for the store', () => {
+    const root = copyExample();
+    const full = { OSVD_STORE_FAIL: 'ENOSPC' };
+    // Nothing can be written to the store: the build succeeds, the store stays empty, the log says why.
+    const first = JSON.parse(osvdEnv(root, ['build', '--json'], full).stdout);
+    expect(first.ok).toBe(true);
+    expect(storeBlobs(root).size).toBe(0);
+    expect(fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8')).toMatch(/ENOSPC: simulated[\s\S]*the store could not keep or restore/);
+    // Nothing was cached, so a deleted object is compiled again (and now cached).
+    const good = fs.readFileSync(path.join(root, SCHED));
+    fs.rmSync(path.join(root, SCHED));
+    const second = build(root);
+    expect(ranOf(second)).toEqual([SCHED]);
+    expect(storeBlobs(root).has(sha(path.join(root, SCHED)))).toBe(true);
+    // The disk fills up again: the restore fails and the compile runs instead.
+    fs.rmSync(path.join(root, SCHED));
+    const third = JSON.parse(osvdEnv(root, ['build', '--json'], full).stdout);
+    expect(third.ok).toBe(true);
+    expect(third.restored).toEqual([]);
+    expect(third.ran.map((e: { output: string }) => e.output)).toEqual([SCHED]);
+    // A blob whose bytes rotted: detected by its hash at restore, dropped, and the compile reruns.
+    const blob = storeBlobs(root).get(sha(path.join(root, SCHED)))!;
+    const rotten = Buffer.from(good);
+    rotten[rotten.length >> 1] ^= 0xff;
+    fs.writeFileSync(blob, rotten);
+    fs.rmSync(path.join(root, SCHED));
+    const fourth = build(root);
+    expect(fourth.ok).toBe(true);
+    expect(restoredOf(fourth)).toEqual([]);
+    expect(ranOf(fourth)).toEqual([SCHED]);
+    expect(fs.readFileSync(path.join(root, SCHED)).equals(good)).toBe(true);
+    // The store holds the right bytes again.
+    expect(fs.readFileSync(storeBlobs(root).get(sha(path.join(root, SCHED)))!).equals(good)).toBe(true);
+  });
+
+  it('a depfile a crash cut short is removed and its compile restored or rerun; one naming deleted headers reruns its TU', () => {
+    const root = copyExample();
+    fs.mkdirSync(path.join(root, 'include/extra'));
+    fs.writeFileSync(path.join(root, 'include/extra/gone.h'), '#define OSVD_GONE 1\n');
+    const tu = path.join(root, 'core/debug.cc');
+    const original = fs.readFileSync(tu, 'utf8');
+    fs.writeFileSync(tu, `${original}\n#include "extra/gone.h"\nint osvd_gone() { return OSVD_GONE; }\n`);
+    expect(build(root).ok).toBe(true);
+    // Half a depfile, as a killed compiler leaves it: make itself cannot read the Makefile then.
+    const dep = path.join(root, OUT, 'core/sched.d');
+    const text = fs.readFileSync(dep, 'utf8');
+    fs.writeFileSync(dep, text.slice(0, text.length >> 1).replace(/\\\n[^\\]*$/, '\n garbage ( without a rule\n'));
+    expect(spawnSync('make', ['-n'], { cwd: root, encoding: 'utf8' }).stderr).toMatch(/sched\.d.*\*\*\*/);
+    const r = build(root, 'conf_drivers_profile=virtio-mmio');
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    expect([...ranOf(r), ...restoredOf(r)]).toContain(SCHED);
+    expect(fs.readFileSync(dep, 'utf8')).toBe(text);
+    // The header the depfile names is deleted, and the TU no longer includes it: only that TU and the link run.
+    fs.rmSync(path.join(root, 'include/extra'), { recursive: true });
+    fs.writeFileSync(tu, `${original}\nint osvd_gone() { return 1; }\n`);
+    const after = build(root, 'conf_drivers_profile=virtio-mmio');
+    expect(after.ok).toBe(true);
+    expect(ranOf(after, 'compile')).toEqual([`${OUT}/core/debug.o`]);
+    expect(build(root, 'conf_drivers_profile=virtio-mmio').ran).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  it('config values of the wrong type, and a config that throws, name the file and the field', () => {
+    const root = copyExample();
+    const cfg = path.join(root, 'osv.config.ts');
+    const error = (): string => {
+      const r = osvd(root, ['status']);
+      expect(r.code).toBe(2);
+      return r.stderr;
+    };
+    fs.writeFileSync(cfg, "import { defineConfig } from 'osvd';\nexport default defineConfig({ jobs: '2' as unknown as number });\n");
+    expect(error()).toMatch(/osv\.config\.ts: jobs: 'jobs' must be a whole number above 0/);
+    fs.writeFileSync(cfg, 'export default { knobs: { conf_hide_symbols: [1] } };\n');
+    expect(error()).toMatch(/osv\.config\.ts: knobs: 'knobs' must be an object of strings, numbers or booleans/);
+    fs.writeFileSync(cfg, 'export default { daemon: { autoBuild: "yes" } };\n');
+    expect(error()).toMatch(/osv\.config\.ts: daemon: 'daemon' 'daemon\.autoBuild' must be true or false/);
+    fs.writeFileSync(cfg, 'const x: number = undefined as any; export default x.toFixed();\n');
+    expect(error()).toMatch(/osv\.config\.ts: the config file failed to load: .*toFixed/);
+    fs.writeFileSync(cfg, 'export default 42;\n');
+    expect(error()).toMatch(/osv\.config\.ts: the default export must be an object/);
+    // Nothing the loader wrote next to the config is left behind.
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('.osv.config.'))).toEqual([]);
+  });
+
+  it('why on a path outside the tree is refused with a typed error, one-shot and through the daemon', () => {
+    const root = copyExample();
+    for (const target of ['../../etc/passwd', '/etc/passwd', `${OUT}/../../..`]) {
+      const r = osvd(root, ['why', target, '--json']);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'PATH_OUTSIDE_TREE', field: 'PATH' });
+    }
+    expect(osvd(root, ['why', '../../etc/passwd']).stderr).toMatch(/'..\/..\/etc\/passwd' lies outside the tree .*\n  hint: give a path inside the tree/);
+    startDaemon(root);
+    const viaDaemon = osvd(root, ['why', '../../etc/passwd', '--json']);
+    expect(viaDaemon.code).toBe(2);
+    expect(JSON.parse(viaDaemon.stdout).error.code).toBe('PATH_OUTSIDE_TREE');
+    const notInGraph = osvd(root, ['why', 'include/osv/nope.h', '--json']);
+    expect(JSON.parse(notInGraph.stdout).error.code).toBe('WHY_UNKNOWN_PATH');
+  });
+
+  it('oversized, garbage and half-sent requests are refused while the daemon keeps serving', async () => {
+    const root = copyExample();
+    startDaemon(root);
+    const sock = path.join(root, 'build/.osvd/osvd.sock');
+    // A client that sends half a request and waits holds only its own connection.
+    const half = net.connect(sock);
+    await new Promise((r) => half.once('connect', r));
+    half.write('{"id":1,"method":"sta');
+    // A request of 2 MB: answered with BAD_REQUEST, then the connection is closed.
+    const big = await new Promise<{ reply: string; closed: boolean }>((resolve) => {
+      const c = net.connect(sock, () => c.write(`{"id":2,"method":"ping","params":{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}}\n`));
+      let reply = '';
+      c.on('data', (d) => (reply += d));
+      c.on('error', () => undefined);
+      c.on('close', () => resolve({ reply, closed: true }));
+    });
+    expect(big.closed).toBe(true);
+    expect(JSON.parse(big.reply.split('\n')[0]!)).toMatchObject({ error: { code: 'BAD_REQUEST', message: expect.stringMatching(/longer than 1048576 bytes/) } });
+    // Binary garbage and JSON that is not a request.
+    const garbage = await new Promise<string>((resolve) => {
+      const c = net.connect(sock, () => c.write(Buffer.concat([Buffer.from([0, 255, 254, 10]), Buffer.from('[1,2]\n"x"\nnull\n{"id":"7","method":42}\n')])));
+      let got = '';
+      c.on('data', (d) => {
+        got += d;
+        if (got.split('\n').filter(Boolean).length >= 5) {
+          c.end();
+          resolve(got);
+        }
+      });
+    });
+    for (const line of garbage.split('\n').filter(Boolean)) expect(JSON.parse(line).error.code).toBe('BAD_REQUEST');
+    // Still serving, the half-sent client included.
+    expect(status(root).daemon.running).toBe(true);
+    const finished = new Promise<string>((resolve) => {
+      let got = '';
+      half.on('data', (d) => {
+        got += d;
+        if (got.includes('\n')) resolve(got);
+      });
+    });
+    half.write('tus"}\n');
+    expect(JSON.parse(await finished)).toMatchObject({ id: 1, result: { daemon: { running: true } } });
+    half.end();
+  });
+});
+
+describe('security', () => {
+  function otherUser(): string[] | undefined {
+    const probe = (cmd: string, args: string[]): boolean => spawnSync(cmd, [...args, 'true'], { encoding: 'utf8' }).status === 0;
+    if (probe('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups'])) return ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    if (probe('runuser', ['-u', 'nobody', '--'])) return ['runuser', '-u', 'nobody', '--'];
+    return undefined;
+  }
+
+  it('the socket is 0600 in a 0700 folder, another uid cannot connect, and the daemon listens on no TCP or UDP port', (ctx) => {
+    const root = copyExample();
+    const pid = startDaemon(root);
+    const stateDir = path.join(root, 'build/.osvd');
+    const sock = path.join(stateDir, 'osvd.sock');
+    expect(fs.statSync(sock).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(stateDir).mode & 0o777).toBe(0o700);
+    // The daemon's sockets: its one Unix socket, no internet socket.
+    const inodes = fs
+      .readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((x): x is string => x !== undefined);
+    expect(inodes.length).toBeGreaterThan(0);
+    for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+      const text = fs.existsSync(`/proc/${pid}/net/${table}`) ? fs.readFileSync(`/proc/${pid}/net/${table}`, 'utf8') : '';
+      const rows = text.split('\n').slice(1).filter(Boolean).map((l) => l.trim().split(/\s+/)[9]);
+      expect(inodes.filter((i) => rows.includes(i)), `${table} sockets of the daemon`).toEqual([]);
+    }
+    const unix = fs.readFileSync(`/proc/${pid}/net/unix`, 'utf8');
+    expect(unix.split('\n').filter((l) => l.endsWith(` ${sock}`) && inodes.includes(l.trim().split(/\s+/)[6]!))).toHaveLength(1);
+
+    const as = otherUser();
+    if (!as) {
+      ctx.skip(true, 'neither setpriv nor runuser can switch to uid 65534 here: the other-uid check did not run');
+      return;
+    }
+    const script = `require('net').connect(${JSON.stringify(sock)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(1); });`;
+    const r = spawnSync(as[0]!, [...as.slice(1), process.execPath, '-e', script], { encoding: 'utf8', cwd: '/' });
+    expect(r.stdout.trim()).toBe('EACCES');
+    expect(status(root).daemon.pid).toBe(pid);
+  });
+
+  it('knob values with shell or make syntax are refused, from --set, osvd set and osv.config.ts; a TMPDIR with quotes is quoted', () => {
+    const root = copyExample();
+    const pwned = path.join(root, 'pwned');
+    const hostile = [`conf_drivers_profile=all; touch ${pwned}`, `fs=zfs$(touch ${pwned})`, `conf_zfs=bsd\`touch ${pwned}\``, `app_extra_symbols=a'b`];
+    for (const set of hostile) {
+      const r = build(root, set);
+      expect(r.code, set).toBe(2);
+      const error = (r as unknown as { error: { code: string; field: string; message: string } }).error;
+      expect(error).toMatchObject({ code: 'KNOB', field: `--set ${set.split('=')[0]}` });
+      expect(error.message).toMatch(/which osvd does not pass on to make and its shell/);
+    }
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { knobs: { fs: 'x;touch ${pwned}' } };\n`);
+    expect(osvd(root, ['status']).stderr).toMatch(/osv\.config\.ts: knobs\.fs: value 'x;touch .*' of knob 'fs' holds ';', a space/);
+    fs.rmSync(path.join(root, 'osv.config.ts'));
+    startDaemon(root);
+    expect(osvd(root, ['set', `conf_zfs=$(touch ${pwned})`]).stderr).toMatch(/osvd set conf_zfs: value .* holds '\$', '\(', a space, '\)'/);
+    osvd(root, ['stop']);
+    // The environment: a temporary folder whose name a shell would split and expand.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "osvd tmp 'q' $(touch pwned) ;"));
+    const r = osvdEnv(root, ['status', '--json', '--no-daemon'], { TMPDIR: tmp });
+    fs.rmSync(tmp, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(pwned)).toBe(false);
+  });
+});
