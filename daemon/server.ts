@@ -37,6 +37,7 @@ export class Daemon {
   private stateDir = '';
   private readonly clients = new Set<net.Socket>();
   private changesDuringBuild = new Set<string>();
+  private loading: Promise<void> | undefined;
 
   constructor(private readonly options: ProjectOptions & { autoBuild?: boolean }, private readonly log: Logger) {}
 
@@ -47,8 +48,13 @@ export class Daemon {
     daemon.session = session;
     await daemon.listen();
     try {
-      await daemon.reload();
-      await daemon.startWatcher();
+      // Requests that need the graph wait for it (loading a large tree takes a while).
+      daemon.loading = (async () => {
+        await daemon.reload();
+        await daemon.startWatcher();
+      })();
+      await daemon.loading;
+      daemon.loading = undefined;
     } catch (err) {
       await daemon.stop();
       throw err;
@@ -345,6 +351,7 @@ export class Daemon {
     const params = (req.params && typeof req.params === 'object' ? req.params : {}) as Record<string, unknown>;
     const sets = Array.isArray(params.sets) ? params.sets.filter((s): s is string => typeof s === 'string') : [];
     try {
+      if (this.loading && req.method !== 'ping' && req.method !== 'stop') await this.loading;
       let result: unknown;
       switch (req.method) {
         case 'ping':

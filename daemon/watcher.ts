@@ -39,6 +39,7 @@ export class TreeWatcher {
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private cookies = new Map<string, () => void>();
+  private started: (() => void) | undefined;
   private cookieSerial = 0;
 
   constructor(private readonly options: TreeWatcherOptions) {}
@@ -56,6 +57,8 @@ export class TreeWatcher {
       setTimeout(() => this.degrade(Object.assign(new Error('simulated'), { code: process.env.OSVD_WATCHER_FAIL })), 50);
     }
     return new Promise((resolve) => {
+      // A watcher that fails while scanning never gets ready: start() ends when it degrades, too.
+      this.started = resolve;
       this.watcher!.once('ready', () => {
         this.health.ready = true;
         if (this.health.mode === 'events') this.health.healthy = true;
@@ -133,5 +136,6 @@ export class TreeWatcher {
     void this.watcher?.close();
     this.watcher = undefined;
     this.options.onHealth({ ...this.health });
+    this.started?.();
   }
 }
