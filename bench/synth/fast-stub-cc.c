@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAXV 4096
+#define MAXV 262144
 
 static unsigned long long h = 1469598103934665603ULL;
 static const char *I[MAXV], *S[MAXV], *Q[MAXV], *F[MAXV], *inputs[MAXV], *rsp[MAXV], *mt[MAXV];
