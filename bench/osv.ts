@@ -191,6 +191,8 @@ function main(): void {
   ];
   const rows: { step: string; make: Measure; osvd: Measure }[] = [];
   const makeRuns: Measure[] = [];
+  /** The machine's 1-minute load after each step: the figures are only comparable on a quiet machine. */
+  const loads: string[] = [];
   let makeCold = '';
   let makeLink: string | undefined;
   const stash = `${root}.make-cold`;
@@ -206,6 +208,7 @@ function main(): void {
       }
       const { log: _log, ...measure } = m;
       makeRuns.push(measure);
+      loads.push(`make ${step.name}: ${os.loadavg()[0]!.toFixed(1)}`);
       console.error(`make  ${step.name}: ${(m.ms / 1000).toFixed(1)} s, ${m.compiles} cc, ${m.links} ld, ${m.exported} exported, ${m.stale} stale`);
     }
     fs.renameSync(path.join(root, 'build'), `${root}.make-build`);
@@ -215,6 +218,7 @@ function main(): void {
     for (const step of STEPS) {
       const o = runOsvd(root, step, jobs);
       osvdRuns.push(o);
+      loads.push(`osvd ${step.name}: ${os.loadavg()[0]!.toFixed(1)}`);
       console.error(`osvd  ${step.name}: ${(o.ms / 1000).toFixed(1)} s, ${o.compiles} cc, ${o.links} ld, ${o.restored} restored, ${o.exported} exported, ${o.stale} stale`);
       if (step.name === 'cold build') {
         comparison = compareObjects(makeCold, path.join(root, OUT));
@@ -225,11 +229,12 @@ function main(): void {
     }
     STEPS.forEach((s, i) => rows.push({ step: s.name, make: makeRuns[i]!, osvd: osvdRuns[i]! }));
     printTable(tree, jobs, rows, comparison!, makeLink === osvdLink);
+    console.log(`load (1 min) after each step: ${loads.join('; ')}`);
     const out = path.join(REPO, 'bench', 'results', `osv-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(
       out,
-      JSON.stringify({ tree, jobs, cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows, objects: comparison, sameLinkCommand: makeLink === osvdLink }, null, 2),
+      JSON.stringify({ tree, jobs, cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows, objects: comparison, sameLinkCommand: makeLink === osvdLink, makeLink, osvdLink, loads }, null, 2),
     );
     console.log(`wrote ${path.relative(REPO, out)}`);
   } finally {

@@ -25,6 +25,8 @@ const RACY_NS = 2_000_000_000n;
 export class FileState implements FileHasher {
   /** Hashes already known in this process; invalidated when a path is written. */
   private readonly memo = new Map<string, OutputRecord | null>();
+  /** For each memoized path, the stat it had when it was looked at ('' when it did not exist). */
+  private readonly seenStat = new Map<string, string>();
   private readonly pending = new Map<string, StatRow>();
   private readonly select;
   private readonly upsert;
@@ -43,11 +45,30 @@ export class FileState implements FileHasher {
 
   invalidate(p: string): void {
     this.memo.delete(p);
+    this.seenStat.delete(p);
   }
 
   /** Forget everything held in memory (the tree may have changed behind our back). */
   invalidateAll(): void {
     this.memo.clear();
+    this.seenStat.clear();
+  }
+
+  /**
+   * Of these paths, those whose stat differs from when they were last looked at (or that were never
+   * looked at), now forgotten: cheaper than invalidateAll when most files are known not to have
+   * changed (the daemon's watched tree) and only some must be checked (outputs, files outside it).
+   */
+  changedSince(paths: Iterable<string>): string[] {
+    const changed: string[] = [];
+    for (const p of paths) {
+      const before = this.seenStat.get(p);
+      if (before === undefined || before !== statSignature(this.lstat(p))) {
+        this.invalidate(p);
+        changed.push(p);
+      }
+    }
+    return changed;
   }
 
   mtimeMs(p: string): number | null {
@@ -75,14 +96,20 @@ export class FileState implements FileHasher {
     })();
   }
 
+  private lstat(p: string): fs.BigIntStats | undefined {
+    return fs.lstatSync(path.resolve(this.root, p), { bigint: true, throwIfNoEntry: false });
+  }
+
   private compute(p: string): OutputRecord | null {
     const abs = path.resolve(this.root, p);
-    let st: fs.BigIntStats;
+    let st: fs.BigIntStats | undefined;
     try {
-      st = fs.lstatSync(abs, { bigint: true });
+      st = this.lstat(p);
     } catch {
-      return null;
+      st = undefined;
     }
+    this.seenStat.set(p, statSignature(st));
+    if (!st) return null;
     const mode = Number(st.mode & 0o7777n);
     if (st.isSymbolicLink()) return { path: p, hash: `link:${fs.readlinkSync(abs)}`, mode, size: 0 };
     if (st.isDirectory()) return { path: p, hash: 'dir', mode, size: 0 };
@@ -103,4 +130,8 @@ export class FileState implements FileHasher {
     this.pending.set(p, { size, mtime_ns: String(st.mtimeNs), ctime_ns: String(st.ctimeNs), ino: String(st.ino), hash, racy });
     return { path: p, hash, mode, size };
   }
+}
+
+function statSignature(st: fs.BigIntStats | undefined): string {
+  return st ? `${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}` : '';
 }

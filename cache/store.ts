@@ -42,6 +42,8 @@ export class ContentStore implements OutputStore {
   private readonly maxBytes: number;
   /** Writes that failed since the last call of takeTroubles(), for the log. */
   private troubles: StoreTrouble[] = [];
+  private readonly copying = new Map<string, Promise<void>>();
+  private readonly dirsMade = new Set<string>();
 
   constructor(private readonly db: Db, private readonly dir: string, private readonly root: string, private readonly options: StoreOptions) {
     this.maxBytes = options.maxBytes ?? DEFAULT_STORE_BYTES;
@@ -55,24 +57,44 @@ export class ContentStore implements OutputStore {
     return this.hasBlob.get(hash) !== undefined;
   }
 
+  /**
+   * Copies are made in the background (libuv's threads), off the builder's path: a blob is in the
+   * store once its copy is complete (`settled()` waits for them all). Restores check every blob's
+   * hash, so a file rewritten while it was being copied is never restored wrongly.
+   */
   save(record: OutputRecord): void {
+    if (this.copying.has(record.hash)) return;
     if (this.has(record.hash)) {
       this.touchBlob.run(Date.now(), record.hash);
       return;
     }
     const blob = this.blobPath(record.hash);
     const tmp = this.scratchFile();
-    try {
-      this.faultPoint();
-      fs.mkdirSync(path.dirname(blob), { recursive: true });
-      fs.copyFileSync(path.resolve(this.root, record.path), tmp, fs.constants.COPYFILE_FICLONE);
-      moveInto(tmp, blob);
-      this.insertBlob.run(record.hash, record.size, Date.now());
-    } catch (err) {
-      // A full disk or a vanished file must not fail the build: the output is simply not cached.
-      fs.rmSync(tmp, { force: true });
-      this.note('save', record.path, err);
-    }
+    const copy = (async () => {
+      try {
+        this.faultPoint();
+        const dir = path.dirname(blob);
+        if (!this.dirsMade.has(dir)) {
+          await fs.promises.mkdir(dir, { recursive: true });
+          this.dirsMade.add(dir);
+        }
+        await fs.promises.copyFile(path.resolve(this.root, record.path), tmp, fs.constants.COPYFILE_FICLONE);
+        moveInto(tmp, blob);
+        if (this.db.open) this.insertBlob.run(record.hash, record.size, Date.now());
+      } catch (err) {
+        // A full disk or a vanished file must not fail the build: the output is simply not cached.
+        await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+        this.note('save', record.path, err);
+      } finally {
+        this.copying.delete(record.hash);
+      }
+    })();
+    this.copying.set(record.hash, copy);
+  }
+
+  /** Wait for the copies started by save(). */
+  async settled(): Promise<void> {
+    while (this.copying.size > 0) await Promise.all([...this.copying.values()]);
   }
 
   restore(record: OutputRecord): boolean {
@@ -171,6 +193,7 @@ export class ContentStore implements OutputStore {
 
   /** Remove every blob (osvd clean --all). */
   clear(): void {
+    this.dirsMade.clear();
     this.db.prepare('DELETE FROM blobs').run();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -5,7 +5,15 @@ import type { Db } from './db.js';
 /** Keep this many traces per pre-key: enough to go back and forth between a few configurations. */
 const TRACES_PER_PREKEY = 16;
 
-/** Verifying traces and last runs, in SQLite. */
+/** Writes are batched: one transaction for this many runs, or for what came within FLUSH_MS. */
+const BATCH_RUNS = 256;
+const FLUSH_MS = 100;
+
+/**
+ * Verifying traces and last runs, in SQLite. Runs are written in batches (a transaction per run cost
+ * about a millisecond of the builder's thread per action); until a batch is written they are answered
+ * from memory. A crash loses at most the last batch: those actions simply run again.
+ */
 export class TraceDb implements TraceStore {
   private readonly byPreKey;
   private readonly insertTrace;
@@ -16,6 +24,12 @@ export class TraceDb implements TraceStore {
   private readonly upsertFailure;
   private readonly deleteFailure;
   private readonly lastRuns = new Map<string, RunRecord | null>();
+  private readonly strings = new Map<string, string>();
+  /** Writes not yet in the database, in order; runs recorded among them, by pre-key and by action. */
+  private queue: (() => void)[] = [];
+  private readonly queuedByPreKey = new Map<string, RunRecord[]>();
+  private readonly queuedActions = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Db) {
     this.byPreKey = db.prepare('SELECT key, deps, record FROM traces WHERE pre_key = ? ORDER BY created_at DESC');
@@ -39,6 +53,11 @@ export class TraceDb implements TraceStore {
   }
 
   findMatch(preKey: string, currentHash: (path: string) => string | null): TraceEntry | undefined {
+    const queued = this.queuedByPreKey.get(preKey) ?? [];
+    for (let i = queued.length - 1; i >= 0; i--) {
+      const run = queued[i]!;
+      if (run.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) return { key: run.key, deps: run.deps, outputs: run.outputs, run };
+    }
     const rows = this.byPreKey.all(preKey) as { key: string; deps: string; record: string }[];
     for (const row of rows) {
       const deps = JSON.parse(row.deps) as FileHash[];
@@ -53,7 +72,7 @@ export class TraceDb implements TraceStore {
   lastRun(actionId: string): RunRecord | undefined {
     if (!this.lastRuns.has(actionId)) {
       const row = this.selectLast.get(actionId) as { record: string } | undefined;
-      this.lastRuns.set(actionId, row ? (JSON.parse(row.record) as RunRecord) : null);
+      this.lastRuns.set(actionId, row ? this.shared(JSON.parse(row.record) as RunRecord) : null);
     }
     return this.lastRuns.get(actionId) ?? undefined;
   }
@@ -61,37 +80,87 @@ export class TraceDb implements TraceStore {
   /** Forget the last runs cached in memory (they are read again on demand). */
   clearCache(): void {
     this.lastRuns.clear();
+    this.strings.clear();
+  }
+
+  /**
+   * The daemon holds every action's last run. Their depfiles name the same headers with the same
+   * hashes tens of thousands of times over; decoded from JSON each is a string of its own (about
+   * 100 MB at 50,000 TUs). One copy of each is kept instead.
+   */
+  private shared(run: RunRecord): RunRecord {
+    const one = (s: string): string => {
+      const known = this.strings.get(s);
+      if (known !== undefined) return known;
+      this.strings.set(s, s);
+      return s;
+    };
+    const pairs = (list: readonly FileHash[]): FileHash[] => list.map(([p, h]) => [one(p), one(h)] as const);
+    return { ...run, inputs: pairs(run.inputs), deps: pairs(run.deps) };
   }
 
   previousRun(actionId: string): RunRecord | undefined {
+    this.flush();
     const row = this.db.prepare('SELECT previous FROM last_runs WHERE action_id = ?').get(actionId) as { previous: string | null } | undefined;
     return row?.previous ? (JSON.parse(row.previous) as RunRecord) : undefined;
   }
 
   recordRun(run: RunRecord): void {
-    this.db.transaction(() => {
-      this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), JSON.stringify(run), Date.now());
+    const createdAt = Date.now();
+    this.enqueue(run.actionId, () => {
+      this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), JSON.stringify(run), createdAt);
       this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
       this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
       this.deleteFailure.run(run.actionId);
-    })();
+    });
+    const same = this.queuedByPreKey.get(run.preKey);
+    if (same) same.push(run);
+    else this.queuedByPreKey.set(run.preKey, [run]);
     this.lastRuns.set(run.actionId, run);
   }
 
   adoptRun(run: RunRecord): void {
     if (this.lastRun(run.actionId)?.key === run.key) return;
-    this.db.transaction(() => {
+    this.enqueue(run.actionId, () => {
       this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
       this.deleteFailure.run(run.actionId);
-    })();
+    });
     this.lastRuns.set(run.actionId, run);
   }
 
   recordFailure(actionId: string, message: string): void {
+    this.flush();
     this.upsertFailure.run(actionId, message.slice(0, 16_384), Date.now());
   }
 
   lastFailure(actionId: string): string | undefined {
+    // A queued run is newer than any failure (recording a failure writes the queue first).
+    if (this.queuedActions.has(actionId)) return undefined;
     return (this.selectFailure.get(actionId) as { message: string } | undefined)?.message;
+  }
+
+  /** Write the queued runs, in one transaction. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    const ops = this.queue;
+    this.queue = [];
+    this.queuedByPreKey.clear();
+    this.queuedActions.clear();
+    if (!this.db.open) return;
+    this.db.transaction(() => {
+      for (const op of ops) op();
+    })();
+  }
+
+  private enqueue(actionId: string, op: () => void): void {
+    this.queue.push(op);
+    this.queuedActions.add(actionId);
+    if (this.queue.length >= BATCH_RUNS) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
   }
 }

@@ -91,8 +91,7 @@ function kernelOf(loaded: LoadedGraph): KernelFacts {
 }
 
 export function statusReport(session: Session, loaded: LoadedGraph, plan: Plan, daemon: DaemonInfo, building: BuildProgress | null): StatusReport {
-  const byKind: Record<string, number> = {};
-  for (const a of loaded.graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+  const byKind = { ...loaded.byKind };
   return {
     daemon,
     root: loaded.project.root,

@@ -10,6 +10,7 @@ import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ip
 import type { Logger } from './log.js';
 import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './operations.js';
 import { Session, type LoadedGraph } from './session.js';
+import { OutputWatcher } from './outputWatcher.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
 
 /**
@@ -23,6 +24,7 @@ export class Daemon {
   private plan!: LivePlan;
   private readonly server = net.createServer((socket) => this.serve(socket));
   private watcher: TreeWatcher | undefined;
+  private outputWatcher: OutputWatcher | undefined;
   private health: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   private building: (BuildProgress & { startedAt: number; estimateMs: number }) | null = null;
   private buildChain: Promise<unknown> = Promise.resolve();
@@ -35,6 +37,7 @@ export class Daemon {
   private stateDir = '';
   private readonly clients = new Set<net.Socket>();
   private changesDuringBuild = new Set<string>();
+  private loading: Promise<void> | undefined;
 
   constructor(private readonly options: ProjectOptions & { autoBuild?: boolean }, private readonly log: Logger) {}
 
@@ -45,8 +48,13 @@ export class Daemon {
     daemon.session = session;
     await daemon.listen();
     try {
-      await daemon.reload();
-      await daemon.startWatcher();
+      // Requests that need the graph wait for it (loading a large tree takes a while).
+      daemon.loading = (async () => {
+        await daemon.reload();
+        await daemon.startWatcher();
+      })();
+      await daemon.loading;
+      daemon.loading = undefined;
     } catch (err) {
       await daemon.stop();
       throw err;
@@ -105,8 +113,17 @@ export class Daemon {
   private async reload(): Promise<void> {
     this.session.trimMemory();
     this.loaded = await this.session.graph(this.session.project());
+    this.watchOutputs();
     this.plan = new LivePlan(this.loaded.graph, this.session.services, this.loaded.project.knobs);
     this.session.files.flush();
+  }
+
+  /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
+  private watchOutputs(): void {
+    this.outputWatcher ??= new OutputWatcher(this.session.base.root);
+    const outputs: string[] = [];
+    for (const a of this.loaded.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
+    this.outputWatcher.track(outputs);
   }
 
   private async startWatcher(): Promise<void> {
@@ -193,16 +210,52 @@ export class Daemon {
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
 
+  /**
+   * Paths the tree watcher does not see but the plan depends on: outputs that may have changed (the
+   * output watcher's notes) and what actions read outside the watched tree (host headers, ignored
+   * folders).
+   */
+  private unwatchedPaths(): string[] {
+    const base = this.session.base;
+    const ignored = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])].map((p) => p + '/');
+    const paths = this.outputWatcher?.takeChanged() ?? [];
+    for (const p of this.plan.readPaths()) {
+      if (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) {
+        if (!this.loaded.graph.producerOf(p)) paths.push(p);
+      }
+    }
+    return paths;
+  }
+
   /** Builds run one at a time, in the order asked. */
   build(sets: readonly string[], onEvent: ((e: unknown) => void) | undefined): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
-      const loaded = sets.length ? await this.session.graph(this.session.project(sets)) : this.loaded;
-      // Outputs and host headers are not watched: look at them afresh.
-      this.session.files.invalidateAll();
+      const started = performance.now();
+      const live = sets.length === 0;
+      const loaded = live ? this.loaded : await this.session.graph(this.session.project(sets));
+      // With a healthy watcher the live plan is current for the watched tree: check only the files it
+      // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
+      // knobs, no watcher), look at every file afresh and decide every action.
+      const trustPlan = live && this.health.mode === 'events' && this.health.healthy && (await this.watcher!.sync());
+      if (trustPlan) {
+        const changed = this.session.files.changedSince(this.unwatchedPaths());
+        if (changed.length) this.plan.update(changed);
+        const { run: toRun, restore, pending } = this.plan.counts;
+        if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+      } else {
+        this.session.files.invalidateAll();
+      }
       const dirtyIds = [...this.plan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
       const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
       this.building = { finished: 0, total: loaded.graph.actions.size, running: [], ran: 0, restored: 0, elapsedMs: 0, etaMs: null, startedAt: Date.now(), estimateMs };
       this.changesDuringBuild = new Set();
+      const plan = this.plan;
+      const decided = new Set(dirtyIds);
+      const knownUpToDate = (id: string): boolean => {
+        if (plan.entries.get(id)?.state === 'upToDate') return true;
+        decided.add(id);
+        return false;
+      };
       try {
         const result = await this.session.build(
           loaded,
@@ -211,12 +264,20 @@ export class Daemon {
             onEvent?.(e);
           },
           BUILD_NICENESS,
+          trustPlan ? knownUpToDate : undefined,
         );
         return buildReport(result, loaded, 'daemon');
       } finally {
         this.building = null;
         const changed = [...this.changesDuringBuild];
-        await this.reload();
+        if (trustPlan && this.plan === plan) {
+          // Only the actions the builder decided can have changed: refresh those, not the whole plan.
+          this.watchOutputs();
+          this.plan.refresh(decided);
+          this.session.files.flush();
+        } else {
+          await this.reload();
+        }
         // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
         // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
         (globalThis as { gc?: () => void }).gc?.();
@@ -227,6 +288,13 @@ export class Daemon {
     const next = this.buildChain.then(run, run);
     this.buildChain = next.catch(() => undefined);
     return next;
+  }
+
+  /** The report of a build that had nothing to do. */
+  private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
+    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], durationMs: ms };
+    this.session.recordUpToDate(loaded, result.durationMs);
+    return buildReport(result, loaded, 'daemon');
   }
 
   private track(e: BuildEvent): void {
@@ -290,6 +358,7 @@ export class Daemon {
     const params = (req.params && typeof req.params === 'object' ? req.params : {}) as Record<string, unknown>;
     const sets = Array.isArray(params.sets) ? params.sets.filter((s): s is string => typeof s === 'string') : [];
     try {
+      if (this.loading && req.method !== 'ping' && req.method !== 'stop') await this.loading;
       let result: unknown;
       switch (req.method) {
         case 'ping':
@@ -344,6 +413,7 @@ export class Daemon {
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.watcher?.close();
+    this.outputWatcher?.close();
     await this.buildChain.catch(() => undefined);
     for (const c of this.clients) c.end();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

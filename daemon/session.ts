@@ -24,6 +24,8 @@ export interface LoadedGraph {
   readonly importMs: number;
   /** Makefiles make read: editing one re-imports the build. */
   readonly makefiles: readonly string[];
+  /** How many actions of each kind (for status, which must not walk the graph each time). */
+  readonly byKind: Readonly<Record<string, number>>;
 }
 
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
@@ -117,7 +119,9 @@ export class Session {
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
-    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles };
+    const byKind: Record<string, number> = {};
+    for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
+    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles, byKind };
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -133,15 +137,17 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0): Promise<BuildResult> {
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult> {
     const { project, graph } = loaded;
     const startedAt = Date.now();
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate });
     } finally {
       this.files.flush();
+      this.traces.flush();
+      await this.store.settled();
     }
     // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
     try {
@@ -173,6 +179,25 @@ export class Session {
     this.log.info({ ...summary, evicted, raced: result.raced }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
+  }
+
+  /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
+  recordUpToDate(loaded: LoadedGraph, durationMs: number): void {
+    const now = Date.now();
+    const summary: BuildSummary = {
+      startedAt: now - Math.round(durationMs),
+      finishedAt: now,
+      ok: true,
+      ran: 0,
+      restored: 0,
+      upToDate: loaded.graph.actions.size,
+      failed: 0,
+      durationMs: Math.round(durationMs),
+      knobs: loaded.project.knobs,
+      ranOutputs: [],
+    };
+    this.history.add(summary);
+    this.log.info(summary, 'build finished: up to date');
   }
 
   /** What a build would do now; reasons are worked out for the actions in `explain`. */
@@ -214,6 +239,7 @@ export class Session {
   }
 
   close(): void {
+    this.traces.flush();
     if (this.db.open) this.db.close();
     closeScratch(this.scratchDir);
   }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -26,6 +27,9 @@ export interface TreeWatcherOptions {
   settleMs?: number;
 }
 
+/** Files the daemon creates in the tree's root to know the watcher has caught up (as watchman's cookies). */
+const COOKIE_PREFIX = '.osvd-cookie-';
+
 const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
 
 export class TreeWatcher {
@@ -34,6 +38,9 @@ export class TreeWatcher {
   private watcher: FSWatcher | undefined;
   private pending = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private cookies = new Map<string, () => void>();
+  private started: (() => void) | undefined;
+  private cookieSerial = 0;
 
   constructor(private readonly options: TreeWatcherOptions) {}
 
@@ -50,6 +57,8 @@ export class TreeWatcher {
       setTimeout(() => this.degrade(Object.assign(new Error('simulated'), { code: process.env.OSVD_WATCHER_FAIL })), 50);
     }
     return new Promise((resolve) => {
+      // A watcher that fails while scanning never gets ready: start() ends when it degrades, too.
+      this.started = resolve;
       this.watcher!.once('ready', () => {
         this.health.ready = true;
         if (this.health.mode === 'events') this.health.healthy = true;
@@ -65,8 +74,44 @@ export class TreeWatcher {
     this.watcher = undefined;
   }
 
+  /**
+   * Resolves true once every change made before the call has been delivered to onBatch: a cookie file
+   * is created in the root, and events come in order, so when the cookie's arrives the rest have too.
+   * False when the watcher is not working or the cookie is not seen within `timeoutMs`.
+   */
+  async sync(timeoutMs = 2000): Promise<boolean> {
+    if (!this.watcher || this.health.mode !== 'events' || !this.health.ready) return false;
+    const name = `${COOKIE_PREFIX}${process.pid}-${this.cookieSerial++}`;
+    const file = path.join(this.options.root, name);
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<boolean>((resolve) => {
+      this.cookies.set(name, () => resolve(true));
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      fs.writeFileSync(file, '');
+      return await seen;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.cookies.delete(name);
+      fs.rmSync(file, { force: true });
+    }
+  }
+
   private note(rel: string): void {
     if (rel === '' || rel.startsWith('..')) return;
+    if (rel.startsWith(COOKIE_PREFIX)) {
+      const done = this.cookies.get(rel);
+      if (done) {
+        // Deliver what came before the cookie now rather than after the settle delay.
+        if (this.timer) clearTimeout(this.timer);
+        this.flush();
+        done();
+      }
+      return;
+    }
     this.pending.add(rel);
     this.health.lastEventAt = Date.now();
     if (this.timer) clearTimeout(this.timer);
@@ -91,5 +136,6 @@ export class TreeWatcher {
     void this.watcher?.close();
     this.watcher = undefined;
     this.options.onHealth({ ...this.health });
+    this.started?.();
   }
 }

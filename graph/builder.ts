@@ -65,6 +65,8 @@ export type BuildEvent =
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DECISIONS_PER_TURN = 16;
+/** Actions known up to date cost next to nothing: many more of them per turn. */
+const KNOWN_PER_TURN = 2048;
 
 export interface BuildOptions {
   readonly root: string;
@@ -75,6 +77,11 @@ export interface BuildOptions {
   readonly niceness?: number;
   /** A private folder for the commands' captured output (default: the system's temporary folder). */
   readonly scratchDir?: string;
+  /**
+   * Actions the caller already knows to be up to date (the daemon's live plan, kept current by its
+   * watcher): completed without being decided again, so a build costs what changed, not the graph.
+   */
+  readonly knownUpToDate?: (id: string) => boolean;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -98,6 +105,8 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   const skipped = new Set<string>();
   let finished = 0;
   let running = 0;
+  /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
+  let recording = 0;
 
   const shells = new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
@@ -135,8 +144,9 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
           // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
           // requests during a build (a no-op build decides thousands in a row).
           let decided = 0;
+          let known = 0;
           while (running < options.jobs && ready.size > 0) {
-            if (++decided > DECISIONS_PER_TURN) {
+            if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
               if (!pumpScheduled) {
                 pumpScheduled = true;
                 setImmediate(pump);
@@ -145,6 +155,13 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
             }
             const id = ready.pop()!;
             if (skipped.has(id)) continue;
+            if (options.knownUpToDate?.(id)) {
+              known++;
+              result.upToDate++;
+              complete(id, 'upToDate', 0);
+              continue;
+            }
+            decided++;
             const action = graph.get(id);
             const decision = decide(action, files, traces, store);
             if (decision.state === 'upToDate') {
@@ -172,16 +189,23 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
             const reason = reasons.slice(0, 3).map(describeReason).join('; ');
             running++;
             options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running });
-            runAndRecord(action, decision.preKey, reason, reasons).then(
+            // The job slot is given back as soon as the commands end: the next command starts while
+            // this run is hashed and recorded, rather than after.
+            const release = (): void => {
+              running--;
+              recording++;
+              pump();
+            };
+            runAndRecord(action, decision.preKey, reason, reasons, release).then(
               ({ state, durationMs }) => {
-                running--;
+                recording--;
                 complete(id, state, durationMs);
                 pump();
               },
               (err) => reject(err),
             );
           }
-          if (running === 0 && ready.size === 0) {
+          if (running === 0 && recording === 0 && ready.size === 0) {
             result.durationMs = performance.now() - started;
             result.ok = result.failed.length === 0 && finished + skipped.size === total;
             resolve(result);
@@ -199,10 +223,21 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         return true;
       };
 
-      const runAndRecord = async (action: Action, preKey: string, reason: string, reasons: readonly DirtyReason[]): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
+      const runAndRecord = async (
+        action: Action,
+        preKey: string,
+        reason: string,
+        reasons: readonly DirtyReason[],
+        release: () => void,
+      ): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
         const before = inputHashes(action, files);
         const startedAt = Date.now();
-        const exec = await shells.run(action, options.root);
+        let exec;
+        try {
+          exec = await shells.run(action, options.root);
+        } finally {
+          release();
+        }
         for (const o of action.outputs) files.invalidate(o);
         if (!exec.ok) {
           removeOutputs(options.root, action);

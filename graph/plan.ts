@@ -72,6 +72,8 @@ export class LivePlan implements Plan {
   private readonly order: string[];
   private readonly position = new Map<string, number>();
   private readonly readers = new Map<string, Set<string>>();
+  /** The paths each action is indexed under in `readers` (its inputs and its last run's deps). */
+  private readonly reads = new Map<string, readonly string[]>();
 
   constructor(private readonly graph: BuildGraph, private readonly services: PlanServices, private readonly context: BuildContext) {
     this.order = graph.topologicalOrder();
@@ -84,13 +86,15 @@ export class LivePlan implements Plan {
     return this.readers.has(path) || this.graph.producerOf(path) !== undefined;
   }
 
+  /** Every path some action reads (declared or found in its last depfile). */
+  readPaths(): IterableIterator<string> {
+    return this.readers.keys();
+  }
+
   recomputeAll(): void {
     this.readers.clear();
-    for (const id of this.order) {
-      const action = this.graph.get(id);
-      for (const p of action.inputs) this.addReader(p, id);
-      for (const [p] of this.services.traces.lastRun(id)?.deps ?? []) this.addReader(p, id);
-    }
+    this.reads.clear();
+    for (const id of this.order) this.index(id);
     this.entries.clear();
     for (const k of Object.keys(this.counts) as PlanState[]) this.counts[k] = 0;
     for (const id of this.order) this.decide(id);
@@ -104,6 +108,25 @@ export class LivePlan implements Plan {
       const producer = this.graph.producerOf(p);
       if (producer) touched.add(producer.id);
     }
+    return this.redecide(touched);
+  }
+
+  /**
+   * After a build: these actions were decided (and perhaps ran), so their last runs, depfiles and
+   * outputs may be new. Index them again and re-decide them and what lies downstream; the rest of the
+   * plan stands. Returns how many actions were looked at.
+   */
+  refresh(ids: Iterable<string>): number {
+    const touched = new Set<string>();
+    for (const id of ids) {
+      if (!this.graph.actions.has(id)) continue;
+      this.index(id);
+      touched.add(id);
+    }
+    return this.redecide(touched);
+  }
+
+  private redecide(touched: ReadonlySet<string>): number {
     if (touched.size === 0) return 0;
     const affected = new Set(touched);
     for (const id of touched) for (const d of this.graph.downstreamOf(id)) affected.add(d);
@@ -122,9 +145,18 @@ export class LivePlan implements Plan {
     this.counts[entry.state]++;
   }
 
-  private addReader(path: string, id: string): void {
-    let set = this.readers.get(path);
-    if (!set) this.readers.set(path, (set = new Set()));
-    set.add(id);
+  private index(id: string): void {
+    for (const p of this.reads.get(id) ?? []) {
+      const set = this.readers.get(p);
+      set?.delete(id);
+      if (set?.size === 0) this.readers.delete(p);
+    }
+    const paths = [...this.graph.get(id).inputs, ...(this.services.traces.lastRun(id)?.deps ?? []).map(([p]) => p)];
+    for (const p of paths) {
+      let set = this.readers.get(p);
+      if (!set) this.readers.set(p, (set = new Set()));
+      set.add(id);
+    }
+    this.reads.set(id, paths);
   }
 }

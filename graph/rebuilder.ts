@@ -31,10 +31,21 @@ export type Decision =
   | { readonly state: 'restore'; readonly preKey: string; readonly entry: TraceEntry; readonly stale: readonly OutputRecord[] }
   | { readonly state: 'run'; readonly preKey: string };
 
+/**
+ * The action's last run is a verifying trace too, and the one that matches nearly always: checking it
+ * first, from memory, spares a trace-store query and its decoding for each action of a no-op build.
+ */
+function lastRunMatch(id: string, preKey: string, files: FileHasher, traces: TraceStore): TraceEntry | undefined {
+  const last = traces.lastRun(id);
+  if (!last || last.preKey !== preKey) return undefined;
+  for (const [p, h] of last.deps) if ((files.hash(p) ?? 'missing') !== h) return undefined;
+  return { key: last.key, deps: last.deps, outputs: last.outputs, run: last };
+}
+
 /** Up to date, restorable from the store, or must run. */
 export function decide(action: Action, files: FileHasher, traces: TraceStore, store: OutputStore): Decision {
   const preKey = preKeyOf(action, inputHashes(action, files));
-  const entry = traces.findMatch(preKey, (p) => files.hash(p));
+  const entry = lastRunMatch(action.id, preKey, files, traces) ?? traces.findMatch(preKey, (p) => files.hash(p));
   if (!entry) return { state: 'run', preKey };
   const stale = entry.outputs.filter((o) => files.hash(o.path) !== o.hash);
   if (stale.length === 0) return { state: 'upToDate', preKey, entry };

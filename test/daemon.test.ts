@@ -263,6 +263,36 @@ describe('knobs and builds through the daemon', () => {
   });
 });
 
+describe('builds through the daemon trust its watchers', () => {
+  it('an edit just before a build is built; outputs deleted or overwritten behind its back are redone; a no-op decides nothing', () => {
+    const root = copyExample();
+    expect(build(root).ok).toBe(true);
+    startDaemon(root);
+    const all = status(root).graph.actions;
+    // No-op: answered from the plan.
+    const noop = build(root);
+    expect(noop.ok).toBe(true);
+    expect(noop.ran).toEqual([]);
+    expect(noop.upToDate).toBe(all);
+    // An edit and, at once, a build: the watcher's events are in before the build trusts the plan.
+    fs.appendFileSync(path.join(root, 'core/sched.cc'), '\nint osvd_edit_then_build() { return 3; }\n');
+    const edited = build(root);
+    expect(ranOf(edited)).toEqual([`${OUT}/core/sched.o`, KERNEL].sort());
+    expect(symbols(root, `${OUT}/core/sched.o`)).toContain('osvd_edit_then_build');
+    // Outputs changed in the build folder (not watched by the tree watcher): the next build sees them.
+    const object = `${OUT}/core/sched.o`;
+    const good = fs.readFileSync(path.join(root, object));
+    fs.rmSync(path.join(root, object));
+    fs.writeFileSync(path.join(root, KERNEL), 'not a kernel');
+    const repaired = build(root);
+    expect(repaired.ok).toBe(true);
+    expect([...ranOf(repaired), ...repaired.restored.map((r) => r.output)].sort()).toEqual([object, KERNEL].sort());
+    expect(fs.readFileSync(path.join(root, object)).equals(good)).toBe(true);
+    expect(build(root).ran).toEqual([]);
+    expect(status(root).dirty).toMatchObject({ run: 0, restore: 0, pending: 0 });
+  });
+});
+
 describe('bad requests', () => {
   it('garbage on the socket is refused and the daemon keeps serving', async () => {
     const root = copyExample();
