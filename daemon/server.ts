@@ -292,7 +292,7 @@ export class Daemon {
 
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
-    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], durationMs: ms };
+    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
     this.session.recordUpToDate(loaded, result.durationMs);
     return buildReport(result, loaded, 'daemon');
   }

@@ -176,7 +176,7 @@ export class Session {
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary);
-    this.log.info({ ...summary, evicted, raced: result.raced }, 'build finished');
+    this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
   }

@@ -55,6 +55,8 @@ export interface BuildResult {
   readonly skipped: string[];
   /** Actions whose inputs changed while they ran: not recorded, they run again next time. */
   readonly raced: string[];
+  /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
+  readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
 }
 
@@ -93,7 +95,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   const started = performance.now();
   const { files, traces, store } = services;
   const total = graph.actions.size;
-  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: [], raced: [], durationMs: 0 };
+  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: 0 };
   const priority = criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs);
   const waitingOn = new Map<string, number>();
   const ready = new ReadyQueue();
@@ -259,7 +261,8 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         // An input that changed while the action ran makes this run untrustworthy: do not record it.
         for (const [p] of before) files.invalidate(p);
         const after = inputHashes(action, files);
-        let raced = after.some(([, h], i) => h !== before[i]![1]);
+        const changed = after.filter(([, h], i) => h !== before[i]![1]).map(([p]) => p);
+        let raced = changed.length > 0;
         let deps: FileHash[] = [];
         if (action.depfile !== undefined) {
           try {
@@ -270,11 +273,15 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
           }
           for (const [p] of deps) {
             const m = files.mtimeMs(p);
-            if (m !== null && m > startedAt) raced = true;
+            if (m !== null && m > startedAt) {
+              raced = true;
+              changed.push(p);
+            }
           }
         }
         if (raced) {
           result.raced.push(action.id);
+          result.racedBecause[action.id] = changed.slice(0, 10);
           return { state: 'ran', durationMs: exec.durationMs };
         }
         const outputs: OutputRecord[] = [];

@@ -53,7 +53,7 @@ export interface ImportCacheLike {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-5';
+const IMPORT_VERSION = 'osvd-import-6';
 /** make's own bookkeeping variables: never part of what an action reads. */
 const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const ENV_TARGET = '__osvd_print_env';
@@ -265,7 +265,9 @@ export function actionsFrom(
     // Files the commands name (a generator script, a linker script) are inputs too.
     for (const w of words) {
       if (outputs.includes(w) || inputs.has(w)) continue;
-      if (producer.has(w) || isRegularFile(root, w)) inputs.add(w);
+      // A file in the build folder that no action makes is one this recipe writes itself (OSv's kernel
+      // link also writes osv.syms): reading it as an input would see it change under the action.
+      if (producer.has(w) || (!w.startsWith(buildRoot) && isRegularFile(root, w))) inputs.add(w);
     }
     // A generator script reads files it names itself (OSv's gen-syscalls reads syscalls/*.cc.in).
     if (facts.kind === 'generate' || facts.kind === 'other') {

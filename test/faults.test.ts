@@ -57,6 +57,20 @@ describe('crash safety', () => {
     expect(fs.readFileSync(storeBlobs(root).get(sha(path.join(root, SCHED)))!).equals(good)).toBe(true);
   });
 
+  it('a missing database trusts no output: the next build reruns everything and gives the same bytes', () => {
+    const root = copyExample();
+    const first = build(root);
+    expect(first.ok).toBe(true);
+    const kernel = sha(path.join(root, OUT, 'loader.elf'));
+    for (const f of fs.readdirSync(path.join(root, 'build/.osvd'))) if (f.startsWith('state.db')) fs.rmSync(path.join(root, 'build/.osvd', f));
+    const again = build(root);
+    expect(again.ok, JSON.stringify(again.failed)).toBe(true);
+    expect(again.upToDate).toBe(0);
+    expect(ranOf(again, 'compile')).toEqual(ranOf(first, 'compile'));
+    expect(sha(path.join(root, OUT, 'loader.elf'))).toBe(kernel);
+    expect(ranOf(build(root))).toEqual([]);
+  });
+
   it('a depfile a crash cut short is removed and its compile restored or rerun; one naming deleted headers reruns its TU', () => {
     const root = copyExample();
     fs.mkdirSync(path.join(root, 'include/extra'));
