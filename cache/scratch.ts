@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../graph/process.js';
 
 /**
  * A private scratch folder per process, `<stateDir>/tmp/<pid>`, for files on their way to their final
@@ -12,7 +13,7 @@ export function openScratch(stateDir: string): string {
   fs.mkdirSync(parent, { recursive: true, mode: 0o700 });
   for (const name of fs.readdirSync(parent)) {
     const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processExists(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
       fs.rmSync(path.join(parent, name), { recursive: true, force: true });
     }
   }
@@ -23,21 +24,6 @@ export function openScratch(stateDir: string): string {
 
 export function closeScratch(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process nobody has reaped yet is a zombie: it exists, but it writes nothing any more.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 /** Rename `from` to `to`; across file systems (EXDEV), copy next to `to` first and rename there. */

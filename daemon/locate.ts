@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nameHash } from '../graph/nameHash.js';
+import { isAlive } from '../graph/process.js';
 
 /** Finding a tree's daemon from its files alone (kept small: the `osvd status` fast path loads it). */
 
@@ -36,20 +37,7 @@ export function readDaemonFile(stateDir: string): DaemonFile | undefined {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed daemon nobody has reaped yet is a zombie: it exists, but it is not running.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
+export { isAlive };
 
 /** Remove what a crashed daemon left behind (its pid is gone). */
 export function removeStale(stateDir: string, info: DaemonFile | undefined): void {
