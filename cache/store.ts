@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OutputRecord } from '../graph/action.js';
@@ -6,6 +5,7 @@ import { hashBytes } from '../graph/hash.js';
 import type { OutputStore } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { moveInto } from './scratch.js';
+import { StoreCopier, type CopyDone } from './storeCopier.js';
 
 export const DEFAULT_STORE_BYTES = 2 * 1024 ** 3;
 
@@ -42,8 +42,10 @@ export class ContentStore implements OutputStore {
   private readonly maxBytes: number;
   /** Writes that failed since the last call of takeTroubles(), for the log. */
   private troubles: StoreTrouble[] = [];
-  private readonly copying = new Map<string, Promise<void>>();
-  private readonly dirsMade = new Set<string>();
+  /** Hashes on their way into the store (not yet usable for a restore). */
+  private readonly copying = new Set<string>();
+  private readonly copier: StoreCopier;
+  private serial = 0;
 
   constructor(private readonly db: Db, private readonly dir: string, private readonly root: string, private readonly options: StoreOptions) {
     this.maxBytes = options.maxBytes ?? DEFAULT_STORE_BYTES;
@@ -51,6 +53,13 @@ export class ContentStore implements OutputStore {
     this.insertBlob = db.prepare('INSERT INTO blobs (hash, size, last_used) VALUES (?, ?, ?) ON CONFLICT(hash) DO UPDATE SET last_used = excluded.last_used');
     this.touchBlob = db.prepare('UPDATE blobs SET last_used = ? WHERE hash = ?');
     this.dropBlob = db.prepare('DELETE FROM blobs WHERE hash = ?');
+    this.copier = new StoreCopier(
+      (done) => this.copied(done),
+      (why) => {
+        this.copying.clear();
+        this.note('save', '(copy thread)', new Error(why));
+      },
+    );
   }
 
   has(hash: string): boolean {
@@ -58,7 +67,7 @@ export class ContentStore implements OutputStore {
   }
 
   /**
-   * Copies are made in the background (libuv's threads), off the builder's path: a blob is in the
+   * Copies are made in the background (a worker thread, see storeCopier.ts), off the builder's path: a blob is in the
    * store once its copy is complete (`settled()` waits for them all). Restores check every blob's
    * hash, so a file rewritten while it was being copied is never restored wrongly.
    */
@@ -68,33 +77,37 @@ export class ContentStore implements OutputStore {
       this.touchBlob.run(Date.now(), record.hash);
       return;
     }
-    const blob = this.blobPath(record.hash);
-    const tmp = this.scratchFile();
-    const copy = (async () => {
-      try {
-        this.faultPoint();
-        const dir = path.dirname(blob);
-        if (!this.dirsMade.has(dir)) {
-          await fs.promises.mkdir(dir, { recursive: true });
-          this.dirsMade.add(dir);
-        }
-        await fs.promises.copyFile(path.resolve(this.root, record.path), tmp, fs.constants.COPYFILE_FICLONE);
-        moveInto(tmp, blob);
-        if (this.db.open) this.insertBlob.run(record.hash, record.size, Date.now());
-      } catch (err) {
-        // A full disk or a vanished file must not fail the build: the output is simply not cached.
-        await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-        this.note('save', record.path, err);
-      } finally {
-        this.copying.delete(record.hash);
-      }
-    })();
-    this.copying.set(record.hash, copy);
+    try {
+      this.faultPoint();
+    } catch (err) {
+      this.note('save', record.path, err);
+      return;
+    }
+    this.copying.add(record.hash);
+    this.copier.add({ hash: record.hash, size: record.size, src: path.resolve(this.root, record.path), tmp: this.scratchFile(), blob: this.blobPath(record.hash) });
   }
 
   /** Wait for the copies started by save(). */
   async settled(): Promise<void> {
-    while (this.copying.size > 0) await Promise.all([...this.copying.values()]);
+    await this.copier.settled();
+  }
+
+  /** Stop the copy thread (copies not yet made are not cached). */
+  close(): void {
+    this.copier.close();
+  }
+
+  private copied(done: readonly CopyDone[]): void {
+    const now = Date.now();
+    const record = (): void => {
+      for (const d of done) {
+        this.copying.delete(d.hash);
+        if (d.error !== undefined) this.note('save', path.relative(this.root, d.src), new Error(d.error));
+        else this.insertBlob.run(d.hash, d.size, now);
+      }
+    };
+    if (this.db.open) this.db.transaction(record)();
+    else for (const d of done) this.copying.delete(d.hash);
   }
 
   restore(record: OutputRecord): boolean {
@@ -165,7 +178,8 @@ export class ContentStore implements OutputStore {
   }
 
   private scratchFile(): string {
-    return path.join(this.options.scratchDir, `store-${randomName()}`);
+    // The scratch folder is this process's own: a counter is enough to keep names apart.
+    return path.join(this.options.scratchDir, `store-${this.serial++}`);
   }
 
   totalBytes(): number {
@@ -193,7 +207,6 @@ export class ContentStore implements OutputStore {
 
   /** Remove every blob (osvd clean --all). */
   clear(): void {
-    this.dirsMade.clear();
     this.db.prepare('DELETE FROM blobs').run();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
@@ -202,8 +215,4 @@ export class ContentStore implements OutputStore {
     if (!/^[0-9a-f]{8,}$/.test(hash)) throw new Error(`not a content hash: '${hash.slice(0, 40)}'`);
     return path.join(this.dir, hash.slice(0, 2), hash.slice(2));
   }
-}
-
-function randomName(): string {
-  return crypto.randomBytes(8).toString('hex');
 }

@@ -30,6 +30,10 @@ export class TraceDb implements TraceStore {
   private readonly queuedByPreKey = new Map<string, RunRecord[]>();
   private readonly queuedActions = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  /** Traces a pre-key had when findMatch last looked (a run recorded for it then knows whether to prune). */
+  private readonly tracesSeen = new Map<string, number>();
+  /** Actions with a recorded failure (so that recording a run deletes one only when there is one). */
+  private readonly failedActions: Set<string>;
 
   constructor(private readonly db: Db) {
     this.byPreKey = db.prepare('SELECT key, deps, record FROM traces WHERE pre_key = ? ORDER BY created_at DESC');
@@ -50,6 +54,7 @@ export class TraceDb implements TraceStore {
       'INSERT INTO failures (action_id, message, at) VALUES (?, ?, ?) ON CONFLICT(action_id) DO UPDATE SET message = excluded.message, at = excluded.at',
     );
     this.deleteFailure = db.prepare('DELETE FROM failures WHERE action_id = ?');
+    this.failedActions = new Set((db.prepare('SELECT action_id FROM failures').all() as { action_id: string }[]).map((r) => r.action_id));
   }
 
   findMatch(preKey: string, currentHash: (path: string) => string | null): TraceEntry | undefined {
@@ -59,6 +64,7 @@ export class TraceDb implements TraceStore {
       if (run.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) return { key: run.key, deps: run.deps, outputs: run.outputs, run };
     }
     const rows = this.byPreKey.all(preKey) as { key: string; deps: string; record: string }[];
+    this.tracesSeen.set(preKey, rows.length + queued.length);
     for (const row of rows) {
       const deps = JSON.parse(row.deps) as FileHash[];
       if (deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) {
@@ -107,11 +113,17 @@ export class TraceDb implements TraceStore {
 
   recordRun(run: RunRecord): void {
     const createdAt = Date.now();
+    // findMatch saw how many traces this pre-key had: pruning is needed only when that may be too many.
+    const known = this.tracesSeen.get(run.preKey);
+    this.tracesSeen.delete(run.preKey);
+    const prune = known === undefined || known + 1 > TRACES_PER_PREKEY;
+    const failed = this.failedActions.delete(run.actionId);
     this.enqueue(run.actionId, () => {
-      this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), JSON.stringify(run), createdAt);
-      this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
-      this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
-      this.deleteFailure.run(run.actionId);
+      const record = JSON.stringify(run);
+      this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), record, createdAt);
+      if (prune) this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
+      this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
+      if (failed) this.deleteFailure.run(run.actionId);
     });
     const same = this.queuedByPreKey.get(run.preKey);
     if (same) same.push(run);
@@ -121,15 +133,17 @@ export class TraceDb implements TraceStore {
 
   adoptRun(run: RunRecord): void {
     if (this.lastRun(run.actionId)?.key === run.key) return;
+    const failed = this.failedActions.delete(run.actionId);
     this.enqueue(run.actionId, () => {
       this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
-      this.deleteFailure.run(run.actionId);
+      if (failed) this.deleteFailure.run(run.actionId);
     });
     this.lastRuns.set(run.actionId, run);
   }
 
   recordFailure(actionId: string, message: string): void {
     this.flush();
+    this.failedActions.add(actionId);
     this.upsertFailure.run(actionId, message.slice(0, 16_384), Date.now());
   }
 

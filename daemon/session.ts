@@ -239,6 +239,7 @@ export class Session {
   }
 
   close(): void {
+    this.store.close();
     this.traces.flush();
     if (this.db.open) this.db.close();
     closeScratch(this.scratchDir);

@@ -20,8 +20,11 @@ const OUTPUT_LIMIT = 64 * 1024;
 const SHELL = '/bin/sh';
 const DONE = '__osvd_done__';
 const FAIL = '__osvd_fail';
+const LINE = '__osvd_line';
+const STATUS = '__osvd_status';
+const SAID = '__osvd_said';
 /** Defined once in each shell: remember which line failed, keep its status. */
-const PRELUDE = `${FAIL}() { echo "$2" >"$3"; return "$1"; }\n`;
+const PRELUDE = `${FAIL}() { ${LINE}=$2; return "$1"; }\n`;
 /** Characters and first words for which make hands a line to the shell instead of running it directly. */
 const SHELL_CHARS = /[#;"*?[\]&|<>(){}$`'\\^~!\n]/;
 const SHELL_WORDS = new Set(['.', ':', 'return', 'alias', 'unalias', 'hash', 'getopts', 'local', 'command', 'source', 'break', 'case', 'cd', 'continue', 'eval', 'exec', 'exit', 'export', 'for', 'if', 'read', 'readonly', 'set', 'shift', 'test', 'times', 'trap', 'ulimit', 'umask', 'unset', 'wait', 'while', '[']);
@@ -42,7 +45,7 @@ export class ShellPool {
   private readonly idle = new Map<string, ShellWorker[]>();
   private readonly all = new Set<ShellWorker>();
   private readonly scratch: string;
-  private serial = 0;
+  private workers = 0;
 
   /**
    * `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive).
@@ -56,16 +59,16 @@ export class ShellPool {
     const started = performance.now();
     const envKey = JSON.stringify(action.env);
     const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
-    const outFile = path.join(this.scratch, `out-${this.serial++}`);
-    const lineFile = `${outFile}.line`;
     const cwd = path.resolve(root, action.cwd);
     // Like make: a line without shell syntax runs directly, any other through `/bin/sh -c`. The group
-    // runs in the long-lived shell itself (no extra fork); a failing line records its index and stops.
-    const steps = action.commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i} ${quote(lineFile)}; }`);
-    const script = `{ cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(outFile)} 2>&1 </dev/null; echo "${DONE} $?"\n`;
-    let status: number;
+    // runs in the long-lived shell itself (no extra fork); a failing line notes its index and stops.
+    // The output goes to the worker's own file, read only when the shell says it is not empty (`test
+    // -s` is built into the shell): a quiet compile costs no file operation here.
+    const steps = action.commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`);
+    const script = `${LINE}=; { cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(worker.outFile)} 2>&1 </dev/null; ${STATUS}=$?; [ -s ${quote(worker.outFile)} ] && ${SAID}=1 || ${SAID}=0; echo "${DONE} $${STATUS} $${SAID} $${LINE}"\n`;
+    let done: ShellDone;
     try {
-      status = await worker.send(script);
+      done = await worker.send(script);
     } catch (err) {
       this.all.delete(worker);
       throw err;
@@ -73,23 +76,19 @@ export class ShellPool {
     const list = this.idle.get(envKey) ?? [];
     list.push(worker);
     this.idle.set(envKey, list);
-    let output = '';
-    try {
-      const buf = fs.readFileSync(outFile);
-      output = buf.subarray(0, OUTPUT_LIMIT).toString('utf8') + (buf.length > OUTPUT_LIMIT ? '\n[output cut]\n' : '');
-    } catch {
-      // no output file: the shell could not even redirect
-    }
-    let failedCommand: string | undefined;
-    try {
-      failedCommand = action.commands[Number(fs.readFileSync(lineFile, 'utf8').trim())];
-    } catch {
-      failedCommand = status === 0 ? undefined : action.commands[0];
-    }
-    fs.rmSync(outFile, { force: true });
-    fs.rmSync(lineFile, { force: true });
     const durationMs = performance.now() - started;
-    return status === 0 ? { ok: true, exitCode: 0, output, durationMs } : { ok: false, exitCode: status, output, failedCommand, durationMs };
+    let output = '';
+    if (done.said) {
+      try {
+        const buf = fs.readFileSync(worker.outFile);
+        output = buf.subarray(0, OUTPUT_LIMIT).toString('utf8') + (buf.length > OUTPUT_LIMIT ? '\n[output cut]\n' : '');
+      } catch {
+        // no output file: the shell could not even redirect
+      }
+    }
+    if (done.status === 0) return { ok: true, exitCode: 0, output, durationMs };
+    const failedCommand = action.commands[done.line ?? 0];
+    return { ok: false, exitCode: done.status, output, failedCommand, durationMs };
   }
 
   /** End every shell and remove the scratch folder. */
@@ -101,18 +100,29 @@ export class ShellPool {
   }
 
   private async startWorker(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
-    const worker = await ShellWorker.start(env, this.niceness);
+    const worker = await ShellWorker.start(env, this.niceness, path.join(this.scratch, `out-${this.workers++}`));
     this.all.add(worker);
     return worker;
   }
 }
 
+/** What a shell said when an action's commands ended: their status, whether they printed anything, the failed line. */
+interface ShellDone {
+  readonly status: number;
+  readonly said: boolean;
+  readonly line: number | undefined;
+}
+
 class ShellWorker {
   private buffer = '';
-  private pending: { resolve: (status: number) => void; reject: (err: Error) => void } | undefined;
+  private pending: { resolve: (done: ShellDone) => void; reject: (err: Error) => void } | undefined;
   private dead: Error | undefined;
 
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    /** Where this shell's commands write their output (one action at a time). */
+    readonly outFile: string,
+  ) {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -123,7 +133,8 @@ class ShellWorker {
         if (line.startsWith(DONE) && this.pending) {
           const p = this.pending;
           this.pending = undefined;
-          p.resolve(Number(line.slice(DONE.length + 1)));
+          const [status, said, failed] = line.slice(DONE.length + 1).split(' ');
+          p.resolve({ status: Number(status), said: said === '1', line: failed ? Number(failed) : undefined });
         }
       }
     });
@@ -135,7 +146,7 @@ class ShellWorker {
     child.stdin.on('error', () => undefined);
   }
 
-  static start(env: Readonly<Record<string, string>>, niceness: number): Promise<ShellWorker> {
+  static start(env: Readonly<Record<string, string>>, niceness: number, outFile: string): Promise<ShellWorker> {
     return new Promise((resolve, reject) => {
       const child = spawn(SHELL, [], { env: { ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
       if (niceness > 0 && child.pid !== undefined) {
@@ -148,12 +159,12 @@ class ShellWorker {
       child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new ToolMissingError(SHELL, { cause: err }) : err));
       child.once('spawn', () => {
         child.stdin.write(PRELUDE);
-        resolve(new ShellWorker(child));
+        resolve(new ShellWorker(child, outFile));
       });
     });
   }
 
-  send(script: string): Promise<number> {
+  send(script: string): Promise<ShellDone> {
     if (this.dead) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };

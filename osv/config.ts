@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -110,33 +111,52 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
   } catch (err) {
     throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, { file, cause: err });
   }
-  // TypeScript is large: load it only when there is a config file to read.
-  const ts = (await import('typescript')).default;
-  const out = ts.transpileModule(source, {
-    fileName: file,
-    reportDiagnostics: true,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
-  });
-  const syntax = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
-  if (syntax) {
-    const pos = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
-    const where = pos ? `line ${pos.line + 1}, column ${pos.character + 1}: ` : '';
-    throw new ConfigError(`syntax error: ${where}${ts.flattenDiagnosticMessageText(syntax.messageText, '\n')}`, { file });
+  // Most configs are JavaScript as they stand (`export default defineConfig({...})`): run them as they
+  // are. A module's syntax is checked before any of it runs, so one that is not JavaScript (type
+  // annotations) fails without side effects, and only then is TypeScript (half a second to load) used.
+  let mod = await importModule(file, pointAtSelf(source), true);
+  if (mod === undefined) {
+    const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+    const out = ts.transpileModule(source, {
+      fileName: file,
+      reportDiagnostics: true,
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: false },
+    });
+    const syntax = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+    if (syntax) {
+      const pos = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
+      const where = pos ? `line ${pos.line + 1}, column ${pos.character + 1}: ` : '';
+      throw new ConfigError(`syntax error: ${where}${ts.flattenDiagnosticMessageText(syntax.messageText, '\n')}`, { file });
+    }
+    mod = await importModule(file, pointAtSelf(out.outputText), false);
   }
+  return validateConfig(mod!.default, file);
+}
+
+/** The config's `osvd` import, pointed at this module. */
+function pointAtSelf(js: string): string {
   const self = pathToFileURL(new URL(import.meta.url).pathname).href;
-  const js = out.outputText.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+  return js.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+}
+
+/**
+ * Import JavaScript from a temporary file next to the config (so that relative imports still work).
+ * `tryOnly`: a syntax error gives undefined instead of an error.
+ */
+let loads = 0;
+
+async function importModule(file: string, js: string, tryOnly: boolean): Promise<{ default?: unknown } | undefined> {
   removeLeftovers(path.dirname(file));
-  const tmp = path.join(path.dirname(file), `.osv.config.${process.pid}.${Date.now()}.mjs`);
+  const tmp = path.join(path.dirname(file), `.osv.config.${process.pid}.${Date.now() + loads++}.mjs`);
   fs.writeFileSync(tmp, js);
-  let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(tmp).href)) as { default?: unknown };
+    return (await import(pathToFileURL(tmp).href)) as { default?: unknown };
   } catch (err) {
+    if (tryOnly && err instanceof SyntaxError) return undefined;
     throw new ConfigError(`the config file failed to load: ${(err as Error).message}`, { file, cause: err });
   } finally {
     fs.rmSync(tmp, { force: true });
   }
-  return validateConfig(mod.default, file);
 }
 
 /** The transpiled config of a process killed while loading it stays next to osv.config.ts: remove it. */
