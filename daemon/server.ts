@@ -228,7 +228,7 @@ export class Daemon {
   }
 
   /** Builds run one at a time, in the order asked. */
-  build(sets: readonly string[], onEvent: ((e: unknown) => void) | undefined): Promise<BuildReport> {
+  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
       const started = performance.now();
       const live = sets.length === 0;
@@ -379,7 +379,17 @@ export class Daemon {
           break;
         }
         case 'build':
-          result = await this.build(sets, params.events ? (event) => send(socket, { id, event: { ...(event as object), etaMs: this.progress()?.etaMs ?? null } }) : undefined);
+          // Up-to-date actions are not sent one by one (10,000 messages for a one-TU rebuild at 10,000
+          // TUs): the events of what runs carry the count of what finished.
+          result = await this.build(
+            sets,
+            params.events
+              ? (event) => {
+                  if (event.type === 'done' && event.state === 'upToDate' && event.finished !== event.total) return;
+                  send(socket, { id, event: { ...event, etaMs: this.progress()?.etaMs ?? null } });
+                }
+              : undefined,
+          );
           break;
         case 'refresh':
           this.session.files.invalidateAll();

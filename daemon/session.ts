@@ -9,6 +9,7 @@ import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
 import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
+import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
@@ -44,11 +45,14 @@ export class Session {
   readonly imports: ImportCache;
   readonly settings: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
+  /** The graph whose compile_commands.json was written last, and the file's stat then. */
+  private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
+  private shells: { niceness: number; pool: ShellPool } | undefined;
 
   /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
   readonly scratchDir: string;
 
-  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[]) {
+  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
     this.files = new FileState(db, base.root);
     this.traces = new TraceDb(db);
     this.scratchDir = openScratch(base.stateDir);
@@ -74,7 +78,7 @@ export class Session {
       warnings.push(msg);
       logger.warn({ recovered }, msg);
     }
-    return new Session(base, db, logger, warnings);
+    return new Session(base, db, logger, warnings, longLived);
   }
 
   get services() {
@@ -143,15 +147,21 @@ export class Session {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate });
+      const shells = this.longLived ? this.shellPool(niceness) : undefined;
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
     } finally {
       this.files.flush();
       this.traces.flush();
       await this.store.settled();
     }
     // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
+    // The same graph writes the same file: it is written again only when it was changed or removed.
     try {
-      writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
+      const stamp = this.compileCommandsStamp(project);
+      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
+        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
+        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
+      }
     } catch (err) {
       this.log.warn({ err }, 'could not write compile_commands.json');
     }
@@ -221,6 +231,11 @@ export class Session {
     return undefined;
   }
 
+  private compileCommandsStamp(project: Project): string {
+    const st = fs.statSync(path.join(project.root, project.outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.size}:${st.mtimeNs}:${st.ino}` : '';
+  }
+
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */
   clean(project: Project, all: boolean): string[] {
     const removed: string[] = [];
@@ -238,7 +253,18 @@ export class Session {
     return removed;
   }
 
+  /** The daemon's shells, kept between builds (for one niceness). */
+  private shellPool(niceness: number): ShellPool {
+    if (this.shells?.niceness !== niceness) {
+      this.shells?.pool.close();
+      this.shells = { niceness, pool: new ShellPool(niceness, this.scratchDir) };
+    }
+    return this.shells.pool;
+  }
+
   close(): void {
+    this.shells?.pool.close();
+    this.shells = undefined;
     this.store.close();
     this.traces.flush();
     if (this.db.open) this.db.close();

@@ -84,6 +84,11 @@ export interface BuildOptions {
    * watcher): completed without being decided again, so a build costs what changed, not the graph.
    */
   readonly knownUpToDate?: (id: string) => boolean;
+  /**
+   * Shells kept by the caller from one build to the next (the daemon's: starting a process from a
+   * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
+   */
+  readonly shells?: ShellPool;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -110,11 +115,11 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   let recording = 0;
 
-  const shells = new ShellPool(options.niceness ?? 0, options.scratchDir);
+  const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
     return await runBuild();
   } finally {
-    shells.close();
+    if (!options.shells) shells.close();
   }
 
   function runBuild(): Promise<BuildResult> {

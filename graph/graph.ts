@@ -11,6 +11,8 @@ export class BuildGraph {
   private readonly producers = new Map<string, string>();
   private readonly before = new Map<string, Set<string>>();
   private readonly after = new Map<string, Set<string>>();
+  /** The graph does not change once built: its order is computed on first use. */
+  private order: readonly string[] | undefined;
 
   constructor(actions: Iterable<Action>, discoveredDeps: (id: string) => readonly string[] = () => []) {
     const byId = new Map<string, Action>();
@@ -96,8 +98,13 @@ export class BuildGraph {
     return seen;
   }
 
-  /** A topological order (Kahn's algorithm), stable with respect to insertion order. */
-  topologicalOrder(): string[] {
+  /** A topological order (Kahn's algorithm), stable with respect to insertion order; computed once. */
+  topologicalOrder(): readonly string[] {
+    this.order ??= this.computeOrder();
+    return this.order;
+  }
+
+  private computeOrder(): string[] {
     const indegree = new Map<string, number>();
     for (const [id, preds] of this.before) indegree.set(id, preds.size);
     const queue: string[] = [];
@@ -121,6 +128,7 @@ export class BuildGraph {
   }
 
   private addEdge(from: string, to: string): void {
+    this.order = undefined;
     this.before.get(to)!.add(from);
     this.after.get(from)!.add(to);
   }

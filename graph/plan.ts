@@ -69,7 +69,7 @@ export function planBuild(graph: BuildGraph, services: PlanServices, context: Bu
 export class LivePlan implements Plan {
   readonly entries = new Map<string, PlanEntry>();
   readonly counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
-  private readonly order: string[];
+  private readonly order: readonly string[];
   private readonly position = new Map<string, number>();
   private readonly readers = new Map<string, Set<string>>();
   /** The paths each action is indexed under in `readers` (its inputs and its last run's deps). */
