@@ -139,7 +139,9 @@ export class Daemon {
       },
     });
     this.health = this.watcher.health;
+    const started = performance.now();
     await this.watcher.start();
+    this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
   }
 
   /** Without a working watcher: re-stat every file the plan depends on, periodically. */
