@@ -139,7 +139,9 @@ export class Daemon {
       },
     });
     this.health = this.watcher.health;
+    const started = performance.now();
     await this.watcher.start();
+    this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
   }
 
   /** Without a working watcher: re-stat every file the plan depends on, periodically. */
@@ -170,11 +172,12 @@ export class Daemon {
   }
 
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
-  private async onChanges(paths: string[]): Promise<void> {
+  private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
     const base = this.session.base;
     const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
     const makefiles = new Set(this.loaded.makefiles);
+    const paths = expandGoneFolders(changes, [this.plan.readPaths(), makefiles, configRel ? [configRel] : []]);
     for (const p of paths) this.session.files.invalidate(p);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
@@ -451,6 +454,27 @@ function privateFolder(dir: string): void {
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
 const BUILD_NICENESS = 5;
+
+/**
+ * The tree watcher reports a folder that went away (deleted, moved out) as `dir/`, without the files
+ * that were in it: these are the known paths under such folders, in place of the folders.
+ */
+function expandGoneFolders(changes: string[], known: Iterable<string>[]): string[] {
+  const gone = new Set(changes.filter((p) => p.endsWith('/')).map((p) => p.slice(0, -1)));
+  if (gone.size === 0) return changes;
+  const paths = new Set(changes.filter((p) => !p.endsWith('/')));
+  for (const list of known) {
+    for (const p of list) {
+      for (let dir = path.posix.dirname(p); dir !== '.' && dir !== '/'; dir = path.posix.dirname(dir)) {
+        if (gone.has(dir)) {
+          paths.add(p);
+          break;
+        }
+      }
+    }
+  }
+  return [...paths];
+}
 
 function memoryMb(): NonNullable<DaemonInfo['memory']> {
   const m = process.memoryUsage();
