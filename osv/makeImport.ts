@@ -9,7 +9,7 @@ import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
 import type { FileHasher } from '../graph/traces.js';
 import { ImportError } from './errors.js';
-import { buildPathVariables, lateVariables, parseDatabase, parseEnv0, parseTrace, refersTo, splitDryRun, type MakeDatabase, type RuleEntry } from './makeOutput.js';
+import { buildPathVariables, DryRunParser, lateVariables, parseEnv0, refersTo, type MakeDatabase, type RuleEntry, type TracedTarget } from './makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts } from './recipes.js';
 
 /**
@@ -87,9 +87,9 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const started = performance.now();
   const removed = new Set<string>();
   /** Run make; a depfile a killed compiler half-wrote stops make (the Makefile includes them): remove it and retry. */
-  const runRepairing = async (args: readonly string[]): Promise<MakeRun> => {
+  const runRepairing = async (args: readonly string[], stdoutTo?: () => (chunk: Buffer) => void): Promise<MakeRun> => {
     for (;;) {
-      const run = await runMake(req.root, args, req.baseEnv);
+      const run = await runMake(req.root, args, req.baseEnv, stdoutTo?.());
       // osvd reads depfiles itself and the depfile is an output of its compile: without it, the
       // compile is restored or reruns.
       const bad = run.code !== 0 ? brokenDepfile(req, run.stderr) : undefined;
@@ -120,16 +120,20 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   }
   const full: ImportRequest = { ...req, vars: { ...req.vars, ...precomputed } };
   const cmdline = makeCommandLine(full);
-  const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline]);
+  // make's output (100 MB at 50,000 TUs) is parsed as it arrives: a new parser for each attempt.
+  let parser = new DryRunParser();
+  const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], () => {
+    parser = new DryRunParser();
+    return (chunk) => parser.push(chunk);
+  });
   if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
+  const { traced, db } = parser.end();
   const exported: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (req.baseEnv[k] !== v && !MAKE_BOOKKEEPING.has(k)) exported[k] = v;
   }
-  const { trace, database } = splitDryRun(dry.stdout);
-  const db = parseDatabase(database);
   if (db.rules.size === 0) throw new ImportError('make printed no database: is this GNU make?', { file: path.join(req.root, 'Makefile') });
-  const actions = actionsFrom(full, parseTrace(trace), db, env, exported);
+  const actions = actionsFrom(full, traced, db, env, exported);
   const outPrefix = req.outDir + '/';
   const makefiles = db.makefiles
     .map((m) => treePath(req.root, '.', m))
@@ -176,22 +180,36 @@ interface MakeRun {
   stderr: string;
 }
 
-function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<MakeRun> {
+/** Run make; its stdout goes to `onStdout` chunk by chunk when given (and is not kept), else into `stdout`. */
+function runMake(cwd: string, args: readonly string[], env: Readonly<Record<string, string>>, onStdout?: (chunk: Buffer) => void): Promise<MakeRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('make', args, { cwd, env: { ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    let failed: unknown;
+    child.stdout.on('data', (b: Buffer) => {
+      if (!onStdout) return void out.push(b);
+      if (failed !== undefined) return;
+      try {
+        onStdout(b);
+      } catch (e) {
+        failed = e;
+        child.kill();
+      }
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ToolMissingError('make', { cause: e }) : e));
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+    child.on('close', (code) => {
+      if (failed !== undefined) reject(failed instanceof Error ? failed : new ImportError(`reading make's output failed: ${String(failed)}`));
+      else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
   });
 }
 
 /** Build actions from the traced recipes and make's database. */
 export function actionsFrom(
   req: Pick<ImportRequest, 'root' | 'outDir' | 'vars'>,
-  traced: ReturnType<typeof parseTrace>,
+  traced: readonly TracedTarget[],
   db: MakeDatabase,
   env: Readonly<Record<string, string>>,
   exported: Readonly<Record<string, string>>,
