@@ -1,7 +1,8 @@
 /**
  * Parsers for what GNU make prints when asked `make -p -n -B --trace V=1`: the trace of targets with
  * the recipe lines make would run, followed by make's database (rules, prerequisites, variables).
- * Pure functions of text, so they can be tested and fuzzed on their own.
+ * Line parsers, fed as make's output arrives (DryRunParser) or from a whole text (parseDryRun,
+ * parseTrace, parseDatabase: the same parsers), so they can be tested and fuzzed on their own.
  */
 
 export interface TracedTarget {
@@ -23,47 +24,183 @@ export interface MakeDatabase {
   readonly defaultGoal: string | undefined;
   /** Recursively expanded variables (`name = value`, unexpanded), from the global variables section. */
   readonly recursiveVars: ReadonlyMap<string, string>;
-  /** Per target: its target-specific variable lines and unexpanded recipe lines, as make printed them. */
+  /**
+   * Per target: its target-specific variable lines and unexpanded recipe lines, as make printed them,
+   * each ending in a newline; only the lines that refer to a variable (`$(` or `${`).
+   */
   readonly ruleText: ReadonlyMap<string, string>;
 }
 
 const DB_START = /^# Make data base, printed on /;
 const TRACE_LINE = /^(?:\S.*?):\d+: (?:update )?target '(.*)' (?:does not exist|due to: .*|is \.PHONY.*|.*)$/;
 
+/** Something that takes make's output one line at a time (without its newline) and gives a result at the end. */
+export interface LineParser<T> {
+  line(line: string): void;
+  end(): T;
+}
+
+/**
+ * Cuts bytes into lines at `\n` and decodes each line by itself: a line split across chunks is joined
+ * first, and no string handed on is a slice of a whole chunk (which would keep the chunk alive as long
+ * as the line is kept). `\n` never occurs inside a UTF-8 sequence, so this decodes as the whole text would.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      if (this.pending.length > 0) {
+        this.pending.push(chunk.subarray(start, nl));
+        const line = Buffer.concat(this.pending).toString('utf8');
+        this.pending = [];
+        this.onLine(line);
+      } else {
+        this.onLine(chunk.toString('utf8', start, nl));
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.pending.push(chunk.subarray(start));
+  }
+
+  /** The text after the last newline is a line too (empty when the output ended with a newline), as with split('\n'). */
+  end(): void {
+    const line = Buffer.concat(this.pending).toString('utf8');
+    this.pending = [];
+    this.onLine(line);
+  }
+}
+
+/**
+ * Sends each line of make's stdout to the trace or to the database. The database starts at make's
+ * "# Make data base, printed on" line; the `#` and blank lines just before it ("# GNU Make 4.x", its
+ * copyright, a blank line) belong to neither, so such lines are held until a line shows which they are.
+ */
+export class DryRunSplitter {
+  private inDatabase = false;
+  private held: string[] = [];
+  constructor(
+    private readonly trace: { line(line: string): void },
+    private readonly database: { line(line: string): void },
+  ) {}
+
+  line(line: string): void {
+    if (this.inDatabase) {
+      this.database.line(line);
+    } else if (DB_START.test(line)) {
+      this.held = [];
+      this.inDatabase = true;
+      this.database.line(line);
+    } else if (line === '' || line.startsWith('#')) {
+      this.held.push(line);
+    } else {
+      this.flushHeld();
+      this.trace.line(line);
+    }
+  }
+
+  /** Without a database, the held lines were the trace's. */
+  end(): void {
+    if (!this.inDatabase) this.flushHeld();
+  }
+
+  private flushHeld(): void {
+    for (const h of this.held) this.trace.line(h);
+    this.held = [];
+  }
+}
+
+export interface DryRunResult {
+  readonly traced: TracedTarget[];
+  readonly db: MakeDatabase;
+}
+
+/**
+ * Parses `make -p -n -B --trace` output as it arrives: push stdout's chunks, then end(). Holds only what
+ * the trace and database parsers keep, never the whole output.
+ */
+export class DryRunParser {
+  private readonly trace = new TraceParser();
+  private readonly database = new DatabaseParser();
+  private readonly splitter = new DryRunSplitter(this.trace, this.database);
+  private readonly lines = new LineSplitter((line) => this.splitter.line(line));
+
+  push(chunk: Buffer): void {
+    this.lines.push(chunk);
+  }
+
+  end(): DryRunResult {
+    this.lines.end();
+    this.splitter.end();
+    return { traced: this.trace.end(), db: this.database.end() };
+  }
+}
+
+/** The whole of make's stdout as text, through the same parsers as the streamed output. */
+export function parseDryRun(stdout: string): DryRunResult {
+  const trace = new TraceParser();
+  const database = new DatabaseParser();
+  const splitter = new DryRunSplitter(trace, database);
+  for (const line of stdout.split('\n')) splitter.line(line);
+  splitter.end();
+  return { traced: trace.end(), db: database.end() };
+}
+
 /** Split make's stdout into the dry-run part and the database part. */
 export function splitDryRun(stdout: string): { trace: string; database: string } {
-  const lines = stdout.split('\n');
-  const at = lines.findIndex((l) => DB_START.test(l));
-  if (at < 0) return { trace: stdout, database: '' };
-  // make prints "# GNU Make 4.x", its copyright and a blank line just before the marker.
-  let start = at;
-  while (start > 0 && (lines[start - 1]!.startsWith('#') || lines[start - 1] === '')) start--;
-  return { trace: lines.slice(0, start).join('\n'), database: lines.slice(at).join('\n') };
+  const trace: string[] = [];
+  const database: string[] = [];
+  const splitter = new DryRunSplitter({ line: (l) => trace.push(l) }, { line: (l) => database.push(l) });
+  for (const line of stdout.split('\n')) splitter.line(line);
+  splitter.end();
+  return { trace: trace.join('\n'), database: database.join('\n') };
 }
 
 export function parseTrace(trace: string): TracedTarget[] {
-  const targets: { target: string; recipe: string[] }[] = [];
-  let current: { target: string; recipe: string[] } | undefined;
-  let continued = false;
-  for (const line of trace.split('\n')) {
-    if (continued && current) {
+  return feed(new TraceParser(), trace);
+}
+
+/** Parse the "# Files" section and the variables osvd needs from make's database. */
+export function parseDatabase(database: string): MakeDatabase {
+  return feed(new DatabaseParser(), database);
+}
+
+function feed<T>(parser: LineParser<T>, text: string): T {
+  for (const line of text.split('\n')) parser.line(line);
+  return parser.end();
+}
+
+/** The targets make traced, with the recipe lines it would run (lines before the first target are make's own messages). */
+export class TraceParser implements LineParser<TracedTarget[]> {
+  private readonly targets: { target: string; recipe: string[] }[] = [];
+  private current: { target: string; recipe: string[] } | undefined;
+  private continued = false;
+
+  line(line: string): void {
+    const current = this.current;
+    if (this.continued && current) {
       current.recipe[current.recipe.length - 1] += `\n${line}`;
-      continued = endsWithContinuation(line);
-      continue;
+      this.continued = endsWithContinuation(line);
+      return;
     }
     const m = TRACE_LINE.exec(line);
     if (m) {
-      current = { target: m[1]!, recipe: [] };
-      targets.push(current);
-      continued = false;
-      continue;
+      this.current = { target: m[1]!, recipe: [] };
+      this.targets.push(this.current);
+      this.continued = false;
+      return;
     }
     // Lines before the first trace line are make's own messages ($(info ...), "Building into ...").
-    if (!current || line === '') continue;
+    if (!current || line === '') return;
     current.recipe.push(line);
-    continued = endsWithContinuation(line);
+    this.continued = endsWithContinuation(line);
   }
-  return targets;
+
+  end(): TracedTarget[] {
+    return this.targets;
+  }
 }
 
 function endsWithContinuation(line: string): boolean {
@@ -72,72 +209,82 @@ function endsWithContinuation(line: string): boolean {
   return n % 2 === 1;
 }
 
-/** Parse the "# Files" section and the variables osvd needs from make's database. */
-export function parseDatabase(database: string): MakeDatabase {
-  const rules = new Map<string, RuleEntry>();
-  const recursiveVars = new Map<string, string>();
-  const ruleText = new Map<string, string>();
-  const addText = (target: string, text: string): void => {
-    ruleText.set(target, (ruleText.get(target) ?? '') + text + '\n');
-  };
-  let makefiles: string[] = [];
-  let defaultGoal: string | undefined;
-  const lines = database.split('\n');
-  let inFiles = false;
-  let notATarget = false;
-  let current: { target: string; prereqs: string[]; orderOnly: string[]; phony: boolean } | undefined;
-  for (const line of lines) {
-    if (!inFiles) {
+/** The "# Files" section of make's database, with the global recursive variables, the makefiles and the default goal. */
+export class DatabaseParser implements LineParser<MakeDatabase> {
+  private readonly rules = new Map<string, RuleEntry>();
+  private readonly recursiveVars = new Map<string, string>();
+  private readonly ruleText = new Map<string, string>();
+  private makefiles: string[] = [];
+  private defaultGoal: string | undefined;
+  private inFiles = false;
+  private notATarget = false;
+  private current: { target: string; prereqs: string[]; orderOnly: string[]; phony: boolean } | undefined;
+
+  /**
+   * ruleText is only read for variable references (refersTo, shellReadsBuild), which never span lines:
+   * a line without `$(` or `${` cannot matter, and is not kept.
+   */
+  private addText(target: string, text: string): void {
+    if (!text.includes('$(') && !text.includes('${')) return;
+    this.ruleText.set(target, (this.ruleText.get(target) ?? '') + text + '\n');
+  }
+
+  line(line: string): void {
+    if (!this.inFiles) {
       if (line.startsWith('MAKEFILE_LIST :=') || line.startsWith('MAKEFILE_LIST =')) {
-        makefiles = line.slice(line.indexOf('=') + 1).trim().split(/\s+/).filter(Boolean);
+        this.makefiles = line.slice(line.indexOf('=') + 1).trim().split(/\s+/).filter(Boolean);
       } else if (line.startsWith('.DEFAULT_GOAL :=') || line.startsWith('.DEFAULT_GOAL =')) {
-        defaultGoal = line.slice(line.indexOf('=') + 1).trim() || undefined;
+        this.defaultGoal = line.slice(line.indexOf('=') + 1).trim() || undefined;
       } else if (line === '# Files') {
-        inFiles = true;
+        this.inFiles = true;
       } else {
         const v = RECURSIVE_VAR.exec(line);
-        if (v) recursiveVars.set(v[1]!, v[2]!);
+        if (v) this.recursiveVars.set(v[1]!, v[2]!);
       }
-      continue;
+      return;
     }
     if (line.startsWith('# files hash-table stats') || line === '# VPATH Search Paths') {
-      inFiles = false;
-      continue;
+      this.inFiles = false;
+      return;
     }
     if (line === '# Not a target:') {
-      notATarget = true;
-      continue;
+      this.notATarget = true;
+      return;
     }
     if (line === '') {
-      current = undefined;
-      continue;
+      this.current = undefined;
+      return;
     }
     if (line.startsWith('#')) {
-      if (current && line.startsWith('#  Phony target')) current.phony = true;
-      continue;
+      if (this.current && line.startsWith('#  Phony target')) this.current.phony = true;
+      return;
     }
     if (line.startsWith('\t')) {
-      if (current) addText(current.target, line);
-      continue;
+      if (this.current) this.addText(this.current.target, line);
+      return;
     }
     const rule = parseRuleLine(line);
     if (!rule) {
       const tv = TARGET_VAR.exec(line);
-      if (tv && !notATarget) addText(tv[1]!, tv[2]!);
-      continue;
+      if (tv && !this.notATarget) this.addText(tv[1]!, tv[2]!);
+      return;
     }
-    if (notATarget) {
-      notATarget = false;
-      current = undefined;
-      continue;
+    if (this.notATarget) {
+      this.notATarget = false;
+      this.current = undefined;
+      return;
     }
-    const existing = rules.get(rule.target);
-    current = existing ? (existing as typeof current)! : { target: rule.target, prereqs: [], orderOnly: [], phony: false };
-    current.prereqs.push(...rule.prereqs);
-    current.orderOnly.push(...rule.orderOnly);
-    rules.set(rule.target, current);
+    const existing = this.rules.get(rule.target) as typeof this.current;
+    const current = existing ?? { target: rule.target, prereqs: [], orderOnly: [], phony: false };
+    for (const p of rule.prereqs) current.prereqs.push(p);
+    for (const p of rule.orderOnly) current.orderOnly.push(p);
+    this.rules.set(rule.target, current);
+    this.current = current;
   }
-  return { rules, makefiles, defaultGoal, recursiveVars, ruleText };
+
+  end(): MakeDatabase {
+    return { rules: this.rules, makefiles: this.makefiles, defaultGoal: this.defaultGoal, recursiveVars: this.recursiveVars, ruleText: this.ruleText };
+  }
 }
 
 const RECURSIVE_VAR = /^([A-Za-z_][\w.+-]*) = (.*)$/;

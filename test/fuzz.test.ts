@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
 import { OsvdError } from '../graph/errors.js';
@@ -6,7 +7,7 @@ import { BuildGraph } from '../graph/graph.js';
 import { validateConfig } from '../osv/config.js';
 import { parseSets, resolveKnobs } from '../osv/knobs.js';
 import { actionsFrom } from '../osv/makeImport.js';
-import { parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
+import { DryRunParser, parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 import { readTree } from '../osv/tree.js';
 import { EXAMPLE, OUT } from './helpers.js';
@@ -138,6 +139,13 @@ describe('fuzzing the parsers', () => {
         const split = splitDryRun(text);
         const traced = parseTrace(split.trace);
         const db = parseDatabase(split.database);
+        // The streaming parser, fed in chunks cut at places that depend on the case, gives the same.
+        const bytes = Buffer.from(text, 'utf8');
+        const streaming = new DryRunParser();
+        const step = 1 + (bytes.length % 251);
+        for (let at = 0; at < bytes.length; at += step) streaming.push(bytes.subarray(at, at + step));
+        const streamed = streaming.end();
+        if (!isDeepStrictEqual(streamed, { traced, db })) throw new Error('streamed parse differs from the whole-text parse');
         const actions = actionsFrom(tree, traced, db, { PATH: '/usr/bin' }, {});
         new BuildGraph(actions, () => []);
       },

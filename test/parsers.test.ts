@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
-import { buildPathVariables, lateVariables, parseDatabase, parseEnv0, parseTrace, refersTo, splitDryRun } from '../osv/makeOutput.js';
+import { buildPathVariables, DryRunParser, lateVariables, parseDatabase, parseDryRun, parseEnv0, parseTrace, refersTo, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 
 describe('depfile parser', () => {
@@ -59,6 +59,37 @@ describe('make dry-run parser', () => {
     expect(db.rules.get('build/release.x64/a.o')).toMatchObject({ prereqs: ['a.c', 'include/x.h'], orderOnly: ['generated-headers'], phony: false });
     expect(db.rules.get('generated-headers')?.phony).toBe(true);
     expect(db.rules.has('.c.o')).toBe(false);
+  });
+
+  it('parses the output streamed in chunks cut anywhere (mid-line, mid-marker, mid-character) as it parses the whole text', () => {
+    // A non-ASCII recipe line, so that a cut can fall inside a UTF-8 sequence.
+    const text = stdout.replace('-DFOO=1', "-DNAME='\u00e9t\u00e9 \u2028'") + '\n';
+    const whole = parseDryRun(text);
+    const { trace, database } = splitDryRun(text);
+    expect(whole).toEqual({ traced: parseTrace(trace), db: parseDatabase(database) });
+    expect(whole.traced[1]!.recipe[1]).toContain('\u00e9t\u00e9');
+    const bytes = Buffer.from(text, 'utf8');
+    const streamed = (cuts: readonly number[]): ReturnType<DryRunParser['end']> => {
+      const parser = new DryRunParser();
+      let at = 0;
+      for (const cut of [...cuts, bytes.length]) {
+        parser.push(bytes.subarray(at, cut));
+        at = cut;
+      }
+      return parser.end();
+    };
+    const marker = bytes.indexOf('# Make data base');
+    expect(marker).toBeGreaterThan(0);
+    // Every place for one cut, then three cuts around the marker, then one byte at a time.
+    for (let cut = 0; cut <= bytes.length; cut++) expect(streamed([cut])).toEqual(whole);
+    for (let a = marker - 3; a < marker + 30; a++) expect(streamed([a, a + 1, a + 7])).toEqual(whole);
+    expect(streamed(Array.from({ length: bytes.length }, (_, i) => i))).toEqual(whole);
+    // Without the final newline, the last line still counts.
+    const cut = parseDryRun(text.slice(0, -1));
+    const parser = new DryRunParser();
+    parser.push(bytes.subarray(0, 100));
+    parser.push(bytes.subarray(100, bytes.length - 1));
+    expect(parser.end()).toEqual(cut);
   });
 
   it('parses env -0 output', () => {

@@ -9,9 +9,9 @@
  * Differences from make, all forced by ninja: output folders are made by ninja (make's `mkdir -p`
  * lines are dropped); the generator of drivers_config.h gets the exported conf_drivers_* variables as
  * assignments in front of its command, depends on the script and the profile makefiles instead of
- * running every time, and uses restat; a link whose command would not fit in one `sh -c` argument
- * (128 KiB on Linux) names its objects in a response file (`@build/.../loader.elf.rsp`, read by ld
- * and by scripts/stub-cc alike). Depfiles are where gcc writes them for `-MD -o x.o` (x.d), which
+ * running every time, and uses restat; the link's response file (`build/.../loader.elf.rsp`, which
+ * make's recipe writes with `echo <objects> >> $@.rsp` lines) is written by ninja from the edge's
+ * inputs (rspfile), and the link command is make's. Depfiles are where gcc writes them for `-MD -o x.o` (x.d), which
  * `deps = gcc` reads into .ninja_deps and then deletes.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,8 +40,6 @@ interface Traced {
 }
 
 const TRACE = /^[^\s:]+:\d+: (?:update )?target '(.+?)' (?:does not exist|due to: |is \.PHONY|.*)/;
-/** Linux's MAX_ARG_STRLEN is 32 pages; leave room for the rest of the command. */
-const MAX_SH_ARG = 120 * 1024;
 
 function make(dir: string, args: readonly string[]): string {
   const r = spawnSync('make', [...args], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -96,10 +94,6 @@ export function writeNinja(dir: string, info: TreeInfo, opts: NinjaOptions): Nin
     '  restat = 1',
     '  description = GEN $out',
     '',
-    'rule link',
-    '  command = $cmd',
-    '  description = LD $out',
-    '',
     'rule link_rsp',
     '  command = $cmd',
     '  rspfile = $out.rsp',
@@ -132,22 +126,20 @@ export function writeNinja(dir: string, info: TreeInfo, opts: NinjaOptions): Nin
       lines.push(`build ${escPath(t.target)}: cc ${escPath(src)}${orderOnly}`, `  cmd = ${escValue(cmd)}`, `  dep = ${escPath(dep)}`, `  desc = ${desc} ${src}`, '');
       compiles++;
     } else if (t.target === `${out}/loader.elf`) {
+      // make writes the objects into $@.rsp with `echo <objects> >(>) $@.rsp` lines; ninja writes the
+      // same file from the edge's inputs (rspfile), and runs make's link command, which reads it.
+      const rsp = `${t.target}.rsp`;
+      const objs = t.recipe.flatMap((c) => {
+        const w = c.split(/\s+/);
+        return w[0] === 'echo' && w[w.length - 1] === rsp && />>?/.test(w[w.length - 2]!) ? w.slice(1, -2) : [];
+      });
       const cmd = cmds[cmds.length - 1]!;
       const words = cmd.split(/\s+/);
-      const objs = words.filter((w) => w.endsWith('.o'));
+      if (!words.includes(`@${rsp}`) || objs.length === 0) throw new Error(`the link of ${t.target} does not read its objects from ${rsp}: ${cmd.slice(0, 300)}`);
       const implicit = words.filter((w) => w.endsWith('.ld') || /version_script$/.test(w.replace(/^--version-script=/, '')))
         .map((w) => w.replace(/^--version-script=/, ''));
-      let rule = 'link';
-      let finalCmd = cmd;
-      if (cmd.length > MAX_SH_ARG) {
-        const first = words.findIndex((w) => w.endsWith('.o'));
-        const rest = words.filter((w, i) => i < first || !w.endsWith('.o'));
-        rest.splice(first, 0, `@${t.target}.rsp`);
-        finalCmd = rest.join(' ');
-        rule = 'link_rsp';
-        linkRsp = true;
-      }
-      lines.push(`build ${escPath(t.target)}: ${rule} ${objs.map(escPath).join(' ')} | ${implicit.map(escPath).join(' ')}`, `  cmd = ${escValue(finalCmd)}`, '');
+      lines.push(`build ${escPath(t.target)}: link_rsp ${objs.map(escPath).join(' ')} | ${implicit.map(escPath).join(' ')}`, `  cmd = ${escValue(cmd)}`, '');
+      linkRsp = true;
       defaults.push(t.target);
     } else if (/\/(all\.symbols|version_script)$/.test(t.target)) {
       // Generated from exported_symbols/*.symbols; only built as part of the link with conf_hide_symbols=1.
