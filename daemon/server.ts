@@ -114,8 +114,9 @@ export class Daemon {
     this.session.trimMemory();
     this.loaded = await this.session.graph(this.session.project());
     this.watchOutputs();
-    this.plan = new LivePlan(this.loaded.graph, this.session.services, this.loaded.project.knobs);
+    this.plan = new LivePlan(this.loaded.graph, this.session.services, this.loaded.project.knobs, this.unwatchedTest());
     this.session.files.flush();
+    this.session.traces.compact();
     // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs): collect it now.
     (globalThis as { gc?: () => void }).gc?.();
   }
@@ -221,15 +222,17 @@ export class Daemon {
    * folders).
    */
   private unwatchedPaths(): string[] {
-    const base = this.session.base;
-    const ignored = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])].map((p) => p + '/');
     const paths = this.outputWatcher?.takeChanged() ?? [];
-    for (const p of this.plan.readPaths()) {
-      if (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) {
-        if (!this.loaded.graph.producerOf(p)) paths.push(p);
-      }
-    }
+    for (const p of this.plan.unwatchedReadPaths()) paths.push(p);
     return paths;
+  }
+
+  /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
+  private unwatchedTest(): (p: string) => boolean {
+    const base = this.session.base;
+    const ignored = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])].map((i) => i + '/');
+    const graph = this.loaded.graph;
+    return (p) => (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) && !graph.producerOf(p);
   }
 
   /** Builds run one at a time, in the order asked. */

@@ -95,3 +95,53 @@ describe('executor', () => {
     }
   });
 });
+
+describe('live plan', () => {
+  it('re-decides exactly the readers of a changed file, as they were at the last index: one reader, several, then one again', async () => {
+    const { LivePlan } = await import('../graph/plan.js');
+    const hashes = new Map<string, string>([['a.c', '1'], ['b.c', '1'], ['x.h', '1'], ['y.h', '1']]);
+    const runs = new Map<string, import('../graph/traces.js').RunRecord>();
+    const files = { hash: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: (p: string) => (hashes.has(p) ? { path: p, hash: hashes.get(p)!, mode: 0o644, size: 1 } : null), mtimeMs: () => 0 };
+    const traces = {
+      lastRun: (id: string) => runs.get(id),
+      findMatch: () => undefined,
+      previousRun: () => undefined,
+      recordRun: () => undefined,
+      adoptRun: () => undefined,
+      recordFailure: () => undefined,
+      lastFailure: () => undefined,
+    };
+    const store = { has: () => false, save: () => undefined, restore: () => false };
+    const a = action('a.o', ['a.c']);
+    const b = action('b.o', ['b.c']);
+    const g = new BuildGraph([a, b]);
+    // Each up to date, with the headers its last depfile named.
+    const record = (act: Action, deps: string[]): void => {
+      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
+      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
+      const preKey = preKeyOf(act, inputs);
+      hashes.set(act.outputs[0]!, `out-${act.id}`);
+      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: `out-${act.id}`, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
+    };
+    record(a, ['x.h']);
+    record(b, ['y.h']);
+    const plan = new LivePlan(g, { files, traces, store }, {});
+    expect(plan.counts.upToDate).toBe(2);
+    // x.h has one reader: only a.o is looked at, and it is dirty (its recorded header changed).
+    hashes.set('x.h', '2');
+    expect(plan.update(['x.h'])).toBe(1);
+    expect(plan.entries.get('a.o')!.state).toBe('run');
+    expect(plan.entries.get('b.o')!.state).toBe('upToDate');
+    // b.o now includes x.h too: after its refresh, x.h has two readers.
+    record(b, ['x.h', 'y.h']);
+    plan.refresh(['b.o']);
+    expect(plan.update(['x.h'])).toBe(2);
+    // a.o no longer includes x.h: one reader again (b.o), and y.h still has b.o.
+    record(a, []);
+    plan.refresh(['a.o']);
+    expect(plan.update(['x.h'])).toBe(1);
+    expect(plan.update(['y.h'])).toBe(1);
+    expect(plan.update(['z.h'])).toBe(0);
+    expect(plan.watches('a.c') && plan.watches('x.h') && !plan.watches('z.h')).toBe(true);
+  });
+});
