@@ -155,7 +155,8 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
   const action = session.findAction(loaded, target, cwd);
   if (!action) throw new UnknownPathError(target, loaded.project.root);
   // Reasons only for the action and what it depends on: the chain can lead nowhere else.
-  const plan = session.plan(loaded, new Set([action.id, ...loaded.graph.upstreamOf(action.id)]));
+  const chain = new Set([action.id, ...loaded.graph.upstreamOf(action.id)]);
+  const plan = session.plan(loaded, chain, chain);
   const node = whyNode(action.id, plan, loaded, new Set());
   const last = session.traces.lastRun(action.id);
   const previous = session.traces.previousRun(action.id);

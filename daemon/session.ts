@@ -212,8 +212,9 @@ export class Session {
   }
 
   /** What a build would do now; reasons are worked out for the actions in `explain`. */
-  plan(loaded: LoadedGraph, explain?: ReadonlySet<string>): Plan {
-    const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain });
+  /** `only`: these actions and what they depend on (see planBuild); the whole graph without it. */
+  plan(loaded: LoadedGraph, explain?: ReadonlySet<string>, only?: ReadonlySet<string>): Plan {
+    const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();
     return plan;
   }
