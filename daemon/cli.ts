@@ -58,6 +58,14 @@ function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value) + '\n');
 }
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function oneShot(): Promise<typeof import('./oneShot.js')> {
   return import('./oneShot.js');
 }
@@ -67,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
   const locate = (opts: CommonOptions): ReturnType<typeof locateIn> => locateIn(opened, opts);
   const program = new Command('osvd')
     .description('incremental build daemon for the OSv kernel')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .addHelpText('after', `\nKnobs (--set KEY=VALUE, osvd set KEY=VALUE):\n${KNOBS.map((k) => `  ${k.name.padEnd(22)} ${k.doc}`).join('\n')}`);
 
