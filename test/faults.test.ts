@@ -254,3 +254,40 @@ describe('security', () => {
     expect(fs.existsSync(pwned)).toBe(false);
   });
 });
+
+describe('the store copy thread', () => {
+  it('copies outputs off the main thread, in batches; a file gone before its copy is not cached and the build is not failed', async () => {
+    const { openDatabase } = await import('../cache/db.js');
+    const { ContentStore } = await import('../cache/store.js');
+    const { hashBytes } = await import('../graph/hash.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-store-'));
+    try {
+      const scratch = path.join(root, 'scratch');
+      fs.mkdirSync(scratch);
+      const { db } = openDatabase(path.join(root, 'state.db'));
+      const store = new ContentStore(db, path.join(root, 'store'), root, { scratchDir: scratch });
+      const records = Array.from({ length: 300 }, (_, i) => {
+        const data = Buffer.from(`object ${i}\n`.repeat(i + 1));
+        fs.writeFileSync(path.join(root, `o${i}.o`), data);
+        return { path: `o${i}.o`, hash: hashBytes(data), mode: 0o644, size: data.length };
+      });
+      const gone = { path: 'gone.o', hash: hashBytes(Buffer.from('gone')), mode: 0o644, size: 4 };
+      for (const r of [...records, gone]) store.save(r);
+      // Not usable for a restore until copied.
+      expect(store.has(records[0]!.hash)).toBe(false);
+      await store.settled();
+      expect(records.every((r) => store.has(r.hash))).toBe(true);
+      expect(store.has(gone.hash)).toBe(false);
+      expect(store.takeTroubles()).toEqual([expect.objectContaining({ op: 'save', path: 'gone.o' })]);
+      // The copies are the bytes: an output deleted now comes back from the store.
+      fs.rmSync(path.join(root, 'o299.o'));
+      expect(store.restore(records[299]!)).toBe(true);
+      expect(hashBytes(fs.readFileSync(path.join(root, 'o299.o')))).toBe(records[299]!.hash);
+      expect(fs.readdirSync(scratch)).toEqual([]);
+      store.close();
+      db.close();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
