@@ -105,7 +105,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   const waitingOn = new Map<string, number>();
   const ready = new ReadyQueue();
   for (const id of graph.actions.keys()) {
-    const n = graph.predecessors(id).size;
+    const n = graph.predecessors(id).length;
     waitingOn.set(id, n);
     if (n === 0) ready.push(id, priority.get(id) ?? 0);
   }

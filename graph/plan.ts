@@ -1,4 +1,4 @@
-import type { BuildContext } from './action.js';
+import type { BuildContext, FileHash } from './action.js';
 import type { BuildGraph } from './graph.js';
 import { decide, explain, type DirtyReason } from './rebuilder.js';
 import type { FileHasher, OutputStore, TraceStore } from './traces.js';
@@ -75,6 +75,7 @@ export function planBuild(graph: BuildGraph, services: PlanServices, context: Bu
  */
 /** Above this many read paths, an action's pending state is found from the dirty actions instead. */
 const MANY_READS = 256;
+const NO_DEPS: readonly FileHash[] = Object.freeze([]);
 
 export class LivePlan implements Plan {
   readonly entries = new Map<string, PlanEntry>();
@@ -92,8 +93,11 @@ export class LivePlan implements Plan {
   private readonly readSets = new Map<string, ReadonlySet<string>>();
   /** Read paths the tree watcher cannot see (see the constructor's `unwatched`), kept as they are indexed. */
   private readonly unwatched = new Set<string>();
-  /** The paths each action is indexed under in `readers` (its inputs and its last run's deps). */
-  private readonly reads = new Map<string, readonly string[]>();
+  /**
+   * The last run's deps each action is indexed under in `readers`, with its inputs (the graph's, which
+   * do not change): the record's own list, not a copy of the paths (2 MB at 10,000 TUs).
+   */
+  private readonly reads = new Map<string, readonly FileHash[]>();
 
   /** `isUnwatched`: which read paths no file watcher reports (see unwatchedReadPaths). */
   constructor(
@@ -193,12 +197,14 @@ export class LivePlan implements Plan {
   private readsDirty(id: string): boolean | undefined {
     // While recomputeAll decides, an action not decided yet counts as dirty: only a full look sees that.
     if (this.entries.size < this.order.length) return undefined;
-    const reads = this.reads.get(id);
-    if (!reads || reads.length <= MANY_READS) return undefined;
+    const deps = this.reads.get(id);
+    if (!deps) return undefined;
+    const count = this.graph.get(id).inputs.length + deps.length;
+    if (count <= MANY_READS) return undefined;
     let outputs = 0;
-    for (const d of this.dirty) if ((outputs += this.graph.get(d).outputs.length) > reads.length) return undefined;
+    for (const d of this.dirty) if ((outputs += this.graph.get(d).outputs.length) > count) return undefined;
     let set = this.readSets.get(id);
-    if (!set) this.readSets.set(id, (set = new Set(reads)));
+    if (!set) this.readSets.set(id, (set = new Set(this.pathsOf(id, deps))));
     for (const d of this.dirty) {
       if (d === id) continue;
       for (const o of this.graph.get(d).outputs) if (set.has(o)) return true;
@@ -206,13 +212,18 @@ export class LivePlan implements Plan {
     return false;
   }
 
+  /** The paths an action is indexed under: its inputs, then these deps'. */
+  private pathsOf(id: string, deps: readonly FileHash[]): string[] {
+    return [...this.graph.get(id).inputs, ...deps.map(([p]) => p)];
+  }
+
   private index(id: string): void {
-    const paths = [...this.graph.get(id).inputs, ...(this.services.traces.lastRun(id)?.deps ?? []).map(([p]) => p)];
+    const deps = this.services.traces.lastRun(id)?.deps ?? NO_DEPS;
     const old = this.reads.get(id);
-    // The same paths as before (a rebuilt link reads the same objects): nothing to re-index.
-    if (old && old.length === paths.length && old.every((p, i) => p === paths[i])) return;
+    // The same deps as before (a rebuilt link reads the same objects and no depfile): nothing to do.
+    if (old && old.length === deps.length && old.every(([p], i) => p === deps[i]![0])) return;
     this.readSets.delete(id);
-    for (const p of old ?? []) {
+    for (const p of old ? this.pathsOf(id, old) : []) {
       const r = this.readers.get(p);
       if (r === id) this.forget(p);
       else if (typeof r === 'object') {
@@ -220,6 +231,7 @@ export class LivePlan implements Plan {
         if (r.size === 1) this.readers.set(p, r.values().next().value!);
       }
     }
+    const paths = this.pathsOf(id, deps);
     for (const p of paths) {
       const r = this.readers.get(p);
       if (r === undefined) {
@@ -229,7 +241,7 @@ export class LivePlan implements Plan {
         if (r !== id) this.readers.set(p, new Set([r, id]));
       } else r.add(id);
     }
-    this.reads.set(id, paths);
+    this.reads.set(id, deps);
     // Made now, after a build, rather than on the first edit after it (50 ms for the link at 50,000 TUs).
     if (paths.length > MANY_READS) this.readSets.set(id, new Set(paths));
   }
