@@ -107,7 +107,7 @@ export class TraceDb implements TraceStore {
   }
 
   /**
-   * Strings the graph already holds (its commands): a last run decoded from JSON shares them instead
+   * Strings the graph already holds (its names, commands and outputs): a last run decoded from JSON shares them instead
    * of keeping a copy of each (about 1.5 KB an action). Called when a graph is loaded.
    */
   adoptStrings(strings: Iterable<string>): void {
@@ -144,13 +144,16 @@ export class TraceDb implements TraceStore {
       return o;
     };
     const pairs = (list: readonly FileHash[]): FileHash[] => list.map(([p, h]) => pair(p, h));
+    const graphs = (x: string): string => this.known.get(x) ?? x;
     return {
       ...run,
-      commands: run.commands.map((c) => this.known.get(c) ?? c),
+      actionId: graphs(run.actionId),
+      commands: run.commands.map(graphs),
       keyEnv: object(run.keyEnv),
       context: object(run.context),
       inputs: pairs(run.inputs),
       deps: pairs(run.deps),
+      outputs: run.outputs.map((o) => ({ path: graphs(o.path), hash: one(o.hash), mode: o.mode, size: o.size })),
     };
   }
 

@@ -121,7 +121,7 @@ export class Session {
     const started = performance.now();
     const imported = await projectActions(project, this.files, this.imports);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
-    this.traces.adoptStrings(imported.actions.flatMap((a) => a.commands));
+    this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
     const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};

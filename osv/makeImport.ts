@@ -112,10 +112,35 @@ function packImport(build: ImportedBuild): SavedImport {
   return { ...rest, environments, actions: actions.map((a) => ({ ...a, env: indexOf(a.env), keyEnv: indexOf(a.keyEnv) })) };
 }
 
-/** The cached import, its actions sharing their environments again. */
+/**
+ * The cached import, its actions sharing their environments again, and their paths: decoded from
+ * JSON, each action's name, output, depfile, source and order-only prerequisites would be strings of
+ * their own (the same phony name 10,000 times over), which the daemon keeps for its lifetime.
+ */
 function unpackImport(saved: SavedImport): ImportedBuild {
   const { environments, actions, ...rest } = saved;
-  return { ...rest, actions: actions.map((a) => ({ ...a, env: environments[a.env]!, keyEnv: environments[a.keyEnv]! })) };
+  const pool = new Map<string, string>();
+  const one = (s: string): string => {
+    const known = pool.get(s);
+    if (known !== undefined) return known;
+    pool.set(s, s);
+    return s;
+  };
+  const many = (list: readonly string[]): string[] => list.map(one);
+  return {
+    ...rest,
+    actions: actions.map((a) => ({
+      ...a,
+      id: one(a.id),
+      inputs: many(a.inputs),
+      outputs: many(a.outputs),
+      orderAfter: many(a.orderAfter),
+      ...(a.depfile !== undefined ? { depfile: one(a.depfile) } : {}),
+      ...(a.source !== undefined ? { source: one(a.source) } : {}),
+      env: environments[a.env]!,
+      keyEnv: environments[a.keyEnv]!,
+    })),
+  };
 }
 
 export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
