@@ -4,6 +4,7 @@ import { hashBytes } from '../graph/hash.js';
 import type { OutputRecord } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
+import type { StringPool } from './strings.js';
 
 interface StatRow {
   size: number;
@@ -33,7 +34,12 @@ export class FileState implements FileHasher {
   private readonly select;
   private readonly upsert;
 
-  constructor(private readonly db: Db, private readonly root: string) {
+  /** `pool`: shared with the last runs (see StringPool). */
+  constructor(
+    private readonly db: Db,
+    private readonly root: string,
+    private readonly pool: Pick<StringPool, 'one'> = { one: (x) => x },
+  ) {
     this.select = db.prepare('SELECT size, mtime_ns, ctime_ns, ino, hash, racy FROM files WHERE path = ?');
     this.upsert = db.prepare(
       'INSERT INTO files (path, size, mtime_ns, ctime_ns, ino, hash, racy) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
@@ -115,7 +121,7 @@ export class FileState implements FileHasher {
       st = undefined;
     }
     if (!st) return MISSING;
-    const known = (hash: string | null): Known => (hash === null ? MISSING : new Known(hash, st));
+    const known = (hash: string | null): Known => (hash === null ? MISSING : new Known(this.pool.one(hash), st));
     if (st.isSymbolicLink()) return known(`link:${fs.readlinkSync(abs)}`);
     if (st.isDirectory()) return known('dir');
     const size = Number(st.size);

@@ -1,6 +1,7 @@
 import type { FileHash } from '../graph/action.js';
 import type { RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
 import type { Db } from './db.js';
+import { StringPool } from './strings.js';
 
 /** Keep this many traces per pre-key: enough to go back and forth between a few configurations. */
 const TRACES_PER_PREKEY = 16;
@@ -24,7 +25,6 @@ export class TraceDb implements TraceStore {
   private readonly upsertFailure;
   private readonly deleteFailure;
   private readonly lastRuns = new Map<string, RunRecord | null>();
-  private readonly strings = new Map<string, string>();
   private readonly pairs = new Map<string, FileHash>();
   private readonly objects = new Map<string, object>();
   /** The graph's strings (see adoptStrings): kept apart, they outlive clearCache(). */
@@ -39,7 +39,11 @@ export class TraceDb implements TraceStore {
   /** Actions with a recorded failure (so that recording a run deletes one only when there is one). */
   private readonly failedActions: Set<string>;
 
-  constructor(private readonly db: Db) {
+  /** `pool`: shared with the file-hash memo (see StringPool). */
+  constructor(
+    private readonly db: Db,
+    private readonly pool: StringPool = new StringPool(),
+  ) {
     this.byPreKey = db.prepare('SELECT key, deps, record FROM traces WHERE pre_key = ? ORDER BY created_at DESC');
     this.insertTrace = db.prepare(
       'INSERT INTO traces (pre_key, key, deps, record, created_at) VALUES (?, ?, ?, ?, ?) ' +
@@ -93,7 +97,7 @@ export class TraceDb implements TraceStore {
    * 9 MB; a last run loaded later simply shares less.
    */
   compact(): void {
-    this.strings.clear();
+    this.pool.clear();
     this.pairs.clear();
     this.objects.clear();
   }
@@ -101,7 +105,7 @@ export class TraceDb implements TraceStore {
   /** Forget the last runs cached in memory (they are read again on demand). */
   clearCache(): void {
     this.lastRuns.clear();
-    this.strings.clear();
+    this.pool.clear();
     this.pairs.clear();
     this.objects.clear();
   }
@@ -122,12 +126,7 @@ export class TraceDb implements TraceStore {
    * and each knob set is kept instead, and commands are the graph's own.
    */
   private shared(run: RunRecord): RunRecord {
-    const one = (s: string): string => {
-      const known = this.strings.get(s);
-      if (known !== undefined) return known;
-      this.strings.set(s, s);
-      return s;
-    };
+    const one = (s: string): string => this.pool.one(s);
     const pair = (p: string, h: string): FileHash => {
       const key = `${p}\n${h}`;
       const known = this.pairs.get(key);

@@ -283,6 +283,7 @@ export class Daemon {
           this.watchOutputs();
           this.plan.refresh(decided);
           this.session.files.flush();
+          this.session.traces.compact();
         } else {
           await this.reload();
         }

@@ -5,6 +5,7 @@ import { FileState } from '../cache/fileState.js';
 import { BuildHistory, ImportCache, type BuildSummary } from '../cache/history.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
+import { StringPool } from '../cache/strings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
 import type { Action } from '../graph/action.js';
@@ -53,8 +54,9 @@ export class Session {
   readonly scratchDir: string;
 
   private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
-    this.files = new FileState(db, base.root);
-    this.traces = new TraceDb(db);
+    const strings = new StringPool();
+    this.files = new FileState(db, base.root, strings);
+    this.traces = new TraceDb(db, strings);
     this.scratchDir = openScratch(base.stateDir);
     this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, {
       maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
