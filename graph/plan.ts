@@ -50,8 +50,16 @@ export function planAction(
     withReasons && state !== 'upToDate'
       ? explain({ action, files, lastRun: last, lastFailure: traces.lastFailure(id), context, pendingProducer, producerOf: (p) => graph.producerOf(p)?.id })
       : [];
-  return { state, reasons };
+  return reasons.length === 0 ? PLAIN[state] : { state, reasons };
 }
+
+/** Entries without reasons (nearly all of a live plan's): one shared object per state. */
+const PLAIN: Readonly<Record<PlanState, PlanEntry>> = Object.freeze({
+  upToDate: Object.freeze({ state: 'upToDate', reasons: Object.freeze([]) }),
+  restore: Object.freeze({ state: 'restore', reasons: Object.freeze([]) }),
+  run: Object.freeze({ state: 'run', reasons: Object.freeze([]) }),
+  pending: Object.freeze({ state: 'pending', reasons: Object.freeze([]) }),
+});
 
 /**
  * `only`: plan just these actions (they must include everything upstream of each of them: an action's
@@ -76,6 +84,9 @@ export function planBuild(graph: BuildGraph, services: PlanServices, context: Bu
 /** Above this many read paths, an action's pending state is found from the dirty actions instead. */
 const MANY_READS = 256;
 const NO_DEPS: readonly FileHash[] = Object.freeze([]);
+/** Up to this many readers of a path are a list; more, a set. */
+const FEW_READERS = 16;
+type Readers = string | string[] | Set<string>;
 
 export class LivePlan implements Plan {
   readonly entries = new Map<string, PlanEntry>();
@@ -83,10 +94,10 @@ export class LivePlan implements Plan {
   private readonly order: readonly string[];
   private readonly position = new Map<string, number>();
   /**
-   * The actions that read each path: one name, or a set when there are several (most paths, a TU's
-   * own source, have one reader: a set each cost 1.5 MB at 10,000 TUs).
+   * The actions that read each path: one name, a short list, or a set when there are many (most paths
+   * have one reader or a few: a set each cost several MB at 10,000 TUs).
    */
-  private readonly readers = new Map<string, string | Set<string>>();
+  private readonly readers = new Map<string, Readers>();
   /** Actions whose state is not up to date. */
   private readonly dirty = new Set<string>();
   /** For actions that read many paths, those paths as a set (made on first use; see readsDirty). */
@@ -226,7 +237,11 @@ export class LivePlan implements Plan {
     for (const p of old ? this.pathsOf(id, old) : []) {
       const r = this.readers.get(p);
       if (r === id) this.forget(p);
-      else if (typeof r === 'object') {
+      else if (Array.isArray(r)) {
+        const i = r.indexOf(id);
+        if (i >= 0) r.splice(i, 1);
+        if (r.length === 1) this.readers.set(p, r[0]!);
+      } else if (r instanceof Set) {
         r.delete(id);
         if (r.size === 1) this.readers.set(p, r.values().next().value!);
       }
@@ -238,7 +253,12 @@ export class LivePlan implements Plan {
         this.readers.set(p, id);
         if (this.isUnwatched(p)) this.unwatched.add(p);
       } else if (typeof r === 'string') {
-        if (r !== id) this.readers.set(p, new Set([r, id]));
+        if (r !== id) this.readers.set(p, [r, id]);
+      } else if (Array.isArray(r)) {
+        if (!r.includes(id)) {
+          if (r.length < FEW_READERS) r.push(id);
+          else this.readers.set(p, new Set([...r, id]));
+        }
       } else r.add(id);
     }
     this.reads.set(id, deps);
