@@ -164,13 +164,8 @@ export class TreeWatcher {
     while (stack.length > 0 && this.working()) {
       const dir = stack.pop()!;
       if (this.folders.has(dir) || !this.watchFolder(dir)) continue;
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(this.abs(dir), { withFileTypes: true });
-      } catch (err) {
-        this.readFailed(dir, err as NodeJS.ErrnoException);
-        continue;
-      }
+      const entries = this.list(dir);
+      if (!entries) continue;
       for (const e of entries) {
         const rel = join(dir, e.name);
         if (this.isIgnored(rel)) continue;
@@ -233,13 +228,8 @@ export class TreeWatcher {
 
   /** An event without a name: look at every entry of the folder again. */
   private rescan(dir: string): void {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(this.abs(dir), { withFileTypes: true });
-    } catch (err) {
-      this.readFailed(dir, err as NodeJS.ErrnoException);
-      return;
-    }
+    const entries = this.list(dir);
+    if (!entries) return;
     const present = new Set<string>();
     for (const e of entries) {
       const rel = join(dir, e.name);
@@ -249,6 +239,16 @@ export class TreeWatcher {
       else if (!this.folders.has(rel)) this.watchNewTree(rel);
     }
     for (const child of [...(this.folders.get(dir)?.children ?? [])]) if (!present.has(child)) this.gone(join(dir, child));
+  }
+
+  /** A watched folder's entries; undefined when it cannot be read (see readFailed). */
+  private list(dir: string): fs.Dirent[] | undefined {
+    try {
+      return fs.readdirSync(this.abs(dir), { withFileTypes: true });
+    } catch (err) {
+      this.readFailed(dir, err as NodeJS.ErrnoException);
+      return undefined;
+    }
   }
 
   private readFailed(dir: string, err: NodeJS.ErrnoException): void {
