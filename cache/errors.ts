@@ -1,4 +1,4 @@
-import { OsvdError, type ErrorDetails } from '../graph/errors.js';
+import { OsvdError, type ErrorDetails } from '../base/errors.js';
 
 export class CacheError extends OsvdError {
   constructor(message: string, details: ErrorDetails = {}) {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isAlive } from '../graph/process.js';
+import { isAlive } from '../base/process.js';
 
 /**
  * A private scratch folder per process, `<stateDir>/tmp/<pid>`, for files on their way to their final

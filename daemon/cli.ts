@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
-import { isOsvdError, OsvdError } from '../graph/errors.js';
+import { isOsvdError, OsvdError } from '../base/errors.js';
 import { KNOBS } from '../osv/knobs.js';
 import { openProjectBase, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { DaemonClient, isAlive } from './client.js';

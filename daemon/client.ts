@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { OsvdError } from '../graph/errors.js';
+import { OsvdError } from '../base/errors.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
 import { isAlive, readDaemonFile, removeStale, type DaemonFile } from './locate.js';
 

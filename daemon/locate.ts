@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nameHash } from '../graph/nameHash.js';
-import { isAlive } from '../graph/process.js';
+import { nameHash } from '../base/nameHash.js';
+import { isAlive } from '../base/process.js';
 
 /** Finding a tree's daemon from its files alone (kept small: the `osvd status` fast path loads it). */
 

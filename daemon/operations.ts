@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { BuildResult } from '../graph/builder.js';
-import { OsvdError } from '../graph/errors.js';
+import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
 import { describeReason, runChanges, type DirtyReason } from '../graph/rebuilder.js';

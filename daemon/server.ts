@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { BuildEvent } from '../graph/builder.js';
-import { isOsvdError, OsvdError } from '../graph/errors.js';
+import { isOsvdError, OsvdError } from '../base/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { ProjectOptions } from '../osv/project.js';
 import { daemonInfoPath, isAlive, readDaemonFile, socketPathFor, type DaemonFile } from './client.js';

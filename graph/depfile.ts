@@ -1,4 +1,4 @@
-import { OsvdError } from './errors.js';
+import { OsvdError } from '../base/errors.js';
 
 export class DepfileError extends OsvdError {
   constructor(file: string, message: string) {

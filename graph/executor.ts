@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
-import { ToolMissingError } from './errors.js';
+import { ToolMissingError } from '../base/errors.js';
 
 export interface ExecResult {
   readonly ok: boolean;

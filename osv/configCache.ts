@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { nameHash } from '../graph/nameHash.js';
+import { nameHash } from '../base/nameHash.js';
 
 /**
  * Loading TypeScript costs a few hundred milliseconds, more than a daemon query may take. A config

@@ -1,4 +1,4 @@
-import { OsvdError, type ErrorDetails } from '../graph/errors.js';
+import { OsvdError, type ErrorDetails } from '../base/errors.js';
 
 /** osv.config.ts is missing, does not load, or has a wrong field. */
 export class ConfigError extends OsvdError {

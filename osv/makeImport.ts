@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
-import { ToolMissingError } from '../graph/errors.js';
+import { ToolMissingError } from '../base/errors.js';
 import { hashValue } from '../graph/hash.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';

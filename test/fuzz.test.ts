@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
-import { OsvdError } from '../graph/errors.js';
+import { OsvdError } from '../base/errors.js';
 import { BuildGraph } from '../graph/graph.js';
 import { validateConfig } from '../osv/config.js';
 import { parseSets, resolveKnobs } from '../osv/knobs.js';
