@@ -86,8 +86,8 @@ export async function importBuild(req: ImportRequest, files: FileHasher, cache: 
 
 /**
  * An import as cached: each distinct environment once, the actions naming theirs by index. Every
- * action of an import shares make's environment (1.5 KB here): written out per action, it made half of
- * the 110 MB the cache held at 50,000 TUs.
+ * action of an import shares make's environment: written out per action, it made half of what the
+ * cache held.
  */
 interface SavedImport extends Omit<ImportedBuild, 'actions' | 'removedDepfiles'> {
   readonly environments: readonly Readonly<Record<string, string>>[];
@@ -180,7 +180,7 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   }
   const full: ImportRequest = { ...req, vars: { ...req.vars, ...precomputed } };
   const cmdline = makeCommandLine(full);
-  // make's output (100 MB at 50,000 TUs) is parsed as it arrives: a new parser for each attempt.
+  // make's output grows with every TU and is parsed as it arrives: a new parser for each attempt.
   let parser = new DryRunParser();
   const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], () => {
     parser = new DryRunParser();
