@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
-import { BuildHistory, ImportCache, type BuildSummary } from '../cache/history.js';
+import { BuildHistory, type BuildSummary } from '../cache/history.js';
+import { ImportDb } from '../cache/importDb.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
@@ -43,7 +44,7 @@ export class Session {
   readonly traces: TraceDb;
   readonly store: ContentStore;
   readonly history: BuildHistory;
-  readonly imports: ImportCache;
+  readonly imports: ImportDb;
   readonly settings: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
   /** The graph whose compile_commands.json was written last, and the file's stat then. */
@@ -64,7 +65,7 @@ export class Session {
       simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
     });
     this.history = new BuildHistory(db);
-    this.imports = new ImportCache(db);
+    this.imports = new ImportDb(db);
     this.settings = new Settings(db);
   }
 

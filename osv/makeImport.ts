@@ -48,7 +48,8 @@ export interface ImportedBuild {
   readonly removedDepfiles?: readonly string[];
 }
 
-export interface ImportCacheLike {
+/** Where imports are kept between runs, by key (cache/importDb.ts in the daemon). */
+export interface ImportStore {
   get(key: string): string | undefined;
   put(key: string, value: string): void;
 }
@@ -72,15 +73,15 @@ export function makeCommandLine(req: ImportRequest): string[] {
  * The import, reused while the makefiles make read (and everything else it depends on) are unchanged.
  * Depfiles included by the Makefile are not part of the key: osvd reads depfiles itself.
  */
-export async function importBuild(req: ImportRequest, files: FileHasher, cache: ImportCacheLike): Promise<ImportedBuild & { cached: boolean }> {
+export async function importBuild(req: ImportRequest, files: FileHasher, imports: ImportStore): Promise<ImportedBuild & { cached: boolean }> {
   const slot = hashValue([IMPORT_VERSION, req.vars, req.goals, req.baseEnv, req.outDir, (req.keyFiles ?? []).map((f) => [f, files.hash(f) ?? 'missing'])]);
-  const saved = cache.get(slot);
+  const saved = imports.get(slot);
   if (saved) {
     const previous = unpackImport(JSON.parse(saved) as SavedImport);
     if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, cached: true };
   }
   const fresh = await runImport(req, files);
-  cache.put(slot, JSON.stringify(packImport(fresh)));
+  imports.put(slot, JSON.stringify(packImport(fresh)));
   return { ...fresh, cached: false };
 }
 

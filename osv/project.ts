@@ -7,7 +7,7 @@ import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } fro
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './knobs.js';
-import { importBuild, type ImportCacheLike } from './makeImport.js';
+import { importBuild, type ImportStore } from './makeImport.js';
 import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
@@ -113,7 +113,7 @@ export function buildGoals(project: Project): string[] {
 }
 
 /** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
-export async function projectActions(project: Project, files: FileHasher, cache: ImportCacheLike): Promise<ProjectActions> {
+export async function projectActions(project: Project, files: FileHasher, imports: ImportStore): Promise<ProjectActions> {
   const { knobs, root, outDir } = project;
   const extraVars: Record<string, string> = { ...(project.config.makeVars ?? {}) };
   const own: Action[] = [];
@@ -147,7 +147,7 @@ export async function projectActions(project: Project, files: FileHasher, cache:
       keyFiles: versionScriptSource(project, extraVars) ? [versionScriptSource(project, extraVars)!] : [],
     },
     files,
-    cache,
+    imports,
   );
   if (hasKconfig(root)) own.push(kconfigAction({ root, outDir, mode: knobs.mode!, arch: knobs.arch!, env: project.baseEnv }));
   // OSv's Makefile copies the version script while it is read; osvd makes the copy an action of its own.
