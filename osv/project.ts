@@ -7,7 +7,7 @@ import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } fro
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './knobs.js';
-import { importBuild, type ImportStore } from './makeImport.js';
+import { importBuild, type ImportStore } from './cachedImport.js';
 import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
