@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImportError } from './errors.js';
+import type { Knobs } from './knobs.js';
 
 /** Facts about an OSv(-shaped) tree that knobs are checked against. */
 export interface TreeFacts {
@@ -22,7 +23,7 @@ const PRECOMPUTE_CANDIDATES = ['CXX_INCLUDES'];
  * The goals osvd builds in an OSv kernel tree when the config names none: the kernel and its link chain.
  * Make's default goal (`all`) also writes loader.img, which needs qemu's tools.
  */
-export function kernelGoals(knobs: Readonly<Record<string, string>>, outDir: string): string[] {
+export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string): string[] {
   const goals = knobs.arch === 'aarch64' ? [`${outDir}/loader-stripped.elf`] : [`${outDir}/lzloader.elf`, `${outDir}/vmlinuz.bin`];
   if (knobs.fs === 'zfs') goals.push(`${outDir}/libsolaris.so`);
   return goals;
@@ -64,6 +65,6 @@ export function readTree(root: string): TreeFacts {
 }
 
 /** The build folder make writes to, as OSv's Makefile defines it: build/<mode>.<arch>. */
-export function outDirOf(knobs: Readonly<Record<string, string>>): string {
+export function outDirOf(knobs: Pick<Knobs, 'mode' | 'arch'>): string {
   return `build/${knobs.mode}.${knobs.arch}`;
 }
