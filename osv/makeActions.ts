@@ -3,8 +3,9 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
-import { variableAssignments, type ImportRequest } from './importRequest.js';
-import { buildPathVariables, lateVariables, refersTo, type MakeDatabase, type RuleEntry, type TracedTarget } from './makeOutput.js';
+import type { ImportRequest } from './importRequest.js';
+import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
+import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, type RecipeFacts } from './recipes.js';
 
 /**
@@ -129,7 +130,7 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   const kind = facts.kind;
   const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
   const text = im.db.ruleText.get(t.target) ?? '';
-  const expandLate = !im.isPhony(t.target) && (refersTo(text, im.late) || shellReadsBuild(text, im.inBuild));
+  const expandLate = !im.isPhony(t.target) && expandsLate(text, im.late, im.inBuild);
   return {
     id: t.target,
     kind,
@@ -203,29 +204,9 @@ function actionsReached(im: ImportContext, name: string, seen = new Set<string>(
   return [...rule.prereqs, ...rule.orderOnly].flatMap((p) => actionsReached(im, p, seen));
 }
 
-/**
- * A recipe whose text depends on build outputs when make expands it (see lateVariables) is run by make
- * itself, when osvd runs the action: `-B` to run it, `-o` for each prerequisite so that make remakes
- * nothing else. The recipe make runs is then the one make would run at that moment.
- */
-function lateRecipe(vars: Readonly<Record<string, string>>, target: string, rule: RuleEntry | undefined): string {
-  const keep = [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])].flatMap((p) => ['-o', p]);
-  return ['make', '--no-print-directory', '-s', '-B', 'V=1', ...variableAssignments(vars), ...keep, target].map(shellQuote).join(' ');
-}
-
 /** gcc does not preprocess a `.s` file, so `-MD` writes no depfile for it (OSv has a few in libc/arch). */
 function unpreprocessedSource(recipe: readonly string[]): boolean {
   return recipe.some((line) => / -c(\s.*)?\s\S+\.s$/.test(line.trim()));
-}
-
-/** `$(shell ...)` in the recipe's own text that names the build folder (`$(shell cat $(out)/x)`). */
-function shellReadsBuild(text: string, inBuild: ReadonlySet<string>): boolean {
-  for (const m of text.matchAll(/\$\(shell\b[^\n]*/g)) if (refersTo(m[0], inBuild)) return true;
-  return false;
-}
-
-function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function depfileNames(root: string, depfile: string): Set<string> {
