@@ -6,7 +6,8 @@ import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
 import { actionKey, decide, describeReason, explain, inputHashes, type DirtyReason } from './rebuilder.js';
-import { criticalPaths, ReadyQueue } from './scheduler.js';
+import { BuildQueue } from './buildQueue.js';
+import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore, TraceStore } from './traces.js';
 
 /**
@@ -99,18 +100,8 @@ export function primaryOutput(action: Action): string {
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
   const { files, traces, store } = services;
-  const total = graph.actions.size;
-  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: 0 };
-  const priority = criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs);
-  const waitingOn = new Map<string, number>();
-  const ready = new ReadyQueue();
-  for (const id of graph.actions.keys()) {
-    const n = graph.predecessors(id).length;
-    waitingOn.set(id, n);
-    if (n === 0) ready.push(id, priority.get(id) ?? 0);
-  }
-  const skipped = new Set<string>();
-  let finished = 0;
+  const queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
+  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
   let running = 0;
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   let recording = 0;
@@ -125,23 +116,9 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   function runBuild(): Promise<BuildResult> {
     return new Promise<BuildResult>((resolve, reject) => {
       const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
-        finished++;
+        queue.finish(id, state === 'failed');
         const action = graph.get(id);
-        options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished, total, durationMs });
-        if (state === 'failed') {
-          for (const d of graph.downstreamOf(id)) {
-            if (!skipped.has(d)) {
-              skipped.add(d);
-              result.skipped.push(d);
-            }
-          }
-          return;
-        }
-        for (const s of graph.successors(id)) {
-          const n = waitingOn.get(s)! - 1;
-          waitingOn.set(s, n);
-          if (n === 0 && !skipped.has(s)) ready.push(s, priority.get(s) ?? 0);
-        }
+        options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: queue.finished, total: queue.total, durationMs });
       };
 
       let pumpScheduled = false;
@@ -152,7 +129,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
           // requests during a build (a no-op build decides thousands in a row).
           let decided = 0;
           let known = 0;
-          while (running < options.jobs && ready.size > 0) {
+          while (running < options.jobs && queue.hasReady()) {
             if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
               if (!pumpScheduled) {
                 pumpScheduled = true;
@@ -160,8 +137,8 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
               }
               return;
             }
-            const id = ready.pop()!;
-            if (skipped.has(id)) continue;
+            const id = queue.next();
+            if (id === undefined) break;
             if (options.knownUpToDate?.(id)) {
               known++;
               result.upToDate++;
@@ -212,9 +189,9 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
               (err) => reject(err),
             );
           }
-          if (running === 0 && recording === 0 && ready.size === 0) {
+          if (running === 0 && recording === 0 && !queue.hasReady()) {
             result.durationMs = performance.now() - started;
-            result.ok = result.failed.length === 0 && finished + skipped.size === total;
+            result.ok = result.failed.length === 0 && queue.allAccounted();
             resolve(result);
           }
         } catch (err) {
