@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Action, ActionKind, BuildContext, FileHash, OutputRecord } from './action.js';
-import { DepfileError, parseDepfile } from './depfile.js';
+import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
-import { treePath } from './paths.js';
-import { actionKey, decide, describeReason, explain, inputHashes, type DirtyReason } from './rebuilder.js';
-import { BuildQueue } from './buildQueue.js';
+import { decide, describeReason, explain, type DirtyReason } from './rebuilder.js';
+import { runAndRecord, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore, TraceStore } from './traces.js';
 
@@ -107,6 +104,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
   let recording = 0;
 
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
+  const setting: RunSetting = { graph, files, traces, store, shells, root: options.root, context: options.context };
   try {
     return await runBuild();
   } finally {
@@ -180,10 +178,21 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
               recording++;
               pump();
             };
-            runAndRecord(action, decision.preKey, reason, reasons, release).then(
-              ({ state, durationMs }) => {
+            runAndRecord(action, decision.preKey, setting, release).then(
+              (outcome) => {
                 recording--;
-                complete(id, state, durationMs);
+                const output = primaryOutput(action);
+                if (outcome.state === 'failed') {
+                  const { exitCode, message, command } = outcome;
+                  result.failed.push({ id, output, kind: action.kind, source: action.source, command, exitCode, message });
+                } else {
+                  result.ran.push({ id, output, kind: action.kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+                  if (outcome.racedBecause) {
+                    result.raced.push(id);
+                    result.racedBecause[id] = outcome.racedBecause;
+                  }
+                }
+                complete(id, outcome.state, outcome.durationMs);
                 pump();
               },
               (err) => reject(err),
@@ -207,124 +216,7 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
         return true;
       };
 
-      const runAndRecord = async (
-        action: Action,
-        preKey: string,
-        reason: string,
-        reasons: readonly DirtyReason[],
-        release: () => void,
-      ): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
-        const before = inputHashes(action, files);
-        const startedAt = Date.now();
-        let exec;
-        try {
-          exec = await shells.run(action, options.root);
-        } finally {
-          release();
-        }
-        for (const o of action.outputs) files.invalidate(o);
-        if (!exec.ok) {
-          removeOutputs(options.root, action);
-          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
-          traces.recordFailure(action.id, message);
-          result.failed.push({
-            id: action.id,
-            output: primaryOutput(action),
-            kind: action.kind,
-            source: action.source,
-            command: exec.failedCommand,
-            exitCode: exec.exitCode,
-            message,
-          });
-          return { state: 'failed', durationMs: exec.durationMs };
-        }
-        result.ran.push({ id: action.id, output: primaryOutput(action), kind: action.kind, reason, reasons, durationMs: Math.round(exec.durationMs) });
-
-        // An input that changed while the action ran makes this run untrustworthy: do not record it.
-        // Inputs made by other actions are not looked at again: their producers finished before this
-        // action started and do not run again in this build (the kernel link reads 50,000 objects).
-        const changed: string[] = [];
-        for (const [p, h] of before) {
-          if (graph.producerOf(p)) continue;
-          files.invalidate(p);
-          if ((files.hash(p) ?? 'missing') !== h) changed.push(p);
-        }
-        let raced = changed.length > 0;
-        let deps: FileHash[] = [];
-        if (action.depfile !== undefined) {
-          try {
-            deps = readDeps(options.root, action);
-          } catch (err) {
-            if (!(err instanceof DepfileError)) throw err;
-            raced = true;
-          }
-          for (const [p] of deps) {
-            const m = files.mtimeMs(p);
-            if (m !== null && m > startedAt) {
-              raced = true;
-              changed.push(p);
-            }
-          }
-        }
-        if (raced) {
-          result.raced.push(action.id);
-          result.racedBecause[action.id] = changed.slice(0, 10);
-          return { state: 'ran', durationMs: exec.durationMs };
-        }
-        const outputs: OutputRecord[] = [];
-        for (const o of action.outputs) {
-          const record = files.describe(o);
-          if (record) outputs.push(record);
-        }
-        for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) store.save(o);
-        traces.recordRun({
-          actionId: action.id,
-          key: actionKey(preKey, deps),
-          preKey,
-          commands: action.commands,
-          keyEnv: action.keyEnv,
-          inputs: before,
-          deps,
-          outputs,
-          context: options.context,
-          durationMs: Math.round(exec.durationMs),
-          finishedAt: Date.now(),
-        });
-        return { state: 'ran', durationMs: exec.durationMs };
-
-        function readDeps(root: string, a: Action): FileHash[] {
-          const depfile = a.depfile!;
-          let text: string;
-          try {
-            text = fs.readFileSync(path.resolve(root, depfile), 'utf8');
-          } catch (err) {
-            throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
-          }
-          const names = parseDepfile(text, depfile).map((p) => treePath(root, a.cwd, p));
-          return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
-        }
-      };
-
       pump();
     });
-  }
-}
-
-/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
-function notFoundHint(output: string): string {
-  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
-  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
-}
-
-/** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */
-function removeOutputs(root: string, action: Action): void {
-  for (const o of action.outputs) {
-    const abs = path.resolve(root, o);
-    try {
-      const st = fs.lstatSync(abs);
-      if (!st.isDirectory()) fs.rmSync(abs, { force: true });
-    } catch {
-      // already gone
-    }
   }
 }
