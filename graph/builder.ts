@@ -3,7 +3,7 @@ import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { decide, describeReason, explain, type DirtyReason } from './rebuilder.js';
-import { runAndRecord, type RunSetting } from './runAndRecord.js';
+import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore, TraceStore } from './traces.js';
 
@@ -95,128 +95,169 @@ export function primaryOutput(action: Action): string {
 }
 
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
-  const started = performance.now();
-  const { files, traces, store } = services;
-  const queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
-  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-  let running = 0;
-  /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
-  let recording = 0;
-
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
-  const setting: RunSetting = { graph, files, traces, store, shells, root: options.root, context: options.context };
   try {
-    return await runBuild();
+    return await new Builder(graph, services, options, shells).run();
   } finally {
     if (!options.shells) shells.close();
   }
+}
 
-  function runBuild(): Promise<BuildResult> {
+/**
+ * ninja's Builder: takes ready actions from the queue, finishes at once those the rebuilder finds up
+ * to date or restores from the store, starts the others within the job limit and files their outcomes.
+ */
+class Builder {
+  private readonly started = performance.now();
+  private readonly queue: BuildQueue;
+  private readonly result: Mutable<BuildResult>;
+  private readonly setting: RunSetting;
+  private running = 0;
+  /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
+  private recording = 0;
+  private pumpScheduled = false;
+  private resolve!: (result: BuildResult) => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly graph: BuildGraph,
+    private readonly services: BuildServices,
+    private readonly options: BuildOptions,
+    shells: ShellPool,
+  ) {
+    const { files, traces, store } = services;
+    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
+    this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+  }
+
+  run(): Promise<BuildResult> {
     return new Promise<BuildResult>((resolve, reject) => {
-      const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
-        queue.finish(id, state === 'failed');
-        const action = graph.get(id);
-        options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: queue.finished, total: queue.total, durationMs });
-      };
-
-      let pumpScheduled = false;
-      const pump = (): void => {
-        pumpScheduled = false;
-        try {
-          // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
-          // requests during a build (a no-op build decides thousands in a row).
-          let decided = 0;
-          let known = 0;
-          while (running < options.jobs && queue.hasReady()) {
-            if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
-              if (!pumpScheduled) {
-                pumpScheduled = true;
-                setImmediate(pump);
-              }
-              return;
-            }
-            const id = queue.next();
-            if (id === undefined) break;
-            if (options.knownUpToDate?.(id)) {
-              known++;
-              result.upToDate++;
-              complete(id, 'upToDate', 0);
-              continue;
-            }
-            decided++;
-            const action = graph.get(id);
-            const decision = decide(action, files, traces, store);
-            if (decision.state === 'upToDate') {
-              traces.adoptRun(decision.entry.run);
-              result.upToDate++;
-              complete(id, 'upToDate', 0);
-              continue;
-            }
-            if (decision.state === 'restore' && restoreOutputs(decision.stale)) {
-              traces.adoptRun(decision.entry.run);
-              result.restored.push({ id, output: primaryOutput(action), kind: action.kind });
-              complete(id, 'restored', 0);
-              continue;
-            }
-            const reasons = explain({
-              action,
-              files,
-              lastRun: traces.lastRun(id),
-              lastFailure: traces.lastFailure(id),
-              context: options.context,
-              pendingProducer: () => undefined,
-              producerOf: (p) => graph.producerOf(p)?.id,
-            });
-            if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
-            const reason = reasons.slice(0, 3).map(describeReason).join('; ');
-            running++;
-            options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running });
-            // The job slot is given back as soon as the commands end: the next command starts while
-            // this run is hashed and recorded, rather than after.
-            const release = (): void => {
-              running--;
-              recording++;
-              pump();
-            };
-            runAndRecord(action, decision.preKey, setting, release).then(
-              (outcome) => {
-                recording--;
-                const output = primaryOutput(action);
-                if (outcome.state === 'failed') {
-                  const { exitCode, message, command } = outcome;
-                  result.failed.push({ id, output, kind: action.kind, source: action.source, command, exitCode, message });
-                } else {
-                  result.ran.push({ id, output, kind: action.kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
-                  if (outcome.racedBecause) {
-                    result.raced.push(id);
-                    result.racedBecause[id] = outcome.racedBecause;
-                  }
-                }
-                complete(id, outcome.state, outcome.durationMs);
-                pump();
-              },
-              (err) => reject(err),
-            );
-          }
-          if (running === 0 && recording === 0 && !queue.hasReady()) {
-            result.durationMs = performance.now() - started;
-            result.ok = result.failed.length === 0 && queue.allAccounted();
-            resolve(result);
-          }
-        } catch (err) {
-          reject(err);
-        }
-      };
-
-      const restoreOutputs = (stale: readonly OutputRecord[]): boolean => {
-        for (const o of stale) {
-          if (!store.restore(o)) return false;
-          files.invalidate(o.path);
-        }
-        return true;
-      };
-
-      pump();
+      this.resolve = resolve;
+      this.reject = reject;
+      this.pump();
     });
   }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    try {
+      // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
+      // requests during a build (a no-op build decides thousands in a row).
+      let decided = 0;
+      let known = 0;
+      while (this.running < this.options.jobs && this.queue.hasReady()) {
+        if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
+          if (!this.pumpScheduled) {
+            this.pumpScheduled = true;
+            setImmediate(() => this.pump());
+          }
+          return;
+        }
+        const id = this.queue.next();
+        if (id === undefined) break;
+        if (this.options.knownUpToDate?.(id)) {
+          known++;
+          this.result.upToDate++;
+          this.finish(id, 'upToDate', 0);
+          continue;
+        }
+        decided++;
+        this.decideAndStart(this.graph.get(id));
+      }
+      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+        this.result.durationMs = performance.now() - this.started;
+        this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
+        this.resolve(this.result);
+      }
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  /** Up to date, or restored from the store: finished at once. Otherwise its commands start. */
+  private decideAndStart(action: Action): void {
+    const { files, traces, store } = this.services;
+    const decision = decide(action, files, traces, store);
+    if (decision.state === 'upToDate') {
+      traces.adoptRun(decision.entry.run);
+      this.result.upToDate++;
+      this.finish(action.id, 'upToDate', 0);
+      return;
+    }
+    if (decision.state === 'restore' && restoreOutputs(decision.stale, files, store)) {
+      traces.adoptRun(decision.entry.run);
+      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
+      this.finish(action.id, 'restored', 0);
+      return;
+    }
+    this.start(action, decision.preKey);
+  }
+
+  /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
+  private start(action: Action, preKey: string): void {
+    const { files, traces } = this.services;
+    const id = action.id;
+    const reasons = explain({
+      action,
+      files,
+      lastRun: traces.lastRun(id),
+      lastFailure: traces.lastFailure(id),
+      context: this.options.context,
+      pendingProducer: () => undefined,
+      producerOf: (p) => this.graph.producerOf(p)?.id,
+    });
+    if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
+    const reason = reasons.slice(0, 3).map(describeReason).join('; ');
+    this.running++;
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
+    // The job slot is given back as soon as the commands end: the next command starts while
+    // this run is hashed and recorded, rather than after.
+    const release = (): void => {
+      this.running--;
+      this.recording++;
+      this.pump();
+    };
+    runAndRecord(action, preKey, this.setting, release).then(
+      (outcome) => {
+        this.recording--;
+        this.addToResult(action, outcome, reason, reasons);
+        this.finish(id, outcome.state, outcome.durationMs);
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
+  }
+
+  /** Put a run's outcome into the build's result. */
+  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+    const { id, kind } = action;
+    const output = primaryOutput(action);
+    if (outcome.state === 'failed') {
+      const { exitCode, message, command } = outcome;
+      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
+      return;
+    }
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    if (outcome.racedBecause) {
+      this.result.raced.push(id);
+      this.result.racedBecause[id] = outcome.racedBecause;
+    }
+  }
+
+  /** The action is done with (in whatever state): what waited for it may be ready now. */
+  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
+    this.queue.finish(id, state === 'failed');
+    const action = this.graph.get(id);
+    this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
+  }
+}
+
+/** Put stale outputs back from the store; false when one of them has no good copy there. */
+function restoreOutputs(stale: readonly OutputRecord[], files: FileHasher, store: OutputStore): boolean {
+  for (const o of stale) {
+    if (!store.restore(o)) return false;
+    files.invalidate(o.path);
+  }
+  return true;
 }
