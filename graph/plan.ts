@@ -1,7 +1,8 @@
 import type { BuildContext, FileHash } from './action.js';
 import type { BuildGraph } from './graph.js';
-import { decide, explain, type DirtyReason } from './rebuilder.js';
+import { decide } from './rebuilder.js';
 import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import { explain, type DirtyReason } from './why.js';
 
 /**
  * What a build would do now, without running anything: for `osvd status` and `osvd why`.
