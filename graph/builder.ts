@@ -2,22 +2,16 @@ import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
-import { decide } from './rebuilder.js';
+import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
-import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
 /**
  * The builder walks the graph in dependency order with a pool of jobs. For each ready action the
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
-
-export interface BuildServices {
-  readonly files: FileHasher;
-  readonly traces: TraceStore;
-  readonly store: OutputStore;
-}
 
 export interface RanEntry {
   readonly id: string;

@@ -1,7 +1,6 @@
 import type { BuildContext, FileHash } from './action.js';
 import type { BuildGraph } from './graph.js';
-import { decide } from './rebuilder.js';
-import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import { decide, type BuildServices } from './rebuilder.js';
 import { explain, type DirtyReason } from './why.js';
 
 /**
@@ -21,16 +20,10 @@ export interface Plan {
   readonly counts: Readonly<Record<PlanState, number>>;
 }
 
-export interface PlanServices {
-  readonly files: FileHasher;
-  readonly traces: TraceStore;
-  readonly store: OutputStore;
-}
-
 /** Decide one action, given the states already decided for the actions before it. */
 export function planAction(
   graph: BuildGraph,
-  services: PlanServices,
+  services: BuildServices,
   context: BuildContext,
   id: string,
   isDirty: (id: string) => boolean,
@@ -66,7 +59,7 @@ const PLAIN: Readonly<Record<PlanState, PlanEntry>> = Object.freeze({
  * `only`: plan just these actions (they must include everything upstream of each of them: an action's
  * state depends on those alone). `osvd why` of one object looks at its chain, not at the whole graph.
  */
-export function planBuild(graph: BuildGraph, services: PlanServices, context: BuildContext, options: { explain?: ReadonlySet<string>; only?: ReadonlySet<string> } = {}): Plan {
+export function planBuild(graph: BuildGraph, services: BuildServices, context: BuildContext, options: { explain?: ReadonlySet<string>; only?: ReadonlySet<string> } = {}): Plan {
   const entries = new Map<string, PlanEntry>();
   const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
   for (const id of graph.topologicalOrder()) {
@@ -114,7 +107,7 @@ export class LivePlan implements Plan {
   /** `isUnwatched`: which read paths no file watcher reports (see unwatchedReadPaths). */
   constructor(
     private readonly graph: BuildGraph,
-    private readonly services: PlanServices,
+    private readonly services: BuildServices,
     private readonly context: BuildContext,
     private readonly isUnwatched: (path: string) => boolean = () => false,
   ) {

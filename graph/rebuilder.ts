@@ -8,6 +8,13 @@ import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from 
  * upstream action reran but wrote the same bytes, this key is unchanged and nothing runs.
  */
 
+/** The persistent state deciding reads, behind traces.ts's interfaces: the builder and the plans take it. */
+export interface BuildServices {
+  readonly files: FileHasher;
+  readonly traces: TraceStore;
+  readonly store: OutputStore;
+}
+
 /** Bump when the way keys are computed changes, so old traces are never trusted. */
 const KEY_VERSION = 'osvd-key-1';
 

@@ -5,8 +5,8 @@ import { DepfileError, parseDepfile } from './depfile.js';
 import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
-import { actionKey, inputHashes } from './rebuilder.js';
-import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
+import type { FileHasher } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -14,11 +14,8 @@ import type { FileHasher, OutputStore, TraceStore } from './traces.js';
  */
 
 /** What a run needs besides the action: where it runs and where it is recorded. */
-export interface RunSetting {
+export interface RunSetting extends BuildServices {
   readonly graph: BuildGraph;
-  readonly files: FileHasher;
-  readonly traces: TraceStore;
-  readonly store: OutputStore;
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
