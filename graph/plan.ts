@@ -71,10 +71,6 @@ export function planBuild(graph: BuildGraph, services: BuildServices, context: B
   return { entries, counts };
 }
 
-/**
- * A plan kept current as files change, for the daemon: a change re-decides only the actions that
- * read the changed files (declared inputs or last depfile) or write them, and what lies downstream.
- */
 /** Above this many read paths, an action's pending state is found from the dirty actions instead. */
 const MANY_READS = 256;
 const NO_DEPS: readonly FileHash[] = Object.freeze([]);
@@ -82,6 +78,10 @@ const NO_DEPS: readonly FileHash[] = Object.freeze([]);
 const FEW_READERS = 16;
 type Readers = string | string[] | Set<string>;
 
+/**
+ * A plan kept current as files change, for the daemon: a change re-decides only the actions that
+ * read the changed files (declared inputs or last depfile) or write them, and what lies downstream.
+ */
 export class LivePlan implements Plan {
   readonly entries = new Map<string, PlanEntry>();
   readonly counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
@@ -89,7 +89,7 @@ export class LivePlan implements Plan {
   private readonly position = new Map<string, number>();
   /**
    * The actions that read each path: one name, a short list, or a set when there are many (most paths
-   * have one reader or a few: a set each cost several MB at 10,000 TUs).
+   * have one reader or a few, and a set each costs far more memory).
    */
   private readonly readers = new Map<string, Readers>();
   /** Actions whose state is not up to date. */
@@ -100,7 +100,7 @@ export class LivePlan implements Plan {
   private readonly unwatched = new Set<string>();
   /**
    * The last run's deps each action is indexed under in `readers`, with its inputs (the graph's, which
-   * do not change): the record's own list, not a copy of the paths (2 MB at 10,000 TUs).
+   * do not change): the record's own list, not a copy of the paths.
    */
   private readonly reads = new Map<string, readonly FileHash[]>();
 
@@ -256,7 +256,7 @@ export class LivePlan implements Plan {
       } else r.add(id);
     }
     this.reads.set(id, deps);
-    // Made now, after a build, rather than on the first edit after it (50 ms for the link at 50,000 TUs).
+    // Made now, after a build, rather than on the first edit after it (which it would slow down).
     if (paths.length > MANY_READS) this.readSets.set(id, new Set(paths));
   }
 
