@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { readConfigCache } from '../osv/configCache.js';
-import { readDaemonFile, isAlive } from './locate.js';
+import { isAlive } from '../base/process.js';
+import { readDaemonFile } from './locate.js';
 import type { StatusReport } from './operations.js';
 import { printStatus } from './report.js';
 
