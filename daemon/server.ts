@@ -9,7 +9,7 @@ import type { ProjectOptions } from '../osv/project.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
 import type { Logger } from './log.js';
-import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './operations.js';
+import { buildReport, statusReport, whyReport, type BuildProgress, type BuildReport, type DaemonInfo } from './answers.js';
 import { Session, type LoadedGraph } from './session.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
