@@ -30,9 +30,16 @@ export class LiveGraph {
   private closed = false;
   private changesDuringBuild = new Set<string>();
   private readonly log: Logger;
+  /**
+   * Folders the tree watcher does not watch, relative to the root. Taken once: the watcher is not
+   * restarted when osv.config.ts changes, so what it ignores stays what it was given.
+   */
+  private readonly ignore: readonly string[];
 
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
     this.log = session.log;
+    const base = session.base;
+    this.ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
   }
 
   /** The graph for the live knobs. */
@@ -99,11 +106,9 @@ export class LiveGraph {
   }
 
   private async startWatcher(): Promise<void> {
-    const base = this.session.base;
-    const ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
     this.watcher = new TreeWatcher({
-      root: base.root,
-      ignore,
+      root: this.session.base.root,
+      ignore: this.ignore,
       onBatch: (paths) => void this.onChanges(paths),
       onHealth: (h) => {
         this.log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
@@ -198,8 +203,7 @@ export class LiveGraph {
 
   /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
   private unwatchedTest(): (p: string) => boolean {
-    const base = this.session.base;
-    const ignored = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])].map((i) => i + '/');
+    const ignored = this.ignore.map((i) => i + '/');
     const graph = this.current.graph;
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) && !graph.producerOf(p);
   }
