@@ -121,18 +121,20 @@ export class LiveGraph {
     this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
   }
 
-  /** Without a working watcher: re-stat every file the plan depends on, periodically. */
+  /**
+   * Without a working watcher: re-stat every file the plan depends on, periodically. A build then
+   * looks at every file afresh (see build), so the scan only keeps the plan and auto-build current.
+   */
   private startPolling(): void {
     if (this.pollTimer) return;
     const every = this.session.base.config.daemon?.pollMs ?? 2000;
     this.pollTimer = setInterval(() => {
-      const changed: string[] = [];
       const { files } = this.session;
-      for (const p of this.trackedPaths()) {
-        const before = files.hash(p);
-        files.invalidate(p);
-        if (files.hash(p) !== before) changed.push(p);
-      }
+      const paths = this.trackedPaths();
+      // changedSince counts a path not looked at yet as changed; the scan takes its state now as the
+      // starting point instead (nothing else hashes osv.config.ts, for one).
+      for (const p of paths) files.hash(p);
+      const changed = files.changedSince(paths);
       if (changed.length) void this.onChanges(changed);
     }, every);
     this.pollTimer.unref();
