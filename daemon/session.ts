@@ -214,8 +214,10 @@ export class Session {
     this.log.info(summary, 'build finished: up to date');
   }
 
-  /** What a build would do now; reasons are worked out for the actions in `explain`. */
-  /** `only`: these actions and what they depend on (see planBuild); the whole graph without it. */
+  /**
+   * What a build would do now; reasons are worked out for the actions in `explain`. `only`: these
+   * actions and what they depend on (see planBuild); the whole graph without it.
+   */
   plan(loaded: LoadedGraph, explain?: ReadonlySet<string>, only?: ReadonlySet<string>): Plan {
     const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();
