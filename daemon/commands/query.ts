@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import type { StatusReport, WhyReport } from '../answers.js';
+import { printStatus, printWhy } from '../print.js';
+import { common, oneShot, projectOptions, type CliContext, type CommonOptions } from './common.js';
+
+/** Questions about the tree: `osvd status` and `osvd why`. */
+export function queryCommands(program: Command, ctx: CliContext): void {
+  common(program.command('status').description('what is stale and why, the knobs, the build in progress, the last build')).action(async (opts: CommonOptions) => {
+    const { client } = await ctx.locate(opts);
+    let report: StatusReport;
+    if (client) {
+      report = await client.request<StatusReport>('status', { sets: opts.set });
+      client.close();
+    } else {
+      report = await (await oneShot()).status(projectOptions(opts), opts.set);
+    }
+    printStatus(report, { json: opts.json });
+  });
+
+  common(program.command('why').description('is PATH up to date, and if not, the chain of changes that makes it dirty'))
+    .argument('<path>', 'an output (or a source file) of the build')
+    .action(async (target: string, opts: CommonOptions) => {
+      const { client } = await ctx.locate(opts);
+      let report: WhyReport;
+      if (client) {
+        report = await client.request<WhyReport>('why', { path: target, cwd: process.cwd(), sets: opts.set });
+        client.close();
+      } else {
+        report = await (await oneShot()).why(projectOptions(opts), opts.set, target, process.cwd());
+      }
+      printWhy(report, { json: opts.json });
+    });
+}
