@@ -20,6 +20,8 @@ export interface RanEntry {
   readonly reason: string;
   readonly reasons: readonly DirtyReason[];
   readonly durationMs: number;
+  /** What its commands printed (warnings), escapes and all; absent when nothing. */
+  readonly printed?: string;
 }
 
 export interface RestoredEntry {
@@ -51,11 +53,45 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** The build stopped starting actions after its failure limit (see BuildOptions.failureLimit). */
+  readonly stopped: boolean;
+  /** The job limit, and the most commands that ran at once. */
+  readonly jobs: { readonly limit: number; readonly peak: number };
 }
 
+/**
+ * What a build reports as it goes. `finished` of `total` counts the actions this build looks at:
+ * those of its targets, less those the caller knew to be up to date (see knownUpToDate), as ninja
+ * counts the edges its plan holds.
+ */
 export type BuildEvent =
-  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
+  | {
+      readonly type: 'start';
+      readonly id: string;
+      readonly output: string;
+      readonly kind: ActionKind;
+      readonly running: number;
+      readonly finished: number;
+      readonly total: number;
+      /** The commands it runs (its own: the key's, not a terminal's variant). */
+      readonly commands: readonly string[];
+    }
+  | {
+      readonly type: 'done';
+      readonly id: string;
+      readonly output: string;
+      readonly kind: ActionKind;
+      readonly state: 'ran' | 'restored' | 'upToDate' | 'failed';
+      readonly finished: number;
+      readonly total: number;
+      readonly durationMs: number;
+      /** What its commands printed, escapes and all (ran or failed, when anything). */
+      readonly printed?: string;
+      /** When it failed: the command that failed, its exit status, and a hint when there is one. */
+      readonly command?: string;
+      readonly exitCode?: number | null;
+      readonly hint?: string;
+    };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -82,6 +118,16 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /** Build only these actions and what they depend on (`make foo.o`); default: every action. */
+  readonly targets?: readonly string[];
+  /**
+   * Stop starting actions once this many have failed, and let those running finish (make stops at
+   * the first failure, ninja's -k N); 0 or absent: go on with everything that does not depend on a
+   * failure (make -k).
+   */
+  readonly failureLimit?: number;
+  /** The commands to run for an action when they differ from its own (see RunSetting.commandsFor). */
+  readonly commandsFor?: (action: Action) => readonly string[];
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -111,6 +157,12 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  /** Commands that failed so far, and whether that reached the failure limit: nothing more starts. */
+  private failures = 0;
+  private stopping = false;
+  /** The progress count: actions looked at and finished, out of `lookedAt` (see BuildEvent). */
+  private progressed = 0;
+  private readonly lookedAt: number;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -121,9 +173,13 @@ class Builder {
     shells: ShellPool,
   ) {
     const { files, traces, store } = services;
-    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
-    this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    const only = options.targets ? withUpstream(graph, options.targets) : undefined;
+    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs), only);
+    this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor };
+    let known = 0;
+    if (options.knownUpToDate) for (const id of only ?? graph.actions.keys()) if (options.knownUpToDate(id)) known++;
+    this.lookedAt = this.queue.total - known;
   }
 
   run(): Promise<BuildResult> {
@@ -141,7 +197,7 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
-      while (this.running < this.options.jobs && this.queue.hasReady()) {
+      while (this.running < this.options.jobs && this.queue.hasReady() && !this.stopping) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -154,14 +210,15 @@ class Builder {
         if (this.options.knownUpToDate?.(id)) {
           known++;
           this.result.upToDate++;
-          this.finish(id, 'upToDate', 0);
+          this.finish(id, 'upToDate', 0, undefined, false);
           continue;
         }
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && (this.stopping || !this.queue.hasReady())) {
         this.result.durationMs = performance.now() - this.started;
+        this.result.stopped = this.stopping && !this.queue.allAccounted();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
       }
@@ -205,19 +262,23 @@ class Builder {
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.running++;
-    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
+    if (this.running > this.result.jobs.peak) this.result.jobs = { limit: this.options.jobs, peak: this.running };
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running, finished: this.progressed, total: this.lookedAt, commands: action.commands });
     // The job slot is given back as soon as the commands end: the next command starts while
-    // this run is hashed and recorded, rather than after.
-    const release = (): void => {
+    // this run is hashed and recorded, rather than after. A failure counts from then on, so that
+    // nothing starts in its slot past the failure limit.
+    const release = (ok: boolean): void => {
       this.running--;
       this.recording++;
+      const limit = this.options.failureLimit ?? 0;
+      if (!ok && ++this.failures >= limit && limit > 0) this.stopping = true;
       this.pump();
     };
     runAndRecord(action, preKey, this.setting, release).then(
       (outcome) => {
         this.recording--;
         this.addToResult(action, outcome, reason, reasons);
-        this.finish(id, outcome.state, outcome.durationMs);
+        this.finish(id, outcome.state, outcome.durationMs, outcome);
         this.pump();
       },
       (err) => this.reject(err),
@@ -233,19 +294,43 @@ class Builder {
       this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
       return;
     }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), ...(outcome.printed ? { printed: outcome.printed } : {}) });
     if (outcome.racedBecause) {
       this.result.raced.push(id);
       this.result.racedBecause[id] = outcome.racedBecause;
     }
   }
 
-  /** The action is done with (in whatever state): what waited for it may be ready now. */
-  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
+  /**
+   * The action is done with (in whatever state): what waited for it may be ready now. `counted`:
+   * false for an action the caller knew to be up to date (not in the progress count).
+   */
+  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number, outcome?: RunOutcome, counted = true): void {
     this.queue.finish(id, state === 'failed');
+    if (counted) this.progressed++;
+    const onEvent = this.options.onEvent;
+    if (!onEvent) return;
     const action = this.graph.get(id);
-    this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
+    const event: Mutable<Extract<BuildEvent, { type: 'done' }>> = { type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.progressed, total: this.lookedAt, durationMs };
+    if (outcome?.printed) event.printed = outcome.printed;
+    if (outcome?.state === 'failed') {
+      event.command = outcome.command;
+      event.exitCode = outcome.exitCode;
+      if (outcome.hint) event.hint = outcome.hint;
+    }
+    onEvent(event);
   }
+}
+
+/** The targets and everything they depend on. */
+function withUpstream(graph: BuildGraph, targets: readonly string[]): Set<string> {
+  const only = new Set<string>();
+  for (const t of targets) {
+    graph.get(t);
+    only.add(t);
+    for (const u of graph.upstreamOf(t)) only.add(u);
+  }
+  return only;
 }
 
 /** Put stale outputs back from the store; false when one of them has no good copy there. */

@@ -55,7 +55,11 @@ export class ShellPool {
     this.scratch = fs.mkdtempSync(path.join(scratchParent, 'osvd-run-'));
   }
 
-  async run(action: Action, root: string): Promise<ExecResult> {
+  /**
+   * `commands`: what to run in place of the action's own commands (the same commands with a flag for
+   * the terminal, say); a failed line is still named by the action's own command.
+   */
+  async run(action: Action, root: string, commands: readonly string[] = action.commands): Promise<ExecResult> {
     const started = performance.now();
     const envKey = JSON.stringify(action.env);
     const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
@@ -64,7 +68,7 @@ export class ShellPool {
     // runs in the long-lived shell itself (no extra fork); a failing line notes its index and stops.
     // The output goes to the worker's own file, read only when the shell says it is not empty (`test
     // -s` is built into the shell): a quiet compile costs no file operation here.
-    const steps = action.commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`);
+    const steps = commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`);
     const script = `${LINE}=; { cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(worker.outFile)} 2>&1 </dev/null; ${STATUS}=$?; [ -s ${quote(worker.outFile)} ] && ${SAID}=1 || ${SAID}=0; echo "${DONE} $${STATUS} $${SAID} $${LINE}"\n`;
     let done: ShellDone;
     try {

@@ -171,6 +171,24 @@ export class LivePlan implements Plan {
     return this.redecide(touched);
   }
 
+  /**
+   * The plan of `scope` (actions with everything upstream of them) with the reasons of its stale
+   * actions worked out (the live plan keeps none): for a dry run. The live plan does not change.
+   */
+  explained(scope: ReadonlySet<string>): Plan {
+    const entries = new Map<string, PlanEntry>();
+    const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
+    const isDirty = (d: string): boolean => this.entries.get(d)?.state !== 'upToDate';
+    for (const id of this.order) {
+      if (!scope.has(id)) continue;
+      const known = this.entries.get(id)!;
+      const entry = known.state === 'upToDate' ? known : planAction(this.graph, this.services, this.context, id, isDirty, true, known.state === 'pending');
+      entries.set(id, entry);
+      counts[entry.state]++;
+    }
+    return { entries, counts };
+  }
+
   private redecide(touched: ReadonlySet<string>): number {
     if (touched.size === 0) return 0;
     const affected = new Set(touched);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripAnsi } from '../base/ansi.js';
 import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
 import type { ShellPool } from './executor.js';
@@ -19,33 +20,53 @@ export interface RunSetting extends BuildServices {
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
+  /**
+   * The commands to run for an action, when they differ from its own (a flag for the terminal's
+   * colours): its key and its record keep its own commands.
+   */
+  readonly commandsFor?: (action: Action) => readonly string[];
 }
 
+/** `printed`: what the commands printed (stdout and stderr as they came), escapes and all. */
 export type RunOutcome =
-  | { readonly state: 'failed'; readonly durationMs: number; readonly command?: string; readonly exitCode: number | null; readonly message: string }
+  | {
+      readonly state: 'failed';
+      readonly durationMs: number;
+      readonly command?: string;
+      readonly exitCode: number | null;
+      /** The output without terminal escapes, and a hint when the shell did not find a command. */
+      readonly message: string;
+      readonly printed: string;
+      readonly hint?: string;
+    }
   /** `racedBecause`: when inputs changed while it ran (the run is then not recorded), the first ten of them. */
-  | { readonly state: 'ran'; readonly durationMs: number; readonly racedBecause?: string[] };
+  | { readonly state: 'ran'; readonly durationMs: number; readonly printed: string; readonly racedBecause?: string[] };
 
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
- * `release` is called as soon as its commands end, before the run is hashed and recorded.
+ * `release` is called as soon as its commands end, before the run is hashed and recorded, with
+ * whether they succeeded.
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: (ok: boolean) => void): Promise<RunOutcome> {
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
   let exec;
   try {
-    exec = await s.shells.run(action, s.root);
-  } finally {
-    release();
+    exec = await s.shells.run(action, s.root, s.commandsFor?.(action));
+  } catch (err) {
+    release(false);
+    throw err;
   }
+  release(exec.ok);
   for (const o of action.outputs) files.invalidate(o);
   if (!exec.ok) {
     removeOutputs(s.root, action);
-    const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
+    const plain = stripAnsi(exec.output).trim();
+    const hint = exec.exitCode === 127 ? `(${notFoundHint(plain)})` : undefined;
+    const message = hint ? `${plain}\n${hint}` : plain;
     s.traces.recordFailure(action.id, message);
-    return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message };
+    return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message, printed: exec.output, hint };
   }
 
   // An input that changed while the action ran makes this run untrustworthy: do not record it.
@@ -74,7 +95,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
       }
     }
   }
-  if (raced) return { state: 'ran', durationMs: exec.durationMs, racedBecause: changed.slice(0, 10) };
+  if (raced) return { state: 'ran', durationMs: exec.durationMs, printed: exec.output, racedBecause: changed.slice(0, 10) };
   const outputs: OutputRecord[] = [];
   for (const o of action.outputs) {
     const record = files.describe(o);
@@ -93,8 +114,16 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     context: s.context,
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
+    ...(exec.output ? { printed: keptOutput(stripAnsi(exec.output)) } : {}),
   });
-  return { state: 'ran', durationMs: exec.durationMs };
+  return { state: 'ran', durationMs: exec.durationMs, printed: exec.output };
+}
+
+/** A run's record keeps this much of what it printed (a record is read back for every action). */
+const PRINTED_KEPT = 16 * 1024;
+
+function keptOutput(text: string): string {
+  return text.length <= PRINTED_KEPT ? text : `${text.slice(0, PRINTED_KEPT)}\n[output cut]\n`;
 }
 
 /** The headers the action's depfile names, with their hashes now. */

@@ -41,6 +41,8 @@ export interface RunRecord {
   readonly context: BuildContext;
   readonly durationMs: number;
   readonly finishedAt: number;
+  /** What the commands printed (warnings, as a rule), without terminal escapes; absent when nothing. */
+  readonly printed?: string;
 }
 
 export interface TraceStore {
