@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { isOsvdError } from '../base/errors.js';
 import { KNOBS } from '../osv/knobs.js';
 import { buildCommand } from './commands/build.js';
@@ -18,7 +18,10 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('osvd')
     .description('incremental build daemon for the OSv kernel')
     .version(packageVersion(), '-V, --version')
-    .showHelpAfterError()
+    .showHelpAfterError('(osvd help COMMAND for its options)')
+    .configureOutput({ outputError: (text, write) => write(`osvd: ${text.replace(/^error: /, '')}`) })
+    // Usage errors exit 2, as make's and the README's; commander would exit 1 (inherited by subcommands).
+    .exitOverride()
     .addHelpText('after', `\nKnobs (--set KEY=VALUE, osvd set KEY=VALUE):\n${KNOBS.map((k) => `  ${k.name.padEnd(22)} ${k.doc}`).join('\n')}`);
 
   buildCommand(program, ctx);
@@ -30,6 +33,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help, or the version) already.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode !== 0 && argv.includes('--json')) printJson({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } });
+      return;
+    }
     const json = argv.includes('--json');
     if (isOsvdError(err)) {
       if (json) printJson({ ok: false, error: err.toJSON() });

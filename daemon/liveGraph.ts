@@ -1,12 +1,11 @@
 import path from 'node:path';
-import type { BuildEvent } from '../graph/builder.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
-import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
-import { RunningBuild } from './runningBuild.js';
-import type { LoadedGraph, Session } from './session.js';
+import type { RunningBuild } from './runningBuild.js';
+import { targetsWithUpstream, type BuildChoices, type LoadedGraph, type ProgressEvent, type Session } from './session.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
 
 export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
@@ -188,7 +187,7 @@ export class LiveGraph {
     this.autoBuildTimer = setTimeout(() => {
       this.autoBuildTimer = undefined;
       if (this.building) return; // the build in progress reschedules when it ends
-      void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
+      void this.build([], undefined, {}).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
 
@@ -210,12 +209,17 @@ export class LiveGraph {
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) && !graph.producerOf(p);
   }
 
-  /** Builds run one at a time, in the order asked. */
-  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
+  /**
+   * Builds run one at a time, in the order asked. `targets`: paths (outputs or sources) to build with
+   * what they need, instead of everything.
+   */
+  build(sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
       const started = performance.now();
       const live = sets.length === 0;
       const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+      const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
+      const scope = targets ? targetsWithUpstream(loaded.graph, targets) : undefined;
       // With a healthy watcher the live plan is current for the watched tree: check only the files it
       // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
       // knobs, no watcher), look at every file afresh and decide every action.
@@ -223,14 +227,11 @@ export class LiveGraph {
       if (trustPlan) {
         const changed = this.session.files.changedSince(this.unwatchedPaths());
         if (changed.length) this.livePlan.update(changed);
-        const { run: toRun, restore, pending } = this.livePlan.counts;
-        if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+        if (this.staleIn(scope) === 0) return this.upToDateReport(loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope);
       } else {
         this.session.files.invalidateAll();
       }
       const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
-      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
-      const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
       this.changesDuringBuild = new Set();
       const plan = this.livePlan;
       const decided = new Set(dirtyIds);
@@ -239,16 +240,10 @@ export class LiveGraph {
         decided.add(id);
         return false;
       };
+      const choices: BuildChoices = { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour };
+      const building = (this.building = this.session.tracker(loaded, choices, trustPlan ? (id) => plan.entries.get(id)?.state === 'upToDate' : undefined));
       try {
-        const result = await this.session.build(
-          loaded,
-          (e) => {
-            building.track(e);
-            onEvent?.(e);
-          },
-          BUILD_NICENESS,
-          trustPlan ? knownUpToDate : undefined,
-        );
+        const result = await this.session.build(loaded, onEvent, BUILD_NICENESS, trustPlan ? knownUpToDate : undefined, { ...choices, tracker: building });
         return buildReport(result, loaded, 'daemon');
       } finally {
         this.building = null;
@@ -274,9 +269,38 @@ export class LiveGraph {
     return next;
   }
 
+  /**
+   * What a build would do now (`osvd build -n`), runs nothing and records nothing. The live plan
+   * answers when it can be trusted, as for a build; otherwise every file is looked at afresh.
+   */
+  async dryRun(sets: readonly string[], request: BuildRequest): Promise<DryRunReport> {
+    await this.buildChain;
+    const live = sets.length === 0;
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
+    const scope = targets ? targetsWithUpstream(loaded.graph, targets) : new Set(loaded.graph.actions.keys());
+    const trustPlan = live && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
+    if (!trustPlan) {
+      this.session.files.invalidateAll();
+      return dryRunReport(loaded, this.session.plan(loaded, scope, scope), 'daemon');
+    }
+    const changed = this.session.files.changedSince(this.unwatchedPaths());
+    if (changed.length) this.livePlan.update(changed);
+    return dryRunReport(loaded, this.livePlan.explained(scope), 'daemon');
+  }
+
+  /** How many actions of the live plan (of `scope`, when given) are not up to date. */
+  private staleIn(scope: ReadonlySet<string> | undefined): number {
+    const { run, restore, pending } = this.livePlan.counts;
+    if (!scope) return run + restore + pending;
+    let stale = 0;
+    for (const id of scope) if (this.livePlan.entries.get(id)?.state !== 'upToDate') stale++;
+    return stale;
+  }
+
   /** The report of a build that had nothing to do. */
-  private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
-    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
+  private upToDateReport(loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildReport {
+    const result = { ok: true, ran: [], restored: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
     this.session.recordUpToDate(loaded, result.durationMs);
     return buildReport(result, loaded, 'daemon');
   }
@@ -295,6 +319,16 @@ export class LiveGraph {
     this.outputWatcher?.close();
     await this.buildChain.catch(() => undefined);
   }
+}
+
+/** What a client asks of a build besides its knobs (see BuildChoices). */
+export interface BuildRequest {
+  readonly targets?: readonly string[];
+  /** The client's folder, for targets relative to it. */
+  readonly cwd?: string;
+  readonly jobs?: number;
+  readonly failureLimit?: number;
+  readonly colour?: boolean;
 }
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */

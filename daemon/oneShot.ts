@@ -1,6 +1,9 @@
 import type { ProjectOptions } from '../osv/project.js';
-import { buildReport, statusReport, whyReport, type BuildReport, type StatusReport, type WhyReport } from './answers.js';
-import { Session } from './session.js';
+import { buildReport, dryRunReport, resolveTargets, statusReport, whyReport, type BuildReport, type DryRunReport, type StatusReport, type WhyReport } from './answers.js';
+import { targetsWithUpstream } from './session.js';
+import { statsReport, type StatsReport } from './stats.js';
+import type { BuildRequest } from './liveGraph.js';
+import { Session, type ProgressEvent } from './session.js';
 
 /**
  * The commands when no daemon runs: open the tree's state in this process, answer, close.
@@ -16,10 +19,30 @@ async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<
   }
 }
 
-export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (e: unknown) => void): Promise<BuildReport> {
+export function build(opts: ProjectOptions, sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest): Promise<BuildReport> {
   return withSession(opts, async (s) => {
     const loaded = await s.graph(s.project(sets));
-    return buildReport(await s.build(loaded, onEvent), loaded, 'one-shot');
+    const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
+    const result = await s.build(loaded, onEvent, 0, undefined, { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour });
+    return buildReport(result, loaded, 'one-shot');
+  });
+}
+
+/** `osvd build -n`: the plan of the targets (or of everything), with reasons; nothing runs or is recorded. */
+export function dryRun(opts: ProjectOptions, sets: readonly string[], request: BuildRequest): Promise<DryRunReport> {
+  return withSession(opts, async (s) => {
+    const loaded = await s.graph(s.project(sets));
+    const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
+    const scope = targets ? targetsWithUpstream(loaded.graph, targets) : new Set(loaded.graph.actions.keys());
+    return dryRunReport(loaded, s.plan(loaded, scope, scope), 'one-shot');
+  });
+}
+
+/** `osvd stats`; `zero`: start counting afresh first. */
+export function stats(opts: ProjectOptions, zero: boolean): Promise<StatsReport> {
+  return withSession(opts, (s) => {
+    if (zero) s.counters.zero();
+    return statsReport(s);
   });
 }
 

@@ -5,10 +5,11 @@ import { isOsvdError, OsvdError } from '../base/errors.js';
 import { isAlive } from '../base/process.js';
 import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
-import { LiveGraph, type DaemonOptions } from './liveGraph.js';
+import { LiveGraph, type BuildRequest, type DaemonOptions } from './liveGraph.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
 import { Session } from './session.js';
+import { statsReport } from './stats.js';
 
 /**
  * The long-running daemon, one per tree: it claims the tree's daemon slot, listens on its socket and
@@ -159,10 +160,19 @@ export class Daemon {
             params.events
               ? (event) => {
                   if (event.type === 'done' && event.state === 'upToDate' && event.finished !== event.total) return;
-                  send(socket, { id, event: { ...event, etaMs: this.live.progress()?.etaMs ?? null } });
+                  // The commands go along only when the client prints them (-v).
+                  send(socket, { id, event: event.type === 'start' && !params.verbose ? { ...event, commands: undefined } : event });
                 }
               : undefined,
+            buildRequest(params),
           );
+          break;
+        case 'stats':
+          if (params.zero === true) this.session.counters.zero();
+          result = statsReport(this.session);
+          break;
+        case 'dryRun':
+          result = await this.live.dryRun(sets, buildRequest(params));
           break;
         case 'refresh':
           await this.live.refresh();
@@ -219,6 +229,18 @@ function memoryMb(): NonNullable<DaemonInfo['memory']> {
   const m = process.memoryUsage();
   const mb = (n: number): number => Math.round(n / 2 ** 20);
   return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) };
+}
+
+/** A build request's choices, as far as they are well formed (the client checked them). */
+function buildRequest(params: Record<string, unknown>): BuildRequest {
+  const whole = (v: unknown, min: number): number | undefined => (Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : undefined);
+  return {
+    targets: Array.isArray(params.targets) ? params.targets.filter((t): t is string => typeof t === 'string') : undefined,
+    cwd: typeof params.cwd === 'string' ? params.cwd : undefined,
+    jobs: whole(params.jobs, 1),
+    failureLimit: whole(params.failureLimit, 0),
+    colour: params.colour === true,
+  };
 }
 
 function errorBody(err: unknown): ErrorBody {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
+import { Counters } from '../cache/counters.js';
 import { BuildHistory, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
@@ -9,6 +10,7 @@ import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
+import { stripAnsi } from '../base/ansi.js';
 import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { ShellPool } from '../graph/executor.js';
@@ -16,9 +18,11 @@ import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { parseSets } from '../osv/knobs.js';
+import { withColour } from '../osv/recipes.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
+import { RunningBuild } from './runningBuild.js';
 
 export interface LoadedGraph {
   readonly project: Project;
@@ -30,6 +34,23 @@ export interface LoadedGraph {
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
 }
+
+/** How a build runs, as its command line asks (make's and ninja's options). */
+export interface BuildChoices {
+  /** Actions to build, with what they depend on (default: every action). */
+  readonly targets?: readonly string[];
+  /** Parallel jobs (default: the project's). */
+  readonly jobs?: number;
+  /** Stop starting actions after this many failures; 0: go on with what does not depend on them (default 1, make's). */
+  readonly failureLimit?: number;
+  /** The client's terminal shows colours: compilers are asked for them (their output is captured). */
+  readonly colour?: boolean;
+  /** Follows the build for its progress and ETA (the daemon keeps it for status); made here without it. */
+  readonly tracker?: RunningBuild;
+}
+
+/** A build's progress event, with the ETA the tracker predicts. */
+export type ProgressEvent = BuildEvent & { readonly etaMs: number | null };
 
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
 const GRAPHS_KEPT = 1;
@@ -46,6 +67,7 @@ export class Session {
   readonly history: BuildHistory;
   readonly imports: ImportDb;
   readonly settings: Settings;
+  readonly counters: Counters;
   private readonly graphs = new Map<string, LoadedGraph>();
   /** The graph whose compile_commands.json was written last, and the file's stat then. */
   private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
@@ -67,6 +89,7 @@ export class Session {
     this.history = new BuildHistory(db);
     this.imports = new ImportDb(db);
     this.settings = new Settings(db);
+    this.counters = new Counters(db);
   }
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
@@ -145,14 +168,38 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult> {
+  async build(
+    loaded: LoadedGraph,
+    onEvent?: (e: ProgressEvent) => void,
+    niceness = 0,
+    knownUpToDate?: (id: string) => boolean,
+    choices: BuildChoices = {},
+  ): Promise<BuildResult> {
     const { project, graph } = loaded;
     const startedAt = Date.now();
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    const jobs = choices.jobs ?? project.jobs;
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
+    const tracker = choices.tracker ?? this.tracker(loaded, choices, knownUpToDate);
+    const track = (e: BuildEvent): void => {
+      tracker.track(e);
+      onEvent?.({ ...e, etaMs: tracker.etaMs() });
+    };
     let result: BuildResult;
     try {
       const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
+      result = await build(graph, this.services, {
+        root: project.root,
+        jobs,
+        context: project.knobs,
+        onEvent: track,
+        niceness,
+        scratchDir: this.scratchDir,
+        knownUpToDate,
+        shells,
+        targets: choices.targets,
+        failureLimit: choices.failureLimit ?? 1,
+        commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
+      });
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -190,9 +237,23 @@ export class Session {
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary);
-    this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
+    this.count(result, evicted);
+    for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
+    this.log.info({ ...summary, evicted, raced: result.racedBecause, stopped: result.stopped }, 'build finished');
     return result;
+  }
+
+  /**
+   * A tracker of a build's progress. With `knownUpToDate` (the daemon's plan) the actions that may run
+   * are known; otherwise every action of the build is a candidate.
+   */
+  tracker(loaded: LoadedGraph, choices: BuildChoices, knownUpToDate?: (id: string) => boolean): RunningBuild {
+    const { graph, project } = loaded;
+    const scope = choices.targets ? targetsWithUpstream(graph, choices.targets) : graph.actions.keys();
+    const candidates: string[] = [];
+    for (const id of scope) if (!knownUpToDate?.(id)) candidates.push(id);
+    return new RunningBuild(candidates, knownUpToDate !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
@@ -211,7 +272,22 @@ export class Session {
       ranOutputs: [],
     };
     this.history.add(summary);
+    this.counters.add({ builds: 1, upToDate: summary.upToDate });
     this.log.info(summary, 'build finished: up to date');
+  }
+
+  /** Add a build's figures to the running totals of osvd stats: by kind, what ran, was restored or failed. */
+  private count(result: BuildResult, evicted: number): void {
+    const deltas: Record<string, number> = { builds: 1, upToDate: result.upToDate, evicted };
+    const add = (name: string): void => void (deltas[name] = (deltas[name] ?? 0) + 1);
+    for (const e of result.ran) add(`ran.${e.kind}`);
+    for (const e of result.restored) add(`restored.${e.kind}`);
+    for (const e of result.failed) add(`failed.${e.kind}`);
+    try {
+      this.counters.add(deltas);
+    } catch (err) {
+      this.log.warn({ err }, 'could not add to the counters of osvd stats');
+    }
   }
 
   /**
@@ -224,10 +300,13 @@ export class Session {
     return plan;
   }
 
-  /** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
+  /**
+   * The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is; last, an
+   * output named relative to the build folder (`core/sched.o` for build/release.x64/core/sched.o).
+   */
   findAction(loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
     const { graph } = loaded;
-    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p)];
+    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p), path.posix.join(loaded.project.outDir, path.normalize(p))];
     for (const c of candidates) {
       const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
       if (byOutput) return byOutput;
@@ -277,4 +356,14 @@ export class Session {
     if (this.db.open) this.db.close();
     closeScratch(this.scratchDir);
   }
+}
+
+/** The targets and every action they depend on. */
+export function targetsWithUpstream(graph: BuildGraph, targets: readonly string[]): Set<string> {
+  const scope = new Set<string>();
+  for (const t of targets) {
+    scope.add(t);
+    for (const u of graph.upstreamOf(t)) scope.add(u);
+  }
+  return scope;
 }

@@ -1,25 +1,68 @@
-import { Option, type Command } from 'commander';
-import type { BuildReport } from '../answers.js';
-import { printBuild } from '../print.js';
-import { ProgressPrinter, progressMode } from '../progress.js';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { BuildReport, DryRunReport } from '../answers.js';
+import type { BuildRequest } from '../liveGraph.js';
+import { printBuild, printDryRun } from '../print.js';
+import { ProgressPrinter, terminalChoice } from '../progress.js';
 import { common, oneShot, projectOptions, say, type CliContext, type CommonOptions } from './common.js';
 
-/** `osvd build`: through the tree's daemon when one runs, else in this process. */
+interface BuildOptions extends CommonOptions {
+  quiet?: boolean;
+  verbose?: boolean;
+  dryRun?: boolean;
+  k?: number;
+  keepGoing?: boolean;
+}
+
+const FAILURES_HELP = `
+Failures: like make, osvd stops starting actions at the first failure and lets those running finish.
+-k N goes on until N actions have failed (ninja's -k; 0: no limit); --keep-going is make's -k.
+
+Targets are outputs or sources (a source builds its object), relative to the tree, the current
+folder or the build folder: osvd build core/sched.cc builds build/<mode>.<arch>/core/sched.o and
+what it needs, nothing else.`;
+
+/** `osvd build [TARGET...]`: through the tree's daemon when one runs, else in this process. */
 export function buildCommand(program: Command, ctx: CliContext): void {
-  common(program.command('build').description('build the kernel for the current knobs'))
-    .addOption(new Option('-j, --jobs <n>', 'parallel jobs (default: cores)').argParser((v) => Number(v)))
-    .option('--quiet', 'print only the summary')
-    .action(async (opts: CommonOptions & { quiet?: boolean }) => {
+  common(program.command('build').description('build the kernel (or the TARGETs) for the current knobs'))
+    .argument('[targets...]', 'outputs or sources to build, with what they need (default: the kernel)')
+    .addOption(new Option('-j, --jobs <n>', 'parallel jobs (default: cores)').argParser(positiveWhole))
+    .addOption(new Option('-k <n>', 'go on until N actions have failed (0: no limit)').argParser(wholeNumber))
+    .option('--keep-going', 'go on after failures with what does not depend on them (make -k)')
+    .option('-n, --dry-run', 'say what would run, be restored or stay, and why; run and record nothing')
+    .option('-v, --verbose', 'print each command as it runs')
+    .option('--quiet', 'no progress: only what commands printed, failures and the summary')
+    .addHelpText('after', FAILURES_HELP)
+    .action(async (targets: string[], opts: BuildOptions) => {
       const { client } = await ctx.locate(opts);
-      const progress = new ProgressPrinter(progressMode(opts));
+      const terminal = terminalChoice(opts);
+      const request: BuildRequest = {
+        targets,
+        cwd: process.cwd(),
+        jobs: opts.jobs,
+        failureLimit: opts.keepGoing ? 0 : (opts.k ?? 1),
+        colour: terminal.colour,
+      };
+      if (opts.dryRun) {
+        let report: DryRunReport;
+        if (client) {
+          report = await client.request<DryRunReport>('dryRun', { sets: opts.set, ...request });
+          client.close();
+        } else {
+          report = await (await oneShot()).dryRun(projectOptions(opts), opts.set, request);
+        }
+        printDryRun(report, { json: opts.json, verbose: opts.verbose });
+        return;
+      }
+      const progress = new ProgressPrinter(terminal);
       let report: BuildReport;
       try {
         if (client) {
-          report = await client.request<BuildReport>('build', { sets: opts.set, events: progressMode(opts) !== 'quiet' }, progress.onEvent);
+          const params = { sets: opts.set, events: terminal.mode !== 'silent', verbose: terminal.verbose, ...request };
+          report = await client.request<BuildReport>('build', params, progress.onEvent);
           client.close();
         } else {
           say(opts, 'no daemon runs for this tree: building in this process (osvd start keeps one running)');
-          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent);
+          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent, request);
         }
       } finally {
         progress.finish();
@@ -27,4 +70,18 @@ export function buildCommand(program: Command, ctx: CliContext): void {
       printBuild(report, { json: opts.json, quiet: opts.quiet });
       if (!report.ok) process.exitCode = 1;
     });
+}
+
+/** `-j N`: a whole number above 0 (commander reports anything else as a usage error, exit 2). */
+export function positiveWhole(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('it must be a whole number above 0.');
+  return n;
+}
+
+/** `-k N`: a whole number, 0 or more. */
+export function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('it must be a whole number.');
+  return n;
 }
