@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS builds (
   id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
   ok INTEGER NOT NULL, summary TEXT NOT NULL
 );
+-- Running totals for osvd stats (ran, restored, failed by kind, evictions, since when).
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- Cached imports of the tree's Makefile, by the hash of everything that can change them.
 CREATE TABLE IF NOT EXISTS imports (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL);
 `;
