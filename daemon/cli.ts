@@ -4,6 +4,7 @@ import { KNOBS } from '../osv/knobs.js';
 import { buildCommand } from './commands/build.js';
 import { CliContext, packageVersion, printJson } from './commands/common.js';
 import { daemonCommands } from './commands/daemonControl.js';
+import { initCommand } from './commands/init.js';
 import { logsCommand } from './commands/logs.js';
 import { queryCommands } from './commands/query.js';
 import { treeCommands } from './commands/tree.js';
@@ -24,6 +25,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .addHelpText('after', `\nKnobs (--set KEY=VALUE, osvd set KEY=VALUE):\n${KNOBS.map((k) => `  ${k.name.padEnd(22)} ${k.doc}`).join('\n')}`);
 
+  initCommand(program);
   buildCommand(program, ctx);
   queryCommands(program, ctx);
   treeCommands(program, ctx);
