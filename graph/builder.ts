@@ -62,7 +62,7 @@ export interface BuildResult {
 /**
  * What a build reports as it goes. `finished` of `total` counts the actions this build looks at:
  * those of its targets, less those the caller knew to be up to date (see knownUpToDate), as ninja
- * counts the edges its plan holds.
+ * counts the edges its plan holds; those send no event.
  */
 export type BuildEvent =
   | {
@@ -307,7 +307,8 @@ class Builder {
    */
   private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number, outcome?: RunOutcome, counted = true): void {
     this.queue.finish(id, state === 'failed');
-    if (counted) this.progressed++;
+    if (!counted) return;
+    this.progressed++;
     const onEvent = this.options.onEvent;
     if (!onEvent) return;
     const action = this.graph.get(id);
