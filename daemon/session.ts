@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
-import { BuildHistory, type BuildSummary } from '../cache/history.js';
+import { BuildHistory, timelineOf, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
@@ -189,7 +189,7 @@ export class Session {
       knobs: project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    this.history.add(summary, timelineOf(result, project.jobs));
     this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
