@@ -8,7 +8,7 @@ export function toDot(picture: Picture): string {
     'digraph osvd {',
     '  rankdir=LR;',
     '  node [shape=box, style="rounded,filled", fontname="monospace", fontsize=10];',
-    '  edge [fontname="monospace", fontsize=9, color="#777777"];',
+    '  edge [fontname="monospace", fontsize=9, color="#bbbbbb"];',
   ];
   for (const id of picture.nodes()) {
     const n = picture.node(id)!;
@@ -20,8 +20,8 @@ export function toDot(picture: Picture): string {
   for (const e of picture.edges()) {
     const label = picture.edge(e)!;
     const attrs: string[] = [];
-    if (label.label) attrs.push(`label=${dotString(label.label)}`);
-    if (label.count > 1) attrs.push(`penwidth=${Math.min(4, 1 + Math.log10(label.count)).toFixed(1)}`);
+    if (label.label) attrs.push(`label=${dotString(label.label)}`, 'color="#555555"');
+    if (label.count > 1) attrs.push(`penwidth=${Math.min(3, 1 + Math.log10(label.count)).toFixed(1)}`);
     if (label.critical) attrs.push(`color="${CRITICAL}"`, 'penwidth=2.5');
     out.push(`  ${dotString(e.v)} -> ${dotString(e.w)}${attrs.length ? ` [${attrs.join(', ')}]` : ''};`);
   }

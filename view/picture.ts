@@ -254,7 +254,7 @@ function groupNode(
   return {
     kind: 'group',
     state,
-    lines: [folder, `${members.length} compiles: ${counts.join(', ')}`, `${formatDuration(total)} of compiler time`],
+    lines: [folder, `${members.length} compiles: ${counts.join(', ')}`, ...(members.some((m) => m.durationMs !== undefined) ? [`${formatDuration(total)} of compiler time`] : [])],
     title: [`${members.length} compiles in ${folder}`, ...g.members.slice(0, 40), ...(g.members.length > 40 ? [`... (+${g.members.length - 40})`] : [])].join('\n'),
     members: g.members,
     durationMs: total,

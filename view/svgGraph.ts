@@ -54,11 +54,13 @@ export function toSvg(picture: Picture, options: SvgOptions = {}): string {
   for (const e of picture.edges()) {
     const data = picture.edge(e)!;
     const placed = layout.edge(e) as { points?: { x: number; y: number }[]; x?: number; y?: number };
-    const cls = data.critical ? 'edge critical' : 'edge';
+    // An edge that only orders (no change named, not critical) stays in the background: at OSv's
+    // scale every compile waits for the generated headers, and those edges would hide the others.
+    const cls = data.critical ? 'edge critical' : data.label ? 'edge' : 'edge plain';
     const marker = data.critical ? `${prefix}-arrow-critical` : `${prefix}-arrow`;
-    const strokeWidth = data.critical ? 2.5 : Math.min(4, 1 + Math.log10(data.count)).toFixed(1);
+    const strokeWidth = data.critical ? 2.5 : (data.label ? 1.2 : 0.7) * Math.min(3, 1 + Math.log10(data.count));
     out.push(`<g class="${cls}" data-from="${escapeXml(e.v)}" data-to="${escapeXml(e.w)}" data-count="${data.count}">`);
-    out.push(`<path d="${pathOf(placed.points ?? [])}" fill="none" stroke-width="${strokeWidth}" marker-end="url(#${marker})"/>`);
+    out.push(`<path d="${pathOf(placed.points ?? [])}" fill="none" stroke-width="${fmt(strokeWidth)}" marker-end="url(#${marker})"/>`);
     if (data.label && placed.x !== undefined && placed.y !== undefined) {
       out.push(`<text class="edge-label" x="${fmt(placed.x)}" y="${fmt(placed.y + FONT_PX / 3)}" text-anchor="middle">${escapeXml(data.label)}</text>`);
     }
@@ -135,7 +137,8 @@ function fmt(n: number): string {
 
 /** The graph's styles: inside a standalone SVG file, or once in the report's page. */
 export const GRAPH_CSS = [
-  '.osvd-graph .edge path{stroke:#777}',
+  '.osvd-graph .edge path{stroke:#555}',
+  '.osvd-graph .edge.plain path{stroke:#bbb}',
   `.osvd-graph .edge.critical path{stroke:${CRITICAL}}`,
   '.osvd-graph .edge-label{fill:#444;font-size:10px;paint-order:stroke;stroke:#fff;stroke-width:3px}',
   '.osvd-graph .node .shape,.osvd-graph .node .stack{stroke:#555;stroke-width:1}',

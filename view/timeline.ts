@@ -52,8 +52,9 @@ export function timelineSvg(timeline: BuildTimeline, durationMs: number): string
     const name = lane < slots ? `slot ${lane + 1}` : 'restored';
     out.push(`<rect class="lane" x="${LEFT_PX}" y="${y}" width="${plot}" height="${LANE_PX - 2}"/><text class="lane-label" x="4" y="${y + 14}">${name}</text>`);
   }
-  for (const t of ticks(end)) {
-    out.push(`<line class="tick" x1="${f(x(t))}" y1="${AXIS_PX - 4}" x2="${f(x(t))}" y2="${height}"/><text class="tick-label" x="${f(x(t))}" y="12" text-anchor="middle">${formatDuration(t)}</text>`);
+  const step = tickStep(end, Math.max(5, Math.round(plot / 120)));
+  for (let t = 0; t <= end; t += step) {
+    out.push(`<line class="tick" x1="${f(x(t))}" y1="${AXIS_PX - 4}" x2="${f(x(t))}" y2="${height}"/><text class="tick-label" x="${f(x(t))}" y="12" text-anchor="middle">${tickLabel(t, step)}</text>`);
   }
   const laneOf = (a: TimelineEntry): number => a.slot ?? slots;
   const barBox = (a: TimelineEntry): { x: number; y: number; w: number } => ({
@@ -84,14 +85,17 @@ export function timelineSvg(timeline: BuildTimeline, durationMs: number): string
   return out.join('\n');
 }
 
-/** Round steps (1, 2, 5 times a power of ten) giving about ten ticks. */
-function ticks(end: number): number[] {
-  const raw = end / 10;
+/** A round step (1, 2 or 5 times a power of ten, in ms) giving about `count` ticks. */
+function tickStep(end: number, count: number): number {
+  const raw = end / count;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
-  const out: number[] = [];
-  for (let t = 0; t <= end; t += step) out.push(t);
-  return out;
+  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+}
+
+/** Seconds, with as many decimals as the step needs: 0 s, 0.5 s, 1 s or 0.02 s. */
+function tickLabel(ms: number, step: number): string {
+  const decimals = Math.max(0, -Math.floor(Math.log10(step / 1000)));
+  return `${(ms / 1000).toFixed(decimals)} s`;
 }
 
 function f(n: number): string {
