@@ -231,6 +231,25 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     await page.close();
   });
 
+  it('a failed compile is a red bar, and its compiler output is under its name in the warnings', async () => {
+    const broken = copyExample();
+    fs.appendFileSync(path.join(broken, 'core/sched.cc'), '\nint osvd_broken( {\n');
+    const r = build(broken);
+    expect(r.ok).toBe(false);
+    expect(r.failed.map((f) => f.output)).toEqual([`${OUT}/core/sched.o`]);
+    const html = path.join(broken, 'failed.html');
+    expect(osvd(broken, ['report', '-o', html]).code).toBe(0);
+    const { page, errors } = await browser.open(html);
+    expect(await page.locator('h1').textContent()).toMatch(/^osvd build failed in /);
+    expect(await page.locator('.timeline rect.bar.state-failed').evaluateAll((els) => els.map((e) => e.getAttribute('data-output')))).toEqual([`${OUT}/core/sched.o`]);
+    expect(await page.locator('.timeline rect.bar').count()).toBe(r.ran.length + r.failed.length);
+    const warning = page.locator(`#warnings details[data-id="${OUT}/core/sched.o"]`);
+    expect(await warning.count()).toBe(1);
+    expect(await warning.locator('pre').textContent()).toContain(r.failed[0]!.message.split('\n')[0]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('refuses bad input with exit 2: no build yet, a bad --max-nodes, an unknown target', () => {
     const fresh = copyExample();
     const none = osvd(fresh, ['report']);
