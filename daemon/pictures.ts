@@ -98,20 +98,18 @@ export function writeReport(opts: ProjectOptions, req: ReportRequest): Promise<R
   return withSession(opts, async (s) => {
     const last = s.history.lastWithTimeline();
     if (!last) throw new OsvdError('NO_BUILD', 'no build of this tree is recorded yet', { hint: 'run osvd build first' });
+    const timeline = last.timeline;
+    const traced = req.traceFile !== undefined && timeline && timeline.actions.length > 0 ? timeline : undefined;
+    if (req.traceFile !== undefined && !traced) throw new OsvdError('NO_TIMELINE', 'the last build ran nothing and restored nothing: there is nothing to trace', { hint: 'build after a change, then ask for the trace' });
     // The graph of the build's own knobs, whatever is set now.
     const sets = Object.entries(last.summary.knobs).map(([k, v]) => `${k}=${v}`);
     const loaded = await s.graph(s.project(sets));
     const html = req.htmlFile ?? path.join(s.base.stateDir, 'report.html');
-    const outputs = last.timeline ? printedBy(s, last.timeline) : undefined;
-    const page = reportHtml({ summary: last.summary, timeline: last.timeline, graph: loaded.graph, outputs, root: loaded.project.root, maxNodes: req.maxNodes });
-    writeFile(html, page);
-    let trace: string | undefined;
-    if (req.traceFile !== undefined) {
-      if (!last.timeline) throw new OsvdError('NO_TIMELINE', 'the last build decided nothing itself (the daemon knew it was up to date): it has no timeline to trace', { hint: 'build after a change, then ask for the trace' });
-      trace = req.traceFile;
-      writeFile(trace, JSON.stringify(toTrace(last.summary, last.timeline)));
-    }
-    return { html, trace, actions: last.timeline?.actions.length ?? 0, criticalPath: last.timeline?.criticalPath.length ?? 0 };
+    const outputs = timeline ? printedBy(s, timeline) : undefined;
+    writeFile(html, reportHtml({ summary: last.summary, timeline, graph: loaded.graph, outputs, root: loaded.project.root, maxNodes: req.maxNodes }));
+    if (traced) writeFile(req.traceFile!, JSON.stringify(toTrace(last.summary, traced)));
+    const trace = traced ? req.traceFile : undefined;
+    return { html, trace, actions: timeline?.actions.length ?? 0, criticalPath: timeline?.criticalPath.length ?? 0 };
   });
 }
 

@@ -250,7 +250,7 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     await page.close();
   });
 
-  it('refuses bad input with exit 2: no build yet, a bad --max-nodes, an unknown target', () => {
+  it('refuses bad input with exit 2: no build yet, a bad --max-nodes, an unknown target, a trace of a build that ran nothing', () => {
     const fresh = copyExample();
     const none = osvd(fresh, ['report']);
     expect(none.code).toBe(2);
@@ -261,5 +261,11 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     const unknown = osvd(root, ['graph', 'no/such.o']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("'no/such.o' is neither an output nor a source");
+    expect(build(root).ok).toBe(true);
+    expect(build(root).ran).toEqual([]);
+    const nothing = osvd(root, ['report', '--trace', path.join(root, 'none.json')]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('the last build ran nothing and restored nothing: there is nothing to trace');
+    expect(fs.existsSync(path.join(root, 'none.json'))).toBe(false);
   });
 });
