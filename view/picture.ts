@@ -148,26 +148,25 @@ export function buildPicture(graph: BuildGraph, shown: readonly ShownAction[], o
   const next = new Map<string, string>();
   const chain = options.criticalPath ?? [];
   for (let i = 0; i + 1 < chain.length; i++) next.set(chain[i]!, chain[i + 1]!);
-  const merged = new Map<string, { from: string; to: string; count: number; changes: Map<string, Set<string>>; critical: boolean }>();
+  const merged = new Map<string, { from: string; to: string; pairs: Set<string>; changes: Map<string, Set<string>>; critical: boolean }>();
   for (const c of changes) {
     const from = nodeOf.get(c.from);
     const to = nodeOf.get(c.to);
     if (from === undefined || to === undefined || from === to) continue;
     const key = `${from}\n${to}`;
-    const e = merged.get(key) ?? { from, to, count: 0, changes: new Map(), critical: false };
+    const e = merged.get(key) ?? { from, to, pairs: new Set(), changes: new Map(), critical: false };
+    e.pairs.add(`${c.from}\n${c.to}`);
     if (c.change) {
       const subjects = e.changes.get(c.change) ?? new Set<string>();
       subjects.add(c.subject ?? '');
       e.changes.set(c.change, subjects);
-    } else {
-      e.count++;
     }
     if (next.get(c.from) === c.to) e.critical = true;
     merged.set(key, e);
   }
   for (const e of merged.values()) {
     const fromLeaf = picture.node(e.from)!.kind === 'file' || picture.node(e.from)!.kind === 'knob' || e.from.startsWith('group:files:');
-    picture.setEdge(e.from, e.to, { label: edgeLabel(e.changes, fromLeaf), count: Math.max(e.count, 1), critical: e.critical });
+    picture.setEdge(e.from, e.to, { label: edgeLabel(e.changes, fromLeaf), count: e.pairs.size, critical: e.critical });
   }
   return picture;
 }
