@@ -11,7 +11,7 @@ import type { ProjectOptions } from '../osv/project.js';
 interface ViewOptions {
   root?: string;
   config?: string;
-  set: string[];
+  set?: string[];
   json?: boolean;
   maxNodes: string;
 }
@@ -45,7 +45,7 @@ export function registerViewCommands(program: Command, common: (cmd: Command) =>
     .action(async (target: string | undefined, opts: ViewOptions & { stale?: boolean; svg?: string; output?: string }) => {
       const limit = maxNodes(opts.maxNodes);
       const pictures = await import('./pictures.js');
-      const picture = await pictures.graphPicture(projectOptions(opts), opts.set, { target, cwd: process.cwd(), stale: Boolean(opts.stale), maxNodes: limit });
+      const picture = await pictures.graphPicture(projectOptions(opts), opts.set ?? [], { target, cwd: process.cwd(), stale: Boolean(opts.stale), maxNodes: limit });
       const file = opts.svg ?? opts.output;
       if (file === undefined) {
         process.stdout.write(opts.json ? JSON.stringify(pictures.pictureJson(picture)) + '\n' : pictures.pictureText(picture, 'dot'));
@@ -60,7 +60,13 @@ export function registerViewCommands(program: Command, common: (cmd: Command) =>
       }
     });
 
-  common(program.command('report').description('the last build as one HTML page: timeline per job slot, critical path, what ran and why, warnings, restores'))
+  // Not `common`: the report is of the last build, with that build's knobs, so --set has no place here.
+  program
+    .command('report')
+    .description('the last build as one HTML page: timeline per job slot, critical path, what ran and why, warnings, restores')
+    .option('--root <dir>', 'the OSv tree (default: from osv.config.ts, else the current folder)')
+    .option('--config <file>', 'an osv.config.ts to use')
+    .option('--json', 'print one JSON object')
     .option('-o, --output <file>', 'the page (default: build/.osvd/report.html in the tree)')
     .option('--trace <file>', "also write the build as a trace in Chrome's trace-event format (open it in Perfetto)")
     .option('--max-nodes <n>', 'above this many nodes, the graph groups compiles by folder (0: never)', DEFAULT_MAX_NODES)

@@ -6,7 +6,7 @@ import { criticalChain } from '../graph/criticalPath.js';
 import { BuildGraph } from '../graph/graph.js';
 import { folderAt, groupingDepth } from '../view/folders.js';
 import { launchBrowser, type Browser } from './browser.js';
-import { build, copyExample, OUT, osvd, removeCopies, type BuildJson } from './helpers.js';
+import { build, copyExample, OUT, osvd, removeCopies, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
 
 /** The pictures: `osvd graph` (DOT, SVG), `osvd report` (HTML in a real Chromium) and its trace file. */
 
@@ -83,6 +83,7 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    stopDaemons();
     removeCopies();
   });
 
@@ -248,6 +249,19 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     expect(await warning.locator('pre').textContent()).toContain(r.failed[0]!.message.split('\n')[0]);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('a build through the daemon records the same timeline: the report and the trace of it', () => {
+    const tree = copyExample();
+    startDaemon(tree);
+    const r = build(tree) as typeof cold;
+    expect(r).toMatchObject({ ok: true, via: 'daemon' });
+    expect(r.criticalPath.length).toBeGreaterThan(0);
+    const trace = path.join(tree, 'daemon-trace.json');
+    const written = json<{ actions: number; criticalPath: number; trace: string }>(tree, ['report', '-o', path.join(tree, 'daemon.html'), '--trace', trace]);
+    expect(written).toMatchObject({ actions: r.ran.length, criticalPath: r.criticalPath.length, trace });
+    const events = (JSON.parse(fs.readFileSync(trace, 'utf8')) as TraceJson).traceEvents.filter((e) => e.ph === 'X');
+    expect(events.map((e) => `${e.name} ${e.tid}`).sort()).toEqual(r.ran.map((e) => `${e.output} ${e.time.slot + 1}`).sort());
   });
 
   it('refuses bad input with exit 2: no build yet, a bad --max-nodes, an unknown target, a trace of a build that ran nothing', () => {
