@@ -2,12 +2,13 @@ import { Command, CommanderError } from 'commander';
 import { isOsvdError } from '../base/errors.js';
 import { KNOBS } from '../osv/knobs.js';
 import { buildCommand } from './commands/build.js';
-import { CliContext, packageVersion, printJson } from './commands/common.js';
+import { CliContext, common, packageVersion, printJson } from './commands/common.js';
 import { daemonCommands } from './commands/daemonControl.js';
 import { initCommand } from './commands/init.js';
 import { logsCommand } from './commands/logs.js';
 import { queryCommands } from './commands/query.js';
 import { treeCommands } from './commands/tree.js';
+import { registerViewCommands } from './viewCommands.js';
 
 /**
  * The `osvd` command. Each command talks to the tree's daemon when one runs and otherwise does the
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   treeCommands(program, ctx);
   daemonCommands(program, ctx);
   logsCommand(program);
+  registerViewCommands(program, common);
 
   try {
     await program.parseAsync(argv);

@@ -17,6 +17,7 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { timelineOf } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { withColour } from '../osv/recipes.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
@@ -236,7 +237,7 @@ export class Session {
       knobs: project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    this.history.add(summary, timelineOf(result, jobs));
     this.count(result, evicted);
     for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
