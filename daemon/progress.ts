@@ -91,7 +91,7 @@ export class ProgressPrinter {
     }
     if (e.state === 'failed') {
       const failed = `FAILED: ${e.output}${e.exitCode != null ? ` (exit ${e.exitCode})` : ''}`;
-      this.printOnNewLine(`${this.choice.colour ? `${RED}FAILED:${RESET}${failed.slice('FAILED:'.length)}` : failed}\n${e.command ?? ''}\n`);
+      this.printOnNewLine(`${this.choice.colour ? `${RED}FAILED:${RESET}${failed.slice('FAILED:'.length)}` : failed}\n${e.command ? `${e.command}\n` : ''}`);
     }
     if (e.printed) this.printOnNewLine(this.choice.colour ? e.printed : stripAnsi(e.printed));
     if (e.hint) this.printOnNewLine(`${e.hint}\n`);
