@@ -69,6 +69,8 @@ export class ProgressPrinter {
   /** Whether the cursor is at the start of an empty line (ninja's have_blank_line_). */
   private blankLine = true;
   private lastDraw = -Infinity;
+  /** What the status line last described. */
+  private lastWhat: string | undefined;
 
   constructor(private readonly choice: TerminalChoice, private readonly out: NodeJS.WriteStream = process.stderr) {}
 
@@ -83,8 +85,10 @@ export class ProgressPrinter {
     }
     const says = Boolean(e.printed) || e.state === 'failed';
     if (mode === 'tty') {
+      // An action found up to date moves the count on under the last thing that started: it is not work.
       const verb = e.state === 'restored' ? 'restore' : e.state === 'failed' ? 'FAILED' : e.kind;
-      this.status(e, `${verb} ${e.output}`, says || e.finished === e.total);
+      const what = e.state === 'upToDate' ? this.lastWhat : `${verb} ${e.output}`;
+      if (what !== undefined) this.status(e, what, says || e.finished === e.total);
     } else if (mode === 'lines' && (e.state === 'ran' || e.state === 'restored' || e.state === 'failed')) {
       const ms = e.state === 'ran' || e.state === 'failed' ? ` ${Math.round(e.durationMs ?? 0)} ms` : '';
       this.printOnNewLine(`[${e.finished}/${e.total}] ${e.state} ${e.kind} ${e.output}${ms}\n`);
@@ -105,6 +109,7 @@ export class ProgressPrinter {
   /** ninja's LinePrinter::Print on a smart terminal: over the previous status line, cut to the width. */
   private status(e: ProgressEvent, what: string, force: boolean): void {
     const now = Date.now();
+    this.lastWhat = what;
     if (!force && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
     const eta = e.etaMs != null && e.finished < e.total && e.etaMs >= 1000 ? ` ETA ${formatSeconds(e.etaMs)}` : '';

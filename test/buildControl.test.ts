@@ -190,6 +190,25 @@ describe('what commands print', () => {
   });
 });
 
+describe('on a terminal', () => {
+  it('one status line rewritten in place, what a command printed below it in colour', () => {
+    const root = copyExample();
+    expect(build(root).ok).toBe(true);
+    appendTo(root, 'libc/string.c', UNUSED);
+    // script(1) runs osvd on a pseudo-terminal, as a shell in a terminal window would.
+    const cmd = `${process.execPath} ${path.join(REPO, 'bin/osvd.js')} build --root ${root}`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, TERM: 'xterm', OSVD_LOG: '' } });
+    expect(r.status).toBe(0);
+    const out = r.stdout.replace(/\r\n/g, '\n');
+    // Status lines overwrite each other (carriage return, clear to the end of the line), never one line each.
+    expect(out).toMatch(/\r\[\d+\/\d+( ETA \d+ s)?\] compile build\/release\.x64\/libc\/string\.o\x1b\[K\n/);
+    expect(out).not.toMatch(/^\[\d+\/\d+\] ran /m);
+    // gcc was asked for colours: the warning comes coloured, right below its status line.
+    expect(out).toMatch(/string\.o\x1b\[K\n\x1b\[01m\x1b\[Klibc\/string\.c:\d+:\d+:\x1b\[m\x1b\[K \x1b\[01;35m\x1b\[Kwarning: /);
+    expect(out).toMatch(/osvd: build ok in /);
+  });
+});
+
 describe('through the daemon', () => {
   it('counts from the start, honours -j, -k, -n, -v and targets, and prints what commands printed', () => {
     const root = copyExample();

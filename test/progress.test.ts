@@ -51,6 +51,21 @@ describe('the progress printer', () => {
     );
   });
 
+  it('on a smart terminal, an action found up to date moves the count on under the last description', () => {
+    vi.useFakeTimers({ now: 0 });
+    const out = stream(true, 80);
+    const p = new ProgressPrinter({ mode: 'tty', colour: false, verbose: false }, out);
+    p.onEvent(done('up.o', 1, 4, { state: 'upToDate' }));
+    vi.advanceTimersByTime(100);
+    p.onEvent(start('a.o', 1, 4));
+    vi.advanceTimersByTime(100);
+    p.onEvent(done('up2.o', 2, 4, { state: 'upToDate' }));
+    p.onEvent(done('a.o', 3, 4));
+    p.onEvent(done('up3.o', 4, 4, { state: 'upToDate' }));
+    p.finish();
+    expect(out.text).toBe('\r[1/4] compile a.o\x1b[K\r[2/4] compile a.o\x1b[K\r[4/4] compile a.o\x1b[K\n');
+  });
+
   it('in a pipe prints a plain line per finished action; a failure names the output and its command before its output', () => {
     const out = stream(false);
     const p = new ProgressPrinter(terminalChoice({}, out, { TERM: 'xterm' }), out);
