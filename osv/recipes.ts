@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionKind } from '../graph/action.js';
 
@@ -286,4 +287,19 @@ function simpleCommandWrites(words: readonly string[], files: string[]): boolean
   if (name === 'sed') return !args.some((a) => a === '-i' || a.startsWith('-i') || a === '--in-place');
   if (name === 'awk' || name === 'gawk' || name === 'mawk') return !args.some((a) => a.includes('>'));
   return READ_ONLY.has(name);
+}
+
+/** The text of a script in the tree that a command names (small text files only). */
+export function scriptText(root: string, word: string): string | undefined {
+  if (word.startsWith('-') || word.startsWith('/') || word.includes('$')) return undefined;
+  const abs = path.resolve(root, word);
+  if (!abs.startsWith(root + path.sep)) return undefined;
+  try {
+    const st = fs.statSync(abs);
+    if (!st.isFile() || st.size > 256 * 1024) return undefined;
+    const text = fs.readFileSync(abs, 'utf8');
+    return text.includes('\0') ? undefined : text;
+  } catch {
+    return undefined;
+  }
 }
