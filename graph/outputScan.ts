@@ -48,3 +48,41 @@ export function writtenBetween(before: FolderSnapshot, after: FolderSnapshot): s
   for (const [p, sig] of after) if (before.get(p) !== sig) written.push(p);
   return written.sort();
 }
+
+/**
+ * The builder's side of open outputs. Why the result is exact although other actions run meanwhile:
+ * an action whose outputs are all named (a compile: its object and depfile) writes nothing else, so
+ * whatever changes under the build folders while an open action runs, and is no action's declared or
+ * learned output, was written by an open action; and open actions run one at a time.
+ */
+export class OutputLearner {
+  private running: string | undefined;
+
+  constructor(
+    private readonly root: string,
+    private readonly folders: readonly string[],
+    private readonly skip: (rel: string) => boolean,
+  ) {}
+
+  /** Whether the action may start now: an open action waits while another one runs. */
+  mayStart(open: boolean): boolean {
+    return !open || this.running === undefined || this.folders.length === 0;
+  }
+
+  /** Before an open action's commands start: the build folders as they are. */
+  start(id: string): FolderSnapshot {
+    this.running = id;
+    return snapshotFolders(this.root, this.folders, this.skip);
+  }
+
+  /** After they ended: what changed since `start`, less what other actions own. */
+  finish(id: string, before: FolderSnapshot, ownedByOther: (path: string) => boolean): string[] {
+    if (this.running === id) this.running = undefined;
+    return writtenBetween(before, snapshotFolders(this.root, this.folders, this.skip)).filter((p) => !ownedByOther(p));
+  }
+
+  /** Give the slot back without looking (the action failed to start). */
+  release(id: string): void {
+    if (this.running === id) this.running = undefined;
+  }
+}
