@@ -3,7 +3,7 @@ import type { BuildResult } from '../graph/builder.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
-import { describeReason, runChanges, type DirtyReason } from '../graph/rebuilder.js';
+import { describeReason, runChanges, type DirtyReason } from '../graph/why.js';
 import type { LoadedGraph, Session } from './session.js';
 
 /**

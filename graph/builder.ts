@@ -1,24 +1,17 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Action, ActionKind, BuildContext, FileHash, OutputRecord } from './action.js';
-import { DepfileError, parseDepfile } from './depfile.js';
+import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
-import { treePath } from './paths.js';
-import { actionKey, decide, describeReason, explain, inputHashes, type DirtyReason } from './rebuilder.js';
-import { criticalPaths, ReadyQueue } from './scheduler.js';
-import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import { decide, type BuildServices } from './rebuilder.js';
+import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import { criticalPaths } from './scheduler.js';
+import type { FileHasher, OutputStore } from './traces.js';
+import { describeReason, explain, type DirtyReason } from './why.js';
 
 /**
  * The builder walks the graph in dependency order with a pool of jobs. For each ready action the
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
-
-export interface BuildServices {
-  readonly files: FileHasher;
-  readonly traces: TraceStore;
-  readonly store: OutputStore;
-}
 
 export interface RanEntry {
   readonly id: string;
@@ -97,257 +90,169 @@ export function primaryOutput(action: Action): string {
 }
 
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
-  const started = performance.now();
-  const { files, traces, store } = services;
-  const total = graph.actions.size;
-  const result: Mutable<BuildResult> = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: 0 };
-  const priority = criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs);
-  const waitingOn = new Map<string, number>();
-  const ready = new ReadyQueue();
-  for (const id of graph.actions.keys()) {
-    const n = graph.predecessors(id).length;
-    waitingOn.set(id, n);
-    if (n === 0) ready.push(id, priority.get(id) ?? 0);
-  }
-  const skipped = new Set<string>();
-  let finished = 0;
-  let running = 0;
-  /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
-  let recording = 0;
-
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
-    return await runBuild();
+    return await new Builder(graph, services, options, shells).run();
   } finally {
     if (!options.shells) shells.close();
   }
+}
 
-  function runBuild(): Promise<BuildResult> {
+/**
+ * ninja's Builder: takes ready actions from the queue, finishes at once those the rebuilder finds up
+ * to date or restores from the store, starts the others within the job limit and files their outcomes.
+ */
+class Builder {
+  private readonly started = performance.now();
+  private readonly queue: BuildQueue;
+  private readonly result: Mutable<BuildResult>;
+  private readonly setting: RunSetting;
+  private running = 0;
+  /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
+  private recording = 0;
+  private pumpScheduled = false;
+  private resolve!: (result: BuildResult) => void;
+  private reject!: (err: unknown) => void;
+
+  constructor(
+    private readonly graph: BuildGraph,
+    private readonly services: BuildServices,
+    private readonly options: BuildOptions,
+    shells: ShellPool,
+  ) {
+    const { files, traces, store } = services;
+    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
+    this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+  }
+
+  run(): Promise<BuildResult> {
     return new Promise<BuildResult>((resolve, reject) => {
-      const complete = (id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void => {
-        finished++;
-        const action = graph.get(id);
-        options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished, total, durationMs });
-        if (state === 'failed') {
-          for (const d of graph.downstreamOf(id)) {
-            if (!skipped.has(d)) {
-              skipped.add(d);
-              result.skipped.push(d);
-            }
+      this.resolve = resolve;
+      this.reject = reject;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    this.pumpScheduled = false;
+    try {
+      // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
+      // requests during a build (a no-op build decides thousands in a row).
+      let decided = 0;
+      let known = 0;
+      while (this.running < this.options.jobs && this.queue.hasReady()) {
+        if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
+          if (!this.pumpScheduled) {
+            this.pumpScheduled = true;
+            setImmediate(() => this.pump());
           }
           return;
         }
-        for (const s of graph.successors(id)) {
-          const n = waitingOn.get(s)! - 1;
-          waitingOn.set(s, n);
-          if (n === 0 && !skipped.has(s)) ready.push(s, priority.get(s) ?? 0);
+        const id = this.queue.next();
+        if (id === undefined) break;
+        if (this.options.knownUpToDate?.(id)) {
+          known++;
+          this.result.upToDate++;
+          this.finish(id, 'upToDate', 0);
+          continue;
         }
-      };
-
-      let pumpScheduled = false;
-      const pump = (): void => {
-        pumpScheduled = false;
-        try {
-          // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
-          // requests during a build (a no-op build decides thousands in a row).
-          let decided = 0;
-          let known = 0;
-          while (running < options.jobs && ready.size > 0) {
-            if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
-              if (!pumpScheduled) {
-                pumpScheduled = true;
-                setImmediate(pump);
-              }
-              return;
-            }
-            const id = ready.pop()!;
-            if (skipped.has(id)) continue;
-            if (options.knownUpToDate?.(id)) {
-              known++;
-              result.upToDate++;
-              complete(id, 'upToDate', 0);
-              continue;
-            }
-            decided++;
-            const action = graph.get(id);
-            const decision = decide(action, files, traces, store);
-            if (decision.state === 'upToDate') {
-              traces.adoptRun(decision.entry.run);
-              result.upToDate++;
-              complete(id, 'upToDate', 0);
-              continue;
-            }
-            if (decision.state === 'restore' && restoreOutputs(decision.stale)) {
-              traces.adoptRun(decision.entry.run);
-              result.restored.push({ id, output: primaryOutput(action), kind: action.kind });
-              complete(id, 'restored', 0);
-              continue;
-            }
-            const reasons = explain({
-              action,
-              files,
-              lastRun: traces.lastRun(id),
-              lastFailure: traces.lastFailure(id),
-              context: options.context,
-              pendingProducer: () => undefined,
-              producerOf: (p) => graph.producerOf(p)?.id,
-            });
-            if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
-            const reason = reasons.slice(0, 3).map(describeReason).join('; ');
-            running++;
-            options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running });
-            // The job slot is given back as soon as the commands end: the next command starts while
-            // this run is hashed and recorded, rather than after.
-            const release = (): void => {
-              running--;
-              recording++;
-              pump();
-            };
-            runAndRecord(action, decision.preKey, reason, reasons, release).then(
-              ({ state, durationMs }) => {
-                recording--;
-                complete(id, state, durationMs);
-                pump();
-              },
-              (err) => reject(err),
-            );
-          }
-          if (running === 0 && recording === 0 && ready.size === 0) {
-            result.durationMs = performance.now() - started;
-            result.ok = result.failed.length === 0 && finished + skipped.size === total;
-            resolve(result);
-          }
-        } catch (err) {
-          reject(err);
-        }
-      };
-
-      const restoreOutputs = (stale: readonly OutputRecord[]): boolean => {
-        for (const o of stale) {
-          if (!store.restore(o)) return false;
-          files.invalidate(o.path);
-        }
-        return true;
-      };
-
-      const runAndRecord = async (
-        action: Action,
-        preKey: string,
-        reason: string,
-        reasons: readonly DirtyReason[],
-        release: () => void,
-      ): Promise<{ state: 'ran' | 'failed'; durationMs: number }> => {
-        const before = inputHashes(action, files);
-        const startedAt = Date.now();
-        let exec;
-        try {
-          exec = await shells.run(action, options.root);
-        } finally {
-          release();
-        }
-        for (const o of action.outputs) files.invalidate(o);
-        if (!exec.ok) {
-          removeOutputs(options.root, action);
-          const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
-          traces.recordFailure(action.id, message);
-          result.failed.push({
-            id: action.id,
-            output: primaryOutput(action),
-            kind: action.kind,
-            source: action.source,
-            command: exec.failedCommand,
-            exitCode: exec.exitCode,
-            message,
-          });
-          return { state: 'failed', durationMs: exec.durationMs };
-        }
-        result.ran.push({ id: action.id, output: primaryOutput(action), kind: action.kind, reason, reasons, durationMs: Math.round(exec.durationMs) });
-
-        // An input that changed while the action ran makes this run untrustworthy: do not record it.
-        // Inputs made by other actions are not looked at again: their producers finished before this
-        // action started and do not run again in this build (the kernel link reads 50,000 objects).
-        const changed: string[] = [];
-        for (const [p, h] of before) {
-          if (graph.producerOf(p)) continue;
-          files.invalidate(p);
-          if ((files.hash(p) ?? 'missing') !== h) changed.push(p);
-        }
-        let raced = changed.length > 0;
-        let deps: FileHash[] = [];
-        if (action.depfile !== undefined) {
-          try {
-            deps = readDeps(options.root, action);
-          } catch (err) {
-            if (!(err instanceof DepfileError)) throw err;
-            raced = true;
-          }
-          for (const [p] of deps) {
-            const m = files.mtimeMs(p);
-            if (m !== null && m > startedAt) {
-              raced = true;
-              changed.push(p);
-            }
-          }
-        }
-        if (raced) {
-          result.raced.push(action.id);
-          result.racedBecause[action.id] = changed.slice(0, 10);
-          return { state: 'ran', durationMs: exec.durationMs };
-        }
-        const outputs: OutputRecord[] = [];
-        for (const o of action.outputs) {
-          const record = files.describe(o);
-          if (record) outputs.push(record);
-        }
-        for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) store.save(o);
-        traces.recordRun({
-          actionId: action.id,
-          key: actionKey(preKey, deps),
-          preKey,
-          commands: action.commands,
-          keyEnv: action.keyEnv,
-          inputs: before,
-          deps,
-          outputs,
-          context: options.context,
-          durationMs: Math.round(exec.durationMs),
-          finishedAt: Date.now(),
-        });
-        return { state: 'ran', durationMs: exec.durationMs };
-
-        function readDeps(root: string, a: Action): FileHash[] {
-          const depfile = a.depfile!;
-          let text: string;
-          try {
-            text = fs.readFileSync(path.resolve(root, depfile), 'utf8');
-          } catch (err) {
-            throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
-          }
-          const names = parseDepfile(text, depfile).map((p) => treePath(root, a.cwd, p));
-          return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
-        }
-      };
-
-      pump();
-    });
-  }
-}
-
-/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
-function notFoundHint(output: string): string {
-  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
-  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
-}
-
-/** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */
-function removeOutputs(root: string, action: Action): void {
-  for (const o of action.outputs) {
-    const abs = path.resolve(root, o);
-    try {
-      const st = fs.lstatSync(abs);
-      if (!st.isDirectory()) fs.rmSync(abs, { force: true });
-    } catch {
-      // already gone
+        decided++;
+        this.decideAndStart(this.graph.get(id));
+      }
+      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+        this.result.durationMs = performance.now() - this.started;
+        this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
+        this.resolve(this.result);
+      }
+    } catch (err) {
+      this.reject(err);
     }
   }
+
+  /** Up to date, or restored from the store: finished at once. Otherwise its commands start. */
+  private decideAndStart(action: Action): void {
+    const { files, traces, store } = this.services;
+    const decision = decide(action, files, traces, store);
+    if (decision.state === 'upToDate') {
+      traces.adoptRun(decision.entry.run);
+      this.result.upToDate++;
+      this.finish(action.id, 'upToDate', 0);
+      return;
+    }
+    if (decision.state === 'restore' && restoreOutputs(decision.stale, files, store)) {
+      traces.adoptRun(decision.entry.run);
+      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
+      this.finish(action.id, 'restored', 0);
+      return;
+    }
+    this.start(action, decision.preKey);
+  }
+
+  /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
+  private start(action: Action, preKey: string): void {
+    const { files, traces } = this.services;
+    const id = action.id;
+    const reasons = explain({
+      action,
+      files,
+      lastRun: traces.lastRun(id),
+      lastFailure: traces.lastFailure(id),
+      context: this.options.context,
+      pendingProducer: () => undefined,
+      producerOf: (p) => this.graph.producerOf(p)?.id,
+    });
+    if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
+    const reason = reasons.slice(0, 3).map(describeReason).join('; ');
+    this.running++;
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
+    // The job slot is given back as soon as the commands end: the next command starts while
+    // this run is hashed and recorded, rather than after.
+    const release = (): void => {
+      this.running--;
+      this.recording++;
+      this.pump();
+    };
+    runAndRecord(action, preKey, this.setting, release).then(
+      (outcome) => {
+        this.recording--;
+        this.addToResult(action, outcome, reason, reasons);
+        this.finish(id, outcome.state, outcome.durationMs);
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
+  }
+
+  /** Put a run's outcome into the build's result. */
+  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+    const { id, kind } = action;
+    const output = primaryOutput(action);
+    if (outcome.state === 'failed') {
+      const { exitCode, message, command } = outcome;
+      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
+      return;
+    }
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    if (outcome.racedBecause) {
+      this.result.raced.push(id);
+      this.result.racedBecause[id] = outcome.racedBecause;
+    }
+  }
+
+  /** The action is done with (in whatever state): what waited for it may be ready now. */
+  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
+    this.queue.finish(id, state === 'failed');
+    const action = this.graph.get(id);
+    this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
+  }
+}
+
+/** Put stale outputs back from the store; false when one of them has no good copy there. */
+function restoreOutputs(stale: readonly OutputRecord[], files: FileHasher, store: OutputStore): boolean {
+  for (const o of stale) {
+    if (!store.restore(o)) return false;
+    files.invalidate(o.path);
+  }
+  return true;
 }

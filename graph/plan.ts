@@ -1,7 +1,7 @@
 import type { BuildContext, FileHash } from './action.js';
 import type { BuildGraph } from './graph.js';
-import { decide, explain, type DirtyReason } from './rebuilder.js';
-import type { FileHasher, OutputStore, TraceStore } from './traces.js';
+import { decide, type BuildServices } from './rebuilder.js';
+import { explain, type DirtyReason } from './why.js';
 
 /**
  * What a build would do now, without running anything: for `osvd status` and `osvd why`.
@@ -20,16 +20,10 @@ export interface Plan {
   readonly counts: Readonly<Record<PlanState, number>>;
 }
 
-export interface PlanServices {
-  readonly files: FileHasher;
-  readonly traces: TraceStore;
-  readonly store: OutputStore;
-}
-
 /** Decide one action, given the states already decided for the actions before it. */
 export function planAction(
   graph: BuildGraph,
-  services: PlanServices,
+  services: BuildServices,
   context: BuildContext,
   id: string,
   isDirty: (id: string) => boolean,
@@ -65,7 +59,7 @@ const PLAIN: Readonly<Record<PlanState, PlanEntry>> = Object.freeze({
  * `only`: plan just these actions (they must include everything upstream of each of them: an action's
  * state depends on those alone). `osvd why` of one object looks at its chain, not at the whole graph.
  */
-export function planBuild(graph: BuildGraph, services: PlanServices, context: BuildContext, options: { explain?: ReadonlySet<string>; only?: ReadonlySet<string> } = {}): Plan {
+export function planBuild(graph: BuildGraph, services: BuildServices, context: BuildContext, options: { explain?: ReadonlySet<string>; only?: ReadonlySet<string> } = {}): Plan {
   const entries = new Map<string, PlanEntry>();
   const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
   for (const id of graph.topologicalOrder()) {
@@ -77,10 +71,6 @@ export function planBuild(graph: BuildGraph, services: PlanServices, context: Bu
   return { entries, counts };
 }
 
-/**
- * A plan kept current as files change, for the daemon: a change re-decides only the actions that
- * read the changed files (declared inputs or last depfile) or write them, and what lies downstream.
- */
 /** Above this many read paths, an action's pending state is found from the dirty actions instead. */
 const MANY_READS = 256;
 const NO_DEPS: readonly FileHash[] = Object.freeze([]);
@@ -88,6 +78,10 @@ const NO_DEPS: readonly FileHash[] = Object.freeze([]);
 const FEW_READERS = 16;
 type Readers = string | string[] | Set<string>;
 
+/**
+ * A plan kept current as files change, for the daemon: a change re-decides only the actions that
+ * read the changed files (declared inputs or last depfile) or write them, and what lies downstream.
+ */
 export class LivePlan implements Plan {
   readonly entries = new Map<string, PlanEntry>();
   readonly counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
@@ -95,7 +89,7 @@ export class LivePlan implements Plan {
   private readonly position = new Map<string, number>();
   /**
    * The actions that read each path: one name, a short list, or a set when there are many (most paths
-   * have one reader or a few: a set each cost several MB at 10,000 TUs).
+   * have one reader or a few, and a set each costs far more memory).
    */
   private readonly readers = new Map<string, Readers>();
   /** Actions whose state is not up to date. */
@@ -106,14 +100,14 @@ export class LivePlan implements Plan {
   private readonly unwatched = new Set<string>();
   /**
    * The last run's deps each action is indexed under in `readers`, with its inputs (the graph's, which
-   * do not change): the record's own list, not a copy of the paths (2 MB at 10,000 TUs).
+   * do not change): the record's own list, not a copy of the paths.
    */
   private readonly reads = new Map<string, readonly FileHash[]>();
 
   /** `isUnwatched`: which read paths no file watcher reports (see unwatchedReadPaths). */
   constructor(
     private readonly graph: BuildGraph,
-    private readonly services: PlanServices,
+    private readonly services: BuildServices,
     private readonly context: BuildContext,
     private readonly isUnwatched: (path: string) => boolean = () => false,
   ) {
@@ -262,7 +256,7 @@ export class LivePlan implements Plan {
       } else r.add(id);
     }
     this.reads.set(id, deps);
-    // Made now, after a build, rather than on the first edit after it (50 ms for the link at 50,000 TUs).
+    // Made now, after a build, rather than on the first edit after it (which it would slow down).
     if (paths.length > MANY_READS) this.readSets.set(id, new Set(paths));
   }
 

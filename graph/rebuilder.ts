@@ -1,4 +1,4 @@
-import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
+import type { Action, FileHash, OutputRecord } from './action.js';
 import { hashValue } from './hash.js';
 import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from './traces.js';
 
@@ -7,6 +7,13 @@ import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from 
  * an action's key covers its command, environment and the content of every input, so when an
  * upstream action reran but wrote the same bytes, this key is unchanged and nothing runs.
  */
+
+/** The persistent state deciding reads, behind traces.ts's interfaces: the builder and the plans take it. */
+export interface BuildServices {
+  readonly files: FileHasher;
+  readonly traces: TraceStore;
+  readonly store: OutputStore;
+}
 
 /** Bump when the way keys are computed changes, so old traces are never trusted. */
 const KEY_VERSION = 'osvd-key-1';
@@ -51,176 +58,4 @@ export function decide(action: Action, files: FileHasher, traces: TraceStore, st
   if (stale.length === 0) return { state: 'upToDate', preKey, entry };
   const restorable = stale.every((o) => o.hash === 'dir' || o.hash.startsWith('link:') || store.has(o.hash));
   return restorable ? { state: 'restore', preKey, entry, stale } : { state: 'run', preKey };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Why: the reasons an action is dirty, compared with its last successful run.
-
-export interface ContextChange {
-  readonly name: string;
-  readonly from: string | undefined;
-  readonly to: string | undefined;
-}
-
-export type DirtyReason =
-  | { readonly type: 'new' }
-  | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'command'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly context: readonly ContextChange[] }
-  | { readonly type: 'env'; readonly vars: readonly ContextChange[]; readonly context: readonly ContextChange[] }
-  | { readonly type: 'input'; readonly path: string; readonly change: 'modified' | 'added' | 'removed' | 'appeared' | 'missing'; readonly producer?: string }
-  | { readonly type: 'pendingInput'; readonly path: string; readonly producer: string }
-  | { readonly type: 'output'; readonly path: string; readonly problem: 'missing' | 'modified' }
-  | { readonly type: 'storeMiss' };
-
-export function contextChanges(before: BuildContext, now: BuildContext): ContextChange[] {
-  const names = new Set([...Object.keys(before), ...Object.keys(now)]);
-  return [...names]
-    .sort()
-    .filter((n) => before[n] !== now[n])
-    .map((name) => ({ name, from: before[name], to: now[name] }));
-}
-
-function tokens(commands: readonly string[]): string[] {
-  return commands.join(' ').split(/\s+/).filter(Boolean);
-}
-
-function multisetDiff(a: string[], b: string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const t of b) counts.set(t, (counts.get(t) ?? 0) + 1);
-  const out: string[] = [];
-  for (const t of a) {
-    const n = counts.get(t) ?? 0;
-    if (n > 0) counts.set(t, n - 1);
-    else out.push(t);
-  }
-  return out;
-}
-
-export interface ExplainInput {
-  readonly action: Action;
-  readonly files: FileHasher;
-  readonly lastRun: RunRecord | undefined;
-  readonly lastFailure: string | undefined;
-  readonly context: BuildContext;
-  /** Producers of inputs that are themselves dirty and will run first: their outputs are not known yet. */
-  readonly pendingProducer: (path: string) => string | undefined;
-  readonly producerOf: (path: string) => string | undefined;
-}
-
-/** Every reason an action's key differs from its last successful run (empty when it does not). */
-export function explain(x: ExplainInput): DirtyReason[] {
-  const { action, files, lastRun } = x;
-  const reasons: DirtyReason[] = [];
-  if (x.lastFailure !== undefined) reasons.push({ type: 'failed', message: x.lastFailure });
-  if (!lastRun) {
-    reasons.push({ type: 'new' });
-    return reasons;
-  }
-  const ctx = contextChanges(lastRun.context, x.context);
-  const nowTokens = tokens(action.commands);
-  const thenTokens = tokens(lastRun.commands);
-  if (action.commands.join('\n') !== lastRun.commands.join('\n')) {
-    reasons.push({ type: 'command', added: multisetDiff(nowTokens, thenTokens), removed: multisetDiff(thenTokens, nowTokens), context: ctx });
-  }
-  const envChanges = contextChanges(lastRun.keyEnv, action.keyEnv);
-  if (envChanges.length > 0) reasons.push({ type: 'env', vars: envChanges, context: ctx });
-
-  const seen = new Set<string>();
-  const check = (path: string, recorded: string | undefined): void => {
-    if (seen.has(path)) return;
-    seen.add(path);
-    const pending = x.pendingProducer(path);
-    if (pending !== undefined) {
-      reasons.push({ type: 'pendingInput', path, producer: pending });
-      return;
-    }
-    const now = files.hash(path);
-    const producer = x.producerOf(path);
-    if (recorded === undefined) {
-      reasons.push({ type: 'input', path, change: 'added', producer });
-    } else if (now === null && recorded !== 'missing') {
-      reasons.push({ type: 'input', path, change: 'missing', producer });
-    } else if (now !== null && recorded === 'missing') {
-      reasons.push({ type: 'input', path, change: 'appeared', producer });
-    } else if (now !== null && now !== recorded) {
-      reasons.push({ type: 'input', path, change: 'modified', producer });
-    }
-  };
-  const recordedInputs = new Map(lastRun.inputs.map(([p, h]) => [p, h]));
-  const inputs = new Set(action.inputs);
-  for (const input of inputs) check(input, recordedInputs.get(input));
-  for (const [p] of lastRun.inputs) {
-    // A set, not a list: the kernel link has 50,000 inputs (this was a quarter of a second per 10,000).
-    if (!inputs.has(p) && !seen.has(p)) {
-      seen.add(p);
-      reasons.push({ type: 'input', path: p, change: 'removed' });
-    }
-  }
-  for (const [p, h] of lastRun.deps) check(p, h);
-
-  if (reasons.length === 0) {
-    for (const o of lastRun.outputs) {
-      const now = files.hash(o.path);
-      if (now === null) reasons.push({ type: 'output', path: o.path, problem: 'missing' });
-      else if (now !== o.hash) reasons.push({ type: 'output', path: o.path, problem: 'modified' });
-    }
-  }
-  return reasons;
-}
-
-/** What differed between two runs of one action: why the later one ran. */
-export function runChanges(before: RunRecord, after: RunRecord): DirtyReason[] {
-  const reasons: DirtyReason[] = [];
-  const ctx = contextChanges(before.context, after.context);
-  if (before.commands.join('\n') !== after.commands.join('\n')) {
-    const a = tokens(after.commands);
-    const b = tokens(before.commands);
-    reasons.push({ type: 'command', added: multisetDiff(a, b), removed: multisetDiff(b, a), context: ctx });
-  }
-  const env = contextChanges(before.keyEnv, after.keyEnv);
-  if (env.length > 0) reasons.push({ type: 'env', vars: env, context: ctx });
-  const then = new Map([...before.inputs, ...before.deps]);
-  const now = new Map([...after.inputs, ...after.deps]);
-  for (const [p, h] of now) {
-    const old = then.get(p);
-    if (old === undefined) reasons.push({ type: 'input', path: p, change: 'added' });
-    else if (old !== h) reasons.push({ type: 'input', path: p, change: old === 'missing' ? 'appeared' : h === 'missing' ? 'missing' : 'modified' });
-  }
-  for (const p of then.keys()) if (!now.has(p)) reasons.push({ type: 'input', path: p, change: 'removed' });
-  return reasons;
-}
-
-function describeContext(ctx: readonly ContextChange[]): string {
-  if (ctx.length === 0) return '';
-  return ` (knob ${ctx.map((c) => `${c.name} ${c.from ?? '(unset)'} -> ${c.to ?? '(unset)'}`).join(', ')})`;
-}
-
-function shortList(items: readonly string[], max = 4): string {
-  return items.length <= max ? items.join(' ') : `${items.slice(0, max).join(' ')} ... (+${items.length - max})`;
-}
-
-/** One line per reason, for `ran[].reason` and the terminal. */
-export function describeReason(r: DirtyReason): string {
-  switch (r.type) {
-    case 'new':
-      return 'never built';
-    case 'failed':
-      return 'failed last time';
-    case 'command': {
-      const parts: string[] = [];
-      if (r.added.length) parts.push(`+${shortList(r.added)}`);
-      if (r.removed.length) parts.push(`-${shortList(r.removed)}`);
-      return `command changed${parts.length ? `: ${parts.join(' ')}` : ''}${describeContext(r.context)}`;
-    }
-    case 'env':
-      return `environment changed: ${shortList(r.vars.map((v) => `${v.name}=${v.to ?? '(unset)'}`))}${describeContext(r.context)}`;
-    case 'input':
-      return `input ${r.change}: ${r.path}`;
-    case 'pendingInput':
-      return `input ${r.path} is rebuilt first by ${r.producer}`;
-    case 'output':
-      return `output ${r.problem}: ${r.path}`;
-    case 'storeMiss':
-      return 'output not in the store';
-  }
 }

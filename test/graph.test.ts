@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Action } from '../graph/action.js';
 import { GraphError } from '../graph/errors.js';
 import { BuildGraph } from '../graph/graph.js';
-import { actionKey, contextChanges, preKeyOf } from '../graph/rebuilder.js';
+import { actionKey, preKeyOf } from '../graph/rebuilder.js';
+import { contextChanges } from '../graph/why.js';
 import { criticalPaths, ReadyQueue } from '../graph/scheduler.js';
 
 function action(id: string, inputs: string[] = [], extra: Partial<Action> = {}): Action {

@@ -2,7 +2,7 @@
  * Synthetic OSv-shaped source trees, so osvd, make and ninja can be measured at OSv's scale
  * (and beyond) without OSv itself. See bench/synth/README.md.
  *
- *   node dist/bench/synth/generate.js --tus 1200 --out /tmp/tree [--seed 1] [--extra-files N] [--force]
+ *   node dist/bench/synth/cli.js --tus 1200 --out /tmp/tree [--seed 1] [--extra-files N] [--force]
  *
  * A tree has the Makefile conventions of examples/mini-osv (profiles, the generated drivers config
  * header, conf_hide_symbols, per-folder and per-file flags, `-MD -MT $@ -MP` depfiles, V=1). It builds
@@ -1162,47 +1162,4 @@ class Writer {
     fs.writeFileSync(abs, text, { mode });
     this.count++;
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CLI
-// ---------------------------------------------------------------------------------------------
-
-function argOf(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-async function main(argv: readonly string[]): Promise<void> {
-  const tus = Number(argOf(argv, '--tus') ?? '1200');
-  const out = argOf(argv, '--out');
-  if (!out || !Number.isFinite(tus)) {
-    process.stderr.write('usage: generate.js --tus N --out DIR [--seed S] [--extra-files N] [--force] [--ninja stub|real [--profile P]]\n');
-    process.exit(2);
-  }
-  if (argv.includes('--force')) fs.rmSync(out, { recursive: true, force: true });
-  const seedArg = argOf(argv, '--seed');
-  const extraArg = argOf(argv, '--extra-files');
-  const started = performance.now();
-  const info = generateTree(out, { tus, seed: seedArg === undefined ? undefined : Number(seedArg), extraFiles: extraArg === undefined ? undefined : Number(extraArg) });
-  const ms = performance.now() - started;
-  const ninja = argOf(argv, '--ninja');
-  if (ninja === 'stub' || ninja === 'real') {
-    const { writeNinja } = await import('./ninja.js');
-    writeNinja(out, info, { compiler: ninja, profile: argOf(argv, '--profile') ?? 'all' });
-  }
-  const summary = {
-    ...info,
-    driversConfigIncluders: info.driversConfigIncluders.length,
-    objectsByProfile: Object.fromEntries(Object.entries(info.objectsByProfile).map(([k, v]) => [k, v.length])),
-    generateMs: Math.round(ms),
-  };
-  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
 }

@@ -1,0 +1,130 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
+import { DepfileError, parseDepfile } from './depfile.js';
+import type { ShellPool } from './executor.js';
+import type { BuildGraph } from './graph.js';
+import { treePath } from './paths.js';
+import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
+import type { FileHasher } from './traces.js';
+
+/**
+ * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
+ * ExtractDeps. A run whose inputs changed while it ran is not recorded; a failed one leaves no output.
+ */
+
+/** What a run needs besides the action: where it runs and where it is recorded. */
+export interface RunSetting extends BuildServices {
+  readonly graph: BuildGraph;
+  readonly shells: ShellPool;
+  readonly root: string;
+  readonly context: BuildContext;
+}
+
+export type RunOutcome =
+  | { readonly state: 'failed'; readonly durationMs: number; readonly command?: string; readonly exitCode: number | null; readonly message: string }
+  /** `racedBecause`: when inputs changed while it ran (the run is then not recorded), the first ten of them. */
+  | { readonly state: 'ran'; readonly durationMs: number; readonly racedBecause?: string[] };
+
+/**
+ * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
+ * `release` is called as soon as its commands end, before the run is hashed and recorded.
+ */
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome> {
+  const { files } = s;
+  const before = inputHashes(action, files);
+  const startedAt = Date.now();
+  let exec;
+  try {
+    exec = await s.shells.run(action, s.root);
+  } finally {
+    release();
+  }
+  for (const o of action.outputs) files.invalidate(o);
+  if (!exec.ok) {
+    removeOutputs(s.root, action);
+    const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
+    s.traces.recordFailure(action.id, message);
+    return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message };
+  }
+
+  // An input that changed while the action ran makes this run untrustworthy: do not record it.
+  // Inputs made by other actions are not looked at again: their producers finished before this
+  // action started and do not run again in this build (the kernel link reads 50,000 objects).
+  const changed: string[] = [];
+  for (const [p, h] of before) {
+    if (s.graph.producerOf(p)) continue;
+    files.invalidate(p);
+    if ((files.hash(p) ?? 'missing') !== h) changed.push(p);
+  }
+  let raced = changed.length > 0;
+  let deps: FileHash[] = [];
+  if (action.depfile !== undefined) {
+    try {
+      deps = readDeps(s.root, action, files);
+    } catch (err) {
+      if (!(err instanceof DepfileError)) throw err;
+      raced = true;
+    }
+    for (const [p] of deps) {
+      const m = files.mtimeMs(p);
+      if (m !== null && m > startedAt) {
+        raced = true;
+        changed.push(p);
+      }
+    }
+  }
+  if (raced) return { state: 'ran', durationMs: exec.durationMs, racedBecause: changed.slice(0, 10) };
+  const outputs: OutputRecord[] = [];
+  for (const o of action.outputs) {
+    const record = files.describe(o);
+    if (record) outputs.push(record);
+  }
+  for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
+  s.traces.recordRun({
+    actionId: action.id,
+    key: actionKey(preKey, deps),
+    preKey,
+    commands: action.commands,
+    keyEnv: action.keyEnv,
+    inputs: before,
+    deps,
+    outputs,
+    context: s.context,
+    durationMs: Math.round(exec.durationMs),
+    finishedAt: Date.now(),
+  });
+  return { state: 'ran', durationMs: exec.durationMs };
+}
+
+/** The headers the action's depfile names, with their hashes now. */
+function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
+  const depfile = action.depfile!;
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(root, depfile), 'utf8');
+  } catch (err) {
+    throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
+  }
+  const names = parseDepfile(text, depfile).map((p) => treePath(root, action.cwd, p));
+  return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
+}
+
+/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
+function notFoundHint(output: string): string {
+  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
+  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
+}
+
+/** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */
+function removeOutputs(root: string, action: Action): void {
+  for (const o of action.outputs) {
+    const abs = path.resolve(root, o);
+    try {
+      const st = fs.lstatSync(abs);
+      if (!st.isDirectory()) fs.rmSync(abs, { force: true });
+    } catch {
+      // already gone
+    }
+  }
+}
