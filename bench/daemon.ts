@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/client.js';
-import type { StatusReport } from '../daemon/operations.js';
+import type { StatusReport } from '../daemon/answers.js';
 import { generateTree } from './synth/generate.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/client.js';
-import type { BuildReport, StatusReport } from '../daemon/operations.js';
+import type { BuildReport, StatusReport } from '../daemon/answers.js';
 import { generateTree, type TreeInfo } from './synth/generate.js';
 import { writeNinja } from './synth/ninja.js';
 

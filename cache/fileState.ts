@@ -16,18 +16,20 @@ interface StatRow {
 }
 
 /**
- * Hashes of files, re-computed only when a file's stat (size, mtime, ctime, inode) changed since it
- * was last hashed. A file modified within RACY_NS of being hashed could change again without its
- * stat changing (coarse timestamps), so such an entry is trusted once more only after a re-hash,
- * as git does for its index.
+ * A file modified within this long of being hashed could change again without its stat changing
+ * (coarse timestamps): such an entry is trusted once more only after a re-hash, as git does for its index.
  */
 const RACY_NS = 2_000_000_000n;
 
+/**
+ * Hashes of files, re-computed only when a file's stat (size, mtime, ctime, inode) changed since it
+ * was last hashed.
+ */
 export class FileState implements FileHasher {
   /**
    * What is known of each path in this process (its hash and the stat it had when looked at);
    * invalidated when a path is written. One small object per path: a record plus a stat signature
-   * string took twice the memory (13 MB for the 45,000 paths a 10,000-TU daemon knows).
+   * string took twice the memory.
    */
   private readonly memo = new Map<string, Known>();
   private readonly pending = new Map<string, StatRow>();

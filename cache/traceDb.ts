@@ -93,8 +93,7 @@ export class TraceDb implements TraceStore {
 
   /**
    * Drop the tables that make last runs share their strings and pairs, keeping what they share: call
-   * once every last run is loaded (the daemon, after planning). At 10,000 TUs the tables alone held
-   * 9 MB; a last run loaded later simply shares less.
+   * once every last run is loaded (the daemon, after planning); a last run loaded later simply shares less.
    */
   compact(): void {
     this.pool.clear();
@@ -112,7 +111,7 @@ export class TraceDb implements TraceStore {
 
   /**
    * Strings the graph already holds (its names, commands and outputs): a last run decoded from JSON shares them instead
-   * of keeping a copy of each (about 1.5 KB an action). Called when a graph is loaded.
+   * of keeping a copy of each. Called when a graph is loaded.
    */
   adoptStrings(strings: Iterable<string>): void {
     this.known.clear();
@@ -122,7 +121,7 @@ export class TraceDb implements TraceStore {
   /**
    * The daemon holds every action's last run. Their depfiles name the same headers with the same
    * hashes tens of thousands of times over; decoded from JSON each is a string, and each pair an array,
-   * of its own (measured: 40 MB of 107 at 10,000 TUs). One copy of each string, each (path, hash) pair
+   * of its own. One copy of each string, each (path, hash) pair
    * and each knob set is kept instead, and commands are the graph's own.
    */
   private shared(run: RunRecord): RunRecord {

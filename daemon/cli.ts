@@ -4,13 +4,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { isOsvdError, OsvdError } from '../base/errors.js';
+import { isAlive } from '../base/process.js';
 import { KNOBS } from '../osv/knobs.js';
 import { openProjectBase, type ProjectBase, type ProjectOptions } from '../osv/project.js';
-import { DaemonClient, isAlive } from './client.js';
+import { DaemonClient } from './client.js';
 import { formatLogLine, logPath } from './log.js';
-import type { BuildReport, StatusReport, WhyReport } from './operations.js';
+import type { BuildReport, StatusReport, WhyReport } from './answers.js';
 import { ProgressPrinter, progressMode } from './progress.js';
-import { printBuild, printStatus, printWhy } from './report.js';
+import { printBuild, printStatus, printWhy } from './print.js';
 
 /**
  * The `osvd` command. Each command talks to the tree's daemon when one runs and otherwise does the

@@ -1,9 +1,8 @@
 import net from 'node:net';
 import { OsvdError } from '../base/errors.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
-import { isAlive, readDaemonFile, removeStale, type DaemonFile } from './locate.js';
-
-export { daemonInfoPath, isAlive, readDaemonFile, removeStale, socketPathFor, type DaemonFile } from './locate.js';
+import { isAlive } from '../base/process.js';
+import { readDaemonFile, removeStale, type DaemonFile } from './locate.js';
 
 export class DaemonError extends OsvdError {
   constructor(body: ErrorBody) {

@@ -37,8 +37,6 @@ export function readDaemonFile(stateDir: string): DaemonFile | undefined {
   }
 }
 
-export { isAlive };
-
 /** Remove what a crashed daemon left behind (its pid is gone). */
 export function removeStale(stateDir: string, info: DaemonFile | undefined): void {
   if (info && isAlive(info.pid)) return;

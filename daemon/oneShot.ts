@@ -1,5 +1,5 @@
 import type { ProjectOptions } from '../osv/project.js';
-import { buildReport, statusReport, whyReport, type BuildReport, type StatusReport, type WhyReport } from './operations.js';
+import { buildReport, statusReport, whyReport, type BuildReport, type StatusReport, type WhyReport } from './answers.js';
 import { Session } from './session.js';
 
 /**

@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { readConfigCache } from '../osv/configCache.js';
-import { readDaemonFile, isAlive } from './locate.js';
-import type { StatusReport } from './operations.js';
-import { printStatus } from './report.js';
+import { isAlive } from '../base/process.js';
+import { readDaemonFile } from './locate.js';
+import type { StatusReport } from './answers.js';
+import { printStatus } from './print.js';
 
 /**
  * `osvd status` when a daemon runs, on the shortest road: no command-line framework, no TypeScript,

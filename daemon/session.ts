@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
-import { BuildHistory, ImportCache, type BuildSummary } from '../cache/history.js';
+import { BuildHistory, type BuildSummary } from '../cache/history.js';
+import { ImportDb } from '../cache/importDb.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
@@ -74,7 +75,7 @@ export class Session {
   readonly traces: TraceDb;
   readonly store: ContentStore;
   readonly history: BuildHistory;
-  readonly imports: ImportCache;
+  readonly imports: ImportDb;
   readonly settings: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
   /** The graph whose compile_commands.json was written last, and the file's stat then. */
@@ -95,7 +96,7 @@ export class Session {
       simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
     });
     this.history = new BuildHistory(db);
-    this.imports = new ImportCache(db);
+    this.imports = new ImportDb(db);
     this.settings = new Settings(db);
   }
 
@@ -310,8 +311,10 @@ export class Session {
     this.log.info(summary, 'build finished: up to date');
   }
 
-  /** What a build would do now; reasons are worked out for the actions in `explain`. */
-  /** `only`: these actions and what they depend on (see planBuild); the whole graph without it. */
+  /**
+   * What a build would do now; reasons are worked out for the actions in `explain`. `only`: these
+   * actions and what they depend on (see planBuild); the whole graph without it.
+   */
   plan(loaded: LoadedGraph, explain?: ReadonlySet<string>, only?: ReadonlySet<string>): Plan {
     const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();

@@ -4,15 +4,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readConfigCache, writeConfigCache } from './configCache.js';
 import { ConfigError } from './errors.js';
+import type { KnobSettings } from './knobs.js';
 
-export type KnobValue = string | number | boolean;
+export type { KnobSettings, KnobValue } from './knobs.js';
 
 /** The configuration of one OSv tree, written as `export default defineConfig({...})` in osv.config.ts. */
 export interface OsvdConfig {
   /** The tree's root, relative to the config file (default: the config file's folder). */
   root?: string;
   /** Knob values (OSv's make variables), overridden by `--set`. */
-  knobs?: Record<string, KnobValue>;
+  knobs?: KnobSettings;
   /** Further variables passed to make as they are, e.g. a precomputed CXX_INCLUDES. */
   makeVars?: Record<string, string>;
   /** Make goals to import; `$(out)` stands for the build folder (default: OSv's kernel and link chain, else make's default goal). */

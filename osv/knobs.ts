@@ -1,21 +1,61 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { KnobValue } from './config.js';
 import { KnobError } from './errors.js';
 import type { TreeFacts } from './tree.js';
 
 /**
- * The knobs of an OSv kernel build. Names follow OSv's own make variables; `app` and
- * `app_extra_symbols` are osvd's: an app-specific kernel whose version script osvd derives itself.
+ * The knobs of an OSv kernel build, in effect: every knob, its value as make's command line gets it.
+ * Names follow OSv's own make variables; `app` and `app_extra_symbols` are osvd's: an app-specific
+ * kernel whose version script osvd derives itself. A type rather than an interface so that it passes
+ * where any map of strings does (hashing, the build's context, reports).
  */
+export type Knobs = {
+  readonly mode: 'release' | 'debug';
+  readonly arch: 'x64' | 'aarch64';
+  readonly conf_drivers_profile: string;
+  readonly conf_hide_symbols: '0' | '1';
+  readonly conf_version_script: string;
+  readonly app: string;
+  readonly app_extra_symbols: string;
+  readonly fs: string;
+  readonly conf_zfs: string;
+};
+
+export type KnobName = keyof Knobs;
+
+export type KnobValue = string | number | boolean;
+
+/**
+ * Knobs as osv.config.ts sets them (`defineConfig({ knobs: {...} })`): a misspelt name does not
+ * compile. The values are checked against the tree when the config is loaded.
+ */
+export type KnobSettings = {
+  mode?: 'release' | 'debug';
+  arch?: 'x64' | 'aarch64';
+  conf_drivers_profile?: string;
+  /** The older name of conf_drivers_profile. */
+  drivers_profile?: string;
+  conf_hide_symbols?: 0 | 1 | '0' | '1' | boolean;
+  conf_version_script?: string;
+  app?: string;
+  app_extra_symbols?: string;
+  fs?: string;
+  conf_zfs?: string;
+};
+
+/** Whether the kernel hides every symbol not in its version script. */
+export function hidesSymbols(knobs: Pick<Knobs, 'conf_hide_symbols'>): boolean {
+  return knobs.conf_hide_symbols === '1';
+}
+
 export interface KnobSpec {
-  readonly name: string;
+  readonly name: KnobName;
   readonly doc: string;
   readonly default: string;
   readonly aliases?: readonly string[];
   /** Passed to make on its command line (false for osvd's own knobs). */
   readonly toMake: boolean;
-  check?(value: string, knobs: Readonly<Record<string, string>>, tree: TreeFacts): string | undefined;
+  check?(value: string, knobs: Knobs, tree: TreeFacts): string | undefined;
 }
 
 export const KNOBS: readonly KnobSpec[] = [
@@ -40,7 +80,7 @@ export const KNOBS: readonly KnobSpec[] = [
     aliases: ['drivers_profile'],
     toMake: true,
     check: (v, knobs, tree) => {
-      const profiles = tree.profilesFor(knobs.arch ?? 'x64');
+      const profiles = tree.profilesFor(knobs.arch);
       if (profiles.length === 0) return `the tree has no conf/profiles/${knobs.arch}/ folder`;
       return profiles.includes(v) ? undefined : `unknown drivers profile '${v}'; valid for ${knobs.arch}: ${profiles.join(', ')}`;
     },
@@ -70,7 +110,7 @@ export const KNOBS: readonly KnobSpec[] = [
     toMake: false,
     check: (v, knobs, tree) => {
       if (v === '') return undefined;
-      if (knobs.conf_hide_symbols !== '1') return 'an app-specific kernel needs conf_hide_symbols=1';
+      if (!hidesSymbols(knobs)) return 'an app-specific kernel needs conf_hide_symbols=1';
       const missing = splitList(v).filter((f) => !fs.existsSync(path.resolve(tree.root, f)));
       return missing.length ? `no such file: ${missing.join(', ')}` : undefined;
     },
@@ -111,7 +151,7 @@ export interface KnobSource {
 }
 
 /** Defaults, then each source in order (config, then --set); validated against the tree. */
-export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): Record<string, string> {
+export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): Knobs {
   const knobs: Record<string, string> = {};
   for (const k of KNOBS) knobs[k.name] = k.default;
   const origins = new Map<string, KnobSource['origin']>();
@@ -138,14 +178,16 @@ export function resolveKnobs(sources: readonly KnobSource[], tree: TreeFacts): R
       origins.set(spec.name, source.origin);
     }
   }
+  // Checked in order, so a check sees the knobs checked before it as valid (the drivers profile sees a valid arch).
+  const checked = knobs as Knobs;
   for (const spec of KNOBS) {
-    const problem = spec.check?.(knobs[spec.name]!, knobs, tree);
+    const problem = spec.check?.(checked[spec.name], checked, tree);
     if (problem) {
       const origin = origins.get(spec.name);
       throw new KnobError(problem, { file: origin?.file, field: origin ? origin.field(spec.name) : `${spec.name} (default)` });
     }
   }
-  return knobs;
+  return checked;
 }
 
 /**
@@ -172,10 +214,10 @@ export function parseSets(sets: readonly string[]): Record<string, string> {
 }
 
 /** The make command-line assignments for these knobs, under the names the tree uses. */
-export function makeAssignments(knobs: Readonly<Record<string, string>>, tree: TreeFacts, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function makeAssignments(knobs: Knobs, tree: TreeFacts, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const spec of KNOBS) {
-    const value = knobs[spec.name]!;
+    const value = knobs[spec.name];
     if (!spec.toMake) continue;
     if (value === '' && spec.default === '') continue;
     const name = spec.name === 'conf_drivers_profile' ? tree.profileVariable : spec.name;
@@ -183,7 +225,7 @@ export function makeAssignments(knobs: Readonly<Record<string, string>>, tree: T
   }
   // The bootfs manifest goes with the filesystem, as OSv's scripts/build chooses it (the Makefile's
   // default manifest carries libsolaris.so, which only fs=zfs builds).
-  const manifest = tree.isOsvKernel ? BOOTFS_MANIFESTS[knobs.fs ?? ''] : undefined;
+  const manifest = tree.isOsvKernel ? BOOTFS_MANIFESTS[knobs.fs] : undefined;
   if (manifest && extra.bootfs_manifest === undefined) vars.bootfs_manifest = manifest;
   return { ...vars, ...extra };
 }

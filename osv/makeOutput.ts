@@ -229,7 +229,7 @@ export class DatabaseParser implements LineParser<MakeDatabase> {
   private current: { target: string; prereqs: string[]; orderOnly: string[]; phony: boolean } | undefined;
 
   /**
-   * ruleText is only read for variable references (refersTo, shellReadsBuild), which never span lines:
+   * ruleText is only read for variable references (lateExpansion.ts), which never span lines:
    * a line without `$(` or `${` cannot matter, and is not kept.
    */
   private addText(target: string, text: string): void {
@@ -297,46 +297,6 @@ export class DatabaseParser implements LineParser<MakeDatabase> {
 
 const RECURSIVE_VAR = /^([A-Za-z_][\w.+-]*) = (.*)$/;
 const TARGET_VAR = /^([^\s:#][^:]*?):\s+([^\s|]+\s*(?::=|\+=|\?=|=).*)$/;
-
-/** Variables that name something in the build folder: `out` itself and those whose value refers to it. */
-export function buildPathVariables(db: MakeDatabase): Set<string> {
-  return closure(db, new Set(['out']));
-}
-
-/**
- * Variables whose value depends on files in the build folder at the moment make expands them, such as
- * OSv's `kernel_size = $(shell stat --printf %s $(out)/loader-stripped.elf)`: a dry run can only print
- * what they were when it ran. Found as `$(shell ...)` naming the build folder, then every recursive
- * variable that refers to one of those.
- */
-export function lateVariables(db: MakeDatabase, inBuild: ReadonlySet<string>): Set<string> {
-  const late = new Set<string>();
-  for (const [name, value] of db.recursiveVars) {
-    for (const m of value.matchAll(/\$\(shell\b.*/g)) if (refersTo(m[0], inBuild)) late.add(name);
-  }
-  return closure(db, late);
-}
-
-/** The variables given, and every recursive variable that refers to one of them. */
-function closure(db: MakeDatabase, names: Set<string>): Set<string> {
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const [name, value] of db.recursiveVars) {
-      if (!names.has(name) && refersTo(value, names)) {
-        names.add(name);
-        changed = true;
-      }
-    }
-  }
-  return names;
-}
-
-/** Whether make text refers to one of the variables, as `$(name)` or `${name}`. */
-export function refersTo(text: string, names: ReadonlySet<string>): boolean {
-  if (names.size === 0) return false;
-  for (const m of text.matchAll(/\$[({]([A-Za-z_][\w.+-]*)[)}]/g)) if (names.has(m[1]!)) return true;
-  return false;
-}
 
 function parseRuleLine(line: string): { target: string; prereqs: string[]; orderOnly: string[] } | undefined {
   // "target: a b | c" or "target:: a b"; a target-specific variable line looks like "target: VAR = x".

@@ -6,9 +6,9 @@ import type { FileHasher } from '../graph/traces.js';
 import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { makeAssignments, parseSets, resolveKnobs, type KnobSource } from './knobs.js';
-import { importBuild, type ImportCacheLike } from './makeImport.js';
 import { gitScripts, gitStateFiles } from './gitState.js';
+import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
+import { importBuild, type ImportStore } from './cachedImport.js';
 import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
@@ -27,7 +27,7 @@ export interface ProjectBase {
 
 /** The tree with its effective knobs: what every build starts from. */
 export interface Project extends ProjectBase {
-  readonly knobs: Readonly<Record<string, string>>;
+  readonly knobs: Knobs;
   /** The build folder, relative to the root: build/<mode>.<arch>. */
   readonly outDir: string;
 }
@@ -108,7 +108,7 @@ export interface ProjectActions {
 /** The version script named by the knobs (an app's, or conf_version_script), relative to the root when inside it. */
 function versionScriptSource(project: Project, extraVars: Readonly<Record<string, string>>): string | undefined {
   const named = extraVars.conf_version_script || project.knobs.conf_version_script;
-  if (!named || project.knobs.conf_hide_symbols !== '1') return undefined;
+  if (!named || !hidesSymbols(project.knobs)) return undefined;
   const rel = path.relative(project.root, path.resolve(project.root, named));
   return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(project.root, named) : rel;
 }
@@ -135,7 +135,7 @@ export function buildGoals(project: Project): string[] {
 }
 
 /** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
-export async function projectActions(project: Project, files: FileHasher, cache: ImportCacheLike): Promise<ProjectActions> {
+export async function projectActions(project: Project, files: FileHasher, imports: ImportStore): Promise<ProjectActions> {
   const { knobs, root, outDir } = project;
   const extraVars: Record<string, string> = { ...(project.config.makeVars ?? {}) };
   const own: Action[] = [];
@@ -146,7 +146,7 @@ export async function projectActions(project: Project, files: FileHasher, cache:
       appVersionScriptAction({
         outDir,
         elfFiles: knobs.app,
-        extraSymbols: knobs.app_extra_symbols ?? '',
+        extraSymbols: knobs.app_extra_symbols,
         symbolFiles: exportedSymbolFiles(root, project.config.exportedSymbols ?? 'exported_symbols'),
         env: project.baseEnv,
       }),
@@ -171,12 +171,12 @@ export async function projectActions(project: Project, files: FileHasher, cache:
       keyFiles: versionScriptSource(project, extraVars) ? [versionScriptSource(project, extraVars)!] : [],
     },
     files,
-    cache,
+    imports,
   );
-  if (hasKconfig(root)) own.push(kconfigAction({ root, outDir, mode: knobs.mode!, arch: knobs.arch!, env: project.baseEnv }));
+  if (hasKconfig(root)) own.push(kconfigAction({ root, outDir, mode: knobs.mode, arch: knobs.arch, env: project.baseEnv }));
   // OSv's Makefile copies the version script while it is read; osvd makes the copy an action of its own.
   const versionScript = `${outDir}/version_script`;
-  if (knobs.conf_hide_symbols === '1' && project.tree.isOsvKernel && !imported.actions.some((a) => a.outputs.includes(versionScript))) {
+  if (hidesSymbols(knobs) && project.tree.isOsvKernel && !imported.actions.some((a) => a.outputs.includes(versionScript))) {
     const source = versionScriptSource(project, extraVars) ?? `${outDir}/default_version_script`;
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImportError } from './errors.js';
+import type { Knobs } from './knobs.js';
 
 /** Facts about an OSv(-shaped) tree that knobs are checked against. */
 export interface TreeFacts {
@@ -27,7 +28,7 @@ const PRECOMPUTE_CANDIDATES = ['CXX_INCLUDES'];
  * also makes zfs_builder-stripped.elf (the kernel scripts/build runs to write the ZFS image) and the
  * kernel's bootfs carries libsolaris.so.
  */
-export function kernelGoals(knobs: Readonly<Record<string, string>>, outDir: string, tree?: Pick<TreeFacts, 'hasZfsBuilder'>): string[] {
+export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string, tree?: Pick<TreeFacts, 'hasZfsBuilder'>): string[] {
   const goals = knobs.arch === 'aarch64' ? [`${outDir}/loader-stripped.elf`] : [`${outDir}/lzloader.elf`, `${outDir}/vmlinuz.bin`];
   if (knobs.fs === 'zfs') {
     goals.push(`${outDir}/libsolaris.so`);
@@ -73,6 +74,6 @@ export function readTree(root: string): TreeFacts {
 }
 
 /** The build folder make writes to, as OSv's Makefile defines it: build/<mode>.<arch>. */
-export function outDirOf(knobs: Readonly<Record<string, string>>): string {
+export function outDirOf(knobs: Pick<Knobs, 'mode' | 'arch'>): string {
   return `build/${knobs.mode}.${knobs.arch}`;
 }

@@ -6,7 +6,7 @@ import { OsvdError } from '../base/errors.js';
 import { BuildGraph } from '../graph/graph.js';
 import { validateConfig } from '../osv/config.js';
 import { parseSets, resolveKnobs } from '../osv/knobs.js';
-import { actionsFrom } from '../osv/makeImport.js';
+import { actionsFrom } from '../osv/makeActions.js';
 import { DryRunParser, MAKE_MESSAGE, parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 import { readTree } from '../osv/tree.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
-import { buildPathVariables, DryRunParser, lateVariables, parseDatabase, parseDryRun, parseEnv0, parseTrace, refersTo, splitDryRun } from '../osv/makeOutput.js';
+import { buildPathVariables, lateVariables, refersTo } from '../osv/lateExpansion.js';
+import { DryRunParser, parseDatabase, parseDryRun, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, shellWords } from '../osv/recipes.js';
 
 describe('depfile parser', () => {

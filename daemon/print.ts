@@ -1,5 +1,5 @@
 import type { PlanState } from '../graph/plan.js';
-import type { BuildReport, StatusReport, WhyNode, WhyReport } from './operations.js';
+import type { BuildReport, StatusReport, WhyNode, WhyReport } from './answers.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
 

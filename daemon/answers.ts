@@ -8,7 +8,7 @@ import type { LoadedGraph, Session } from './session.js';
 
 /**
  * The answers osvd gives, as plain JSON-able objects: computed the same way in one-shot mode and
- * inside the daemon, and printed by report.ts on the client's side.
+ * inside the daemon, and printed by print.ts on the client's side.
  */
 
 export interface BuildReport {

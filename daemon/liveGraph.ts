@@ -1,0 +1,323 @@
+import path from 'node:path';
+import type { BuildEvent } from '../graph/builder.js';
+import { LivePlan } from '../graph/plan.js';
+import type { Project, ProjectOptions } from '../osv/project.js';
+import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { ignoredFolders, isUnder } from './ignore.js';
+import type { Logger } from './log.js';
+import { OutputWatcher } from './outputWatcher.js';
+import { RunningBuild } from './runningBuild.js';
+import type { LoadedGraph, Session } from './session.js';
+import { TreeWatcher, type WatcherHealth } from './watcher.js';
+
+export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
+
+/**
+ * The daemon's graph for the live knobs, with a plan kept current by the file watcher (by periodic
+ * stat scans when the watcher fails), and the builds of it: run one at a time, in the order asked,
+ * and started by themselves after edits when auto-build is on.
+ */
+export class LiveGraph {
+  private current!: LoadedGraph;
+  private livePlan!: LivePlan;
+  private watcher: TreeWatcher | undefined;
+  private outputWatcher: OutputWatcher | undefined;
+  private watcherHealth: WatcherHealth = { mode: 'off', healthy: false, ready: false };
+  private building: RunningBuild | null = null;
+  private buildChain: Promise<unknown> = Promise.resolve();
+  private autoBuildTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private updateMs = 0;
+  private closed = false;
+  private changesDuringBuild = new Set<string>();
+  private readonly log: Logger;
+  /**
+   * Folders the tree watcher does not watch, relative to the root. Taken once: the watcher is not
+   * restarted when osv.config.ts changes, so what it ignores stays what it was given.
+   */
+  private readonly ignore: readonly string[];
+
+  constructor(private readonly session: Session, private readonly options: DaemonOptions) {
+    this.log = session.log;
+    const base = session.base;
+    this.ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
+  }
+
+  /** The graph for the live knobs. */
+  get loaded(): LoadedGraph {
+    return this.current;
+  }
+
+  /** What a build of the live graph would do now. */
+  get plan(): LivePlan {
+    return this.livePlan;
+  }
+
+  get health(): WatcherHealth {
+    return this.watcherHealth;
+  }
+
+  /** How long the last batch of changes took to be taken into account. */
+  get lastUpdateMs(): number {
+    return this.updateMs;
+  }
+
+  get autoBuild(): boolean {
+    return this.options.autoBuild ?? this.session.base.config.daemon?.autoBuild ?? false;
+  }
+
+  /** Load the graph and start watching the tree. */
+  async start(): Promise<void> {
+    await this.reload();
+    await this.startWatcher();
+  }
+
+  /** Look at every file afresh and reload the graph (`osvd refresh`). */
+  async refresh(): Promise<void> {
+    this.session.files.invalidateAll();
+    await this.reload();
+  }
+
+  /** `osvd set`: keep the knobs, load the graph for them (and build it, with auto-build). */
+  async setKnobs(sets: readonly string[], reset: boolean): Promise<Project> {
+    const project = this.session.setKnobs(sets, reset);
+    await this.reload();
+    this.scheduleAutoBuild();
+    return project;
+  }
+
+  /** (Re)load the graph for the live knobs and compute its plan from scratch. */
+  private async reload(): Promise<void> {
+    this.session.trimMemory();
+    this.current = await this.session.graph(this.session.project());
+    this.watchOutputs();
+    this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
+    this.session.files.flush();
+    this.session.traces.compact();
+    // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs): collect it now.
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+
+  /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
+  private watchOutputs(): void {
+    this.outputWatcher ??= new OutputWatcher(this.session.base.root);
+    const outputs: string[] = [];
+    for (const a of this.current.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
+    this.outputWatcher.track(outputs);
+  }
+
+  private async startWatcher(): Promise<void> {
+    this.watcher = new TreeWatcher({
+      root: this.session.base.root,
+      ignore: this.ignore,
+      onBatch: (paths) => void this.onChanges(paths),
+      onHealth: (h) => {
+        this.log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
+        if (h.mode === 'polling') this.startPolling();
+      },
+    });
+    this.watcherHealth = this.watcher.health;
+    const started = performance.now();
+    await this.watcher.start();
+    this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
+  }
+
+  /**
+   * Without a working watcher: re-stat every file the plan depends on, periodically. A build then
+   * looks at every file afresh (see build), so the scan only keeps the plan and auto-build current.
+   */
+  private startPolling(): void {
+    if (this.pollTimer) return;
+    const every = this.session.base.config.daemon?.pollMs ?? 2000;
+    this.pollTimer = setInterval(() => {
+      const { files } = this.session;
+      const paths = this.trackedPaths();
+      // changedSince counts a path not looked at yet as changed; the scan takes its state now as the
+      // starting point instead (nothing else hashes osv.config.ts, for one).
+      for (const p of paths) files.hash(p);
+      const changed = files.changedSince(paths);
+      if (changed.length) void this.onChanges(changed);
+    }, every);
+    this.pollTimer.unref();
+  }
+
+  private trackedPaths(): Set<string> {
+    const paths = new Set<string>([...this.current.makefiles]);
+    if (this.session.base.configFile) paths.add(path.relative(this.session.base.root, this.session.base.configFile));
+    for (const a of this.current.graph.actions.values()) {
+      for (const p of a.inputs) if (!path.isAbsolute(p)) paths.add(p);
+      for (const [p] of this.session.traces.lastRun(a.id)?.deps ?? []) if (!path.isAbsolute(p)) paths.add(p);
+    }
+    return paths;
+  }
+
+  /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
+  private async onChanges(changes: string[]): Promise<void> {
+    const started = performance.now();
+    const base = this.session.base;
+    const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
+    const makefiles = new Set(this.current.makefiles);
+    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRel ? [configRel] : []]);
+    for (const p of paths) this.session.files.invalidate(p);
+    if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
+    try {
+      if (configRel && paths.includes(configRel)) {
+        this.log.info('osv.config.ts changed: reloading');
+        await this.session.reloadBase(this.options);
+        await this.reload();
+      } else if (paths.some((p) => makefiles.has(p))) {
+        this.log.info({ paths: paths.filter((p) => makefiles.has(p)) }, 'a makefile changed: re-importing');
+        this.session.dropGraphs();
+        await this.reload();
+      } else {
+        const n = this.livePlan.update(paths);
+        this.session.files.flush();
+        this.log.debug({ changed: paths.length, replanned: n }, 'plan updated');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'could not take changes into account');
+    }
+    this.updateMs = performance.now() - started;
+    this.scheduleAutoBuild();
+  }
+
+  private scheduleAutoBuild(): void {
+    if (!this.autoBuild || this.closed) return;
+    const dirty = this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
+    if (dirty === 0) return;
+    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    this.autoBuildTimer = setTimeout(() => {
+      this.autoBuildTimer = undefined;
+      if (this.building) return; // the build in progress reschedules when it ends
+      void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
+    }, this.session.base.config.daemon?.quietMs ?? 300);
+  }
+
+  /**
+   * Paths the tree watcher does not see but the plan depends on: outputs that may have changed (the
+   * output watcher's notes) and what actions read outside the watched tree (host headers, ignored
+   * folders).
+   */
+  private unwatchedPaths(): string[] {
+    const paths = this.outputWatcher?.takeChanged() ?? [];
+    for (const p of this.livePlan.unwatchedReadPaths()) paths.push(p);
+    return paths;
+  }
+
+  /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
+  private unwatchedTest(): (p: string) => boolean {
+    const ignored = ignoredFolders(this.session.base.root, this.ignore);
+    const graph = this.current.graph;
+    return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
+  }
+
+  /** Builds run one at a time, in the order asked. */
+  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
+    const run = async (): Promise<BuildReport> => {
+      const started = performance.now();
+      const live = sets.length === 0;
+      const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+      // With a healthy watcher the live plan is current for the watched tree: check only the files it
+      // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
+      // knobs, no watcher), look at every file afresh and decide every action.
+      const trustPlan = live && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
+      if (trustPlan) {
+        const changed = this.session.files.changedSince(this.unwatchedPaths());
+        if (changed.length) this.livePlan.update(changed);
+        const { run: toRun, restore, pending } = this.livePlan.counts;
+        if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+      } else {
+        this.session.files.invalidateAll();
+      }
+      const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
+      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
+      const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
+      this.changesDuringBuild = new Set();
+      const plan = this.livePlan;
+      const decided = new Set(dirtyIds);
+      const knownUpToDate = (id: string): boolean => {
+        if (plan.entries.get(id)?.state === 'upToDate') return true;
+        decided.add(id);
+        return false;
+      };
+      try {
+        const result = await this.session.build(
+          loaded,
+          (e) => {
+            building.track(e);
+            onEvent?.(e);
+          },
+          BUILD_NICENESS,
+          trustPlan ? knownUpToDate : undefined,
+        );
+        return buildReport(result, loaded, 'daemon');
+      } finally {
+        this.building = null;
+        const changed = [...this.changesDuringBuild];
+        if (trustPlan && this.livePlan === plan) {
+          // Only the actions the builder decided can have changed: refresh those, not the whole plan.
+          this.watchOutputs();
+          this.livePlan.refresh(decided);
+          this.session.files.flush();
+          this.session.traces.compact();
+        } else {
+          await this.reload();
+        }
+        // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
+        // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
+        (globalThis as { gc?: () => void }).gc?.();
+        if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
+        this.scheduleAutoBuild();
+      }
+    };
+    const next = this.buildChain.then(run, run);
+    this.buildChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** The report of a build that had nothing to do. */
+  private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
+    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
+    this.session.recordUpToDate(loaded, result.durationMs);
+    return buildReport(result, loaded, 'daemon');
+  }
+
+  /** The build in progress, if any. */
+  progress(): BuildProgress | null {
+    return this.building?.progress() ?? null;
+  }
+
+  /** Stop watching and building: no new build starts, the one in progress is waited for. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.watcher?.close();
+    this.outputWatcher?.close();
+    await this.buildChain.catch(() => undefined);
+  }
+}
+
+/** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
+const BUILD_NICENESS = 5;
+
+/**
+ * The tree watcher reports a folder that went away (deleted, moved out) as `dir/`, without the files
+ * that were in it: these are the known paths under such folders, in place of the folders.
+ */
+function expandGoneFolders(changes: string[], known: Iterable<string>[]): string[] {
+  const gone = new Set(changes.filter((p) => p.endsWith('/')).map((p) => p.slice(0, -1)));
+  if (gone.size === 0) return changes;
+  const paths = new Set(changes.filter((p) => !p.endsWith('/')));
+  for (const list of known) {
+    for (const p of list) {
+      for (let dir = path.posix.dirname(p); dir !== '.' && dir !== '/'; dir = path.posix.dirname(dir)) {
+        if (gone.has(dir)) {
+          paths.add(p);
+          break;
+        }
+      }
+    }
+  }
+  return [...paths];
+}

@@ -1,0 +1,257 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Action } from '../graph/action.js';
+import { parseDepfile } from '../graph/depfile.js';
+import { treePath } from '../graph/paths.js';
+import type { ImportRequest } from './importRequest.js';
+import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
+import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
+import { envReadBy, fileLikeWords, recipeFacts, type RecipeFacts } from './recipes.js';
+
+/**
+ * Turn what make said it would run (the traced recipes and make's database) into actions: each target
+ * with a recipe is one action, its outputs read off the recipe first so that the inputs of every
+ * action can then be told apart from the outputs of others.
+ */
+
+/** The environment compiles and links read: shared by all of them. */
+const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Build actions from the traced recipes and make's database. */
+export function actionsFrom(
+  req: Pick<ImportRequest, 'root' | 'outDir' | 'vars'>,
+  traced: readonly TracedTarget[],
+  db: MakeDatabase,
+  env: Readonly<Record<string, string>>,
+  exported: Readonly<Record<string, string>>,
+): Action[] {
+  const withRecipe = traced.filter((t) => t.recipe.length > 0);
+  const im = importContext(req, db, new Set(withRecipe.map((t) => t.target)), env, exported);
+  // First pass: outputs, so that inputs can be told apart from outputs of other actions. What it reads
+  // out of each recipe is kept for the second pass.
+  const readings = new Map<string, RecipeReading>();
+  const producer = new Map<string, string>();
+  for (const t of withRecipe) {
+    const reading = readRecipe(im, t);
+    readings.set(t.target, reading);
+    for (const o of reading.outputs) if (!producer.has(o)) producer.set(o, t.target);
+  }
+  return withRecipe.map((t) => actionOf(im, t, readings.get(t.target)!, producer));
+}
+
+/** What reading every recipe of one import shares. */
+interface ImportContext {
+  readonly root: string;
+  readonly vars: Readonly<Record<string, string>>;
+  /** The top build folder with its slash (`build/`): its files are made, not sources. */
+  readonly buildRoot: string;
+  readonly db: MakeDatabase;
+  /** The targets that have a recipe: one action each. */
+  readonly recipeTargets: ReadonlySet<string>;
+  /** Variables whose value names the build folder, and those make must expand late (see lateVariables). */
+  readonly inBuild: ReadonlySet<string>;
+  readonly late: ReadonlySet<string>;
+  readonly env: Readonly<Record<string, string>>;
+  readonly exported: Readonly<Record<string, string>>;
+  isPhony(target: string): boolean;
+  /** A recipe's word as a path of the tree. */
+  inTree(word: string): string;
+  /** Whether a path of the tree is a regular file. */
+  isFile(p: string): boolean;
+}
+
+function importContext(
+  req: Pick<ImportRequest, 'root' | 'outDir' | 'vars'>,
+  db: MakeDatabase,
+  recipeTargets: ReadonlySet<string>,
+  env: Readonly<Record<string, string>>,
+  exported: Readonly<Record<string, string>>,
+): ImportContext {
+  const root = req.root;
+  const inBuild = buildPathVariables(db);
+  // The same words (include folders, the compiler, forced headers) come back in every compile: resolve
+  // and stat each once per import (50,000 compiles name a few hundred thousand words, mostly repeated).
+  const resolved = new Map<string, string>();
+  const regular = new Map<string, boolean>();
+  return {
+    root,
+    vars: req.vars,
+    buildRoot: req.outDir.split('/')[0]! + '/',
+    db,
+    recipeTargets,
+    inBuild,
+    late: lateVariables(db, inBuild),
+    env,
+    exported,
+    isPhony: (t) => db.rules.get(t)?.phony ?? false,
+    inTree: (w) => {
+      let p = resolved.get(w);
+      if (p === undefined) resolved.set(w, (p = treePath(root, '.', w)));
+      return p;
+    },
+    isFile: (p) => {
+      let known = regular.get(p);
+      if (known === undefined) regular.set(p, (known = isRegularFile(root, p)));
+      return known;
+    },
+  };
+}
+
+/** What the first pass reads out of a recipe, kept for the second. */
+interface RecipeReading {
+  readonly outputs: string[];
+  readonly facts: RecipeFacts;
+  /** The recipe's words that look like files, as paths of the tree. */
+  readonly words: ReadonlySet<string>;
+  readonly depfile: string | undefined;
+}
+
+function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
+  const words = new Set(fileLikeWords(t.recipe).map(im.inTree));
+  let outputs: string[];
+  if (im.isPhony(t.target)) {
+    outputs = [...words].filter((p) => p.startsWith(im.buildRoot) && !im.recipeTargets.has(p));
+    // `mkdir -p dir && gen > dir/file`: the folder is not what the action is for.
+    outputs = outputs.filter((p) => !outputs.some((q) => q.startsWith(p + '/')));
+  } else {
+    outputs = [im.inTree(t.target)];
+  }
+  // A depfile makes the recipe a compile, whose kind does not depend on the outputs given here.
+  const facts = recipeFacts(t.recipe, outputs);
+  const depfile = facts.depfile && !unpreprocessedSource(t.recipe) ? im.inTree(facts.depfile) : undefined;
+  if (depfile) outputs.push(depfile);
+  return { outputs: [...new Set(outputs)], facts, words, depfile };
+}
+
+function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, producer: ReadonlyMap<string, string>): Action {
+  const { outputs, facts, words, depfile } = reading;
+  const rule = im.db.rules.get(t.target);
+  const { inputs, orderAfter } = prerequisitesOf(im, t.target, rule, reading, producer);
+  const kind = facts.kind;
+  const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
+  const text = im.db.ruleText.get(t.target) ?? '';
+  const expandLate = !im.isPhony(t.target) && expandsLate(text, im.late, im.inBuild);
+  return {
+    id: t.target,
+    kind,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : t.recipe,
+    cwd: '.',
+    env: im.env,
+    // Compilers and linkers read no variable make exports; commands and scripts read those they name.
+    keyEnv: kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    inputs: [...inputs].sort(),
+    orderAfter: [...orderAfter].sort(),
+    outputs,
+    depfile,
+    source,
+  };
+}
+
+/** The files an action reads and the actions it runs after: its rule's prerequisites, and files its commands name. */
+function prerequisitesOf(
+  im: ImportContext,
+  target: string,
+  rule: RuleEntry | undefined,
+  reading: RecipeReading,
+  producer: ReadonlyMap<string, string>,
+): { inputs: Set<string>; orderAfter: Set<string> } {
+  const { outputs, facts, words, depfile } = reading;
+  // Headers the Makefile learned from an existing depfile are not declared inputs: osvd reads the
+  // depfile itself, and the import must not depend on whether one existed when it ran.
+  const fromDepfile = depfile ? depfileNames(im.root, depfile) : new Set<string>();
+  const inputs = new Set<string>();
+  const orderAfter = new Set<string>();
+  for (const raw of rule?.prereqs ?? []) {
+    const p = im.inTree(raw);
+    if (im.recipeTargets.has(raw) && im.isPhony(raw)) {
+      orderAfter.add(raw);
+    } else if (!im.recipeTargets.has(raw) && im.isPhony(raw)) {
+      for (const a of actionsReached(im, raw)) orderAfter.add(a);
+    } else if (fromDepfile.has(p) && !words.has(p)) {
+      const made = producer.get(p);
+      if (made) orderAfter.add(made);
+    } else {
+      inputs.add(p);
+    }
+  }
+  for (const raw of rule?.orderOnly ?? []) for (const a of actionsReached(im, raw)) orderAfter.add(a);
+  // Files the commands name (a generator script, a linker script) are inputs too.
+  for (const w of words) {
+    if (outputs.includes(w) || inputs.has(w)) continue;
+    // A file in the build folder that no action makes is one this recipe writes itself (OSv's kernel
+    // link also writes osv.syms): reading it as an input would see it change under the action.
+    if (producer.has(w) || (!w.startsWith(im.buildRoot) && im.isFile(w))) inputs.add(w);
+  }
+  // A generator script reads files it names itself (OSv's gen-syscalls reads syscalls/*.cc.in).
+  if (facts.kind === 'generate' || facts.kind === 'other') {
+    for (const w of words) for (const f of filesNamedBy(im.root, w, im.buildRoot)) if (!outputs.includes(f)) inputs.add(f);
+  }
+  for (const i of inputs) {
+    const made = producer.get(i);
+    if (made === target) inputs.delete(i);
+  }
+  orderAfter.delete(target);
+  return { inputs, orderAfter };
+}
+
+/** Actions reached through a phony or recipe-less prerequisite, for ordering. */
+function actionsReached(im: ImportContext, name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [];
+  seen.add(name);
+  if (im.recipeTargets.has(name)) return [name];
+  const rule = im.db.rules.get(name);
+  if (!rule) return [];
+  return [...rule.prereqs, ...rule.orderOnly].flatMap((p) => actionsReached(im, p, seen));
+}
+
+/** gcc does not preprocess a `.s` file, so `-MD` writes no depfile for it (OSv has a few in libc/arch). */
+function unpreprocessedSource(recipe: readonly string[]): boolean {
+  return recipe.some((line) => / -c(\s.*)?\s\S+\.s$/.test(line.trim()));
+}
+
+function depfileNames(root: string, depfile: string): Set<string> {
+  const abs = path.resolve(root, depfile);
+  // On an unbuilt tree no depfile exists: a failed read's exception costs more than asking first.
+  if (!fs.existsSync(abs)) return new Set();
+  try {
+    return new Set(parseDepfile(fs.readFileSync(abs, 'utf8'), depfile).map((p) => treePath(root, '.', p)));
+  } catch {
+    return new Set();
+  }
+}
+
+function isRegularFile(root: string, p: string): boolean {
+  try {
+    return fs.statSync(path.resolve(root, p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Files of the tree (outside the build folder) that a script in the tree names literally. */
+function filesNamedBy(root: string, word: string, buildRoot: string): string[] {
+  const text = scriptText(root, word);
+  if (text === undefined) return [];
+  const found = new Set<string>();
+  for (const m of text.matchAll(/[\w.+-]+(?:\/[\w.+-]+)+/g)) {
+    const p = m[0];
+    if (p.startsWith(buildRoot) || p.startsWith('/') || found.has(p)) continue;
+    if (isRegularFile(root, p)) found.add(treePath(root, '.', p));
+  }
+  return [...found];
+}
+
+/** The text of a script in the tree that a command names (small text files only). */
+function scriptText(root: string, word: string): string | undefined {
+  if (word.startsWith('-') || word.startsWith('/') || word.includes('$')) return undefined;
+  const abs = path.resolve(root, word);
+  if (!abs.startsWith(root + path.sep)) return undefined;
+  try {
+    const st = fs.statSync(abs);
+    if (!st.isFile() || st.size > 256 * 1024) return undefined;
+    const text = fs.readFileSync(abs, 'utf8');
+    return text.includes('\0') ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
