@@ -234,6 +234,7 @@ export class LiveGraph {
       const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
       this.changesDuringBuild = new Set();
       const plan = this.livePlan;
+      let reimported = false;
       const decided = new Set(dirtyIds);
       const knownUpToDate = (id: string): boolean => {
         if (plan.entries.get(id)?.state === 'upToDate') return true;
@@ -250,11 +251,13 @@ export class LiveGraph {
           BUILD_NICENESS,
           trustPlan ? knownUpToDate : undefined,
         );
-        return buildReport(result, loaded, 'daemon');
+        if (result.reloaded) reimported = true;
+        return buildReport(result, result.reloaded ?? loaded, 'daemon');
       } finally {
         this.building = null;
         const changed = [...this.changesDuringBuild];
-        if (trustPlan && this.livePlan === plan) {
+        // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
+        if (trustPlan && this.livePlan === plan && !reimported) {
           // Only the actions the builder decided can have changed: refresh those, not the whole plan.
           this.watchOutputs();
           this.livePlan.refresh(decided);

@@ -220,7 +220,14 @@ export class Session {
           knownUpToDate = undefined;
         }
       }
-      result = prepared && !prepared.ok ? prepared : await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, knownUpToDate);
+      if (prepared && !prepared.ok) {
+        // What waits for a failed action is not attempted: say so for the whole graph, as a build would.
+        const skipped = new Set<string>();
+        for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
+        result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
+      } else {
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, knownUpToDate);
+      }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } finally {
       this.files.flush();
@@ -234,6 +241,7 @@ export class Session {
   private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, knownUpToDate: ((id: string) => boolean) | undefined): Promise<BuildResult> {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
+    const stateRel = path.relative(project.root, project.stateDir);
     return build(graph, this.services, {
       root: project.root,
       jobs: project.jobs,
@@ -243,6 +251,8 @@ export class Session {
       scratchDir: this.scratchDir,
       knownUpToDate,
       shells,
+      outputFolders: [project.outDir],
+      skipFolder: (rel) => rel === stateRel,
     });
   }
 
