@@ -87,7 +87,7 @@ describe('the knob space of the example tree', () => {
       expect(kernelLink(root, c, sets(c)), `${where}: the kernel link against make's`).toBe(makeKernelLink(root, c, sets(c)));
       visited.push(c);
     }
-  });
+  }, 1_200_000);
 });
 
 /** The command osvd last ran (or restored) for the kernel link. */
