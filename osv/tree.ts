@@ -15,6 +15,8 @@ export interface TreeFacts {
   readonly isOsvKernel: boolean;
   /** Whether the Makefile builds zfs_builder-stripped.elf, the kernel that writes a ZFS image (make's `all` with fs=zfs). */
   readonly hasZfsBuilder: boolean;
+  /** Whether the Makefile builds libsolaris.so (ZFS as a shared library beside the kernel). */
+  readonly hasZfsLibrary: boolean;
   profilesFor(arch: string): string[];
 }
 
@@ -28,9 +30,9 @@ const PRECOMPUTE_CANDIDATES = ['CXX_INCLUDES'];
  * also makes zfs_builder-stripped.elf (the kernel scripts/build runs to write the ZFS image) and the
  * kernel's bootfs carries libsolaris.so.
  */
-export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string, tree?: Pick<TreeFacts, 'hasZfsBuilder'>): string[] {
+export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string, tree?: Pick<TreeFacts, 'hasZfsBuilder' | 'hasZfsLibrary'>): string[] {
   const goals = knobs.arch === 'aarch64' ? [`${outDir}/loader-stripped.elf`] : [`${outDir}/lzloader.elf`, `${outDir}/vmlinuz.bin`];
-  if (knobs.fs === 'zfs') {
+  if (knobs.fs === 'zfs' && (tree?.hasZfsLibrary ?? true)) {
     goals.push(`${outDir}/libsolaris.so`);
     if (tree?.hasZfsBuilder && knobs.arch !== 'aarch64') goals.push(`${outDir}/zfs_builder-stripped.elf`);
   }
@@ -58,6 +60,7 @@ export function readTree(root: string): TreeFacts {
     precompute,
     isOsvKernel: /^\$\(out\)\/lzloader\.elf\s*:/m.test(text) || /^\$\(out\)\/loader-stripped\.elf\s*:/m.test(text) && /^\$\(out\)\/loader\.img\s*:/m.test(text),
     hasZfsBuilder: /^\$\(out\)\/zfs_builder-stripped\.elf\s*:/m.test(text),
+    hasZfsLibrary: /^\$\(out\)\/libsolaris\.so\s*:/m.test(text),
     profilesFor(arch: string): string[] {
       const dir = path.join(root, 'conf', 'profiles', arch);
       try {

@@ -77,16 +77,13 @@ export function restoredOf(r: BuildJson, kind?: string): string[] {
   return r.restored.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
 }
 
-/** The objects make would link into loader.elf for these make variables, from make's own dry run. */
+/** The objects make would link into loader.elf for these make variables, from make's own dry run (its link line). */
 export function kernelObjects(root: string, vars: string[]): string[] {
   const r = make(root, ['-n', '-B', 'V=1', ...vars, `${OUT}/loader.elf`]);
   if (r.code !== 0) throw new Error(`make -n failed: ${r.stderr}`);
-  const objects = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /\s-o\s+(\S+\.o)\s/.exec(line);
-    if (m && line.includes(' -c ')) objects.add(m[1]!);
-  }
-  return [...objects].sort();
+  const link = r.stdout.split('\n').find((l) => l.includes(` -o ${OUT}/loader.elf `));
+  if (!link) throw new Error(`no link of loader.elf in make's dry run:\n${r.stdout.slice(-2000)}`);
+  return [...new Set(link.split(/\s+/).filter((w) => w.endsWith('.o')))].sort();
 }
 
 /** Sources that include <osv/drivers_config.h>, as object paths. */
