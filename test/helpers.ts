@@ -8,6 +8,10 @@ import path from 'node:path';
 export const REPO = path.resolve(__dirname, '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'mini-osv');
 export const OUT = 'build/release.x64';
+/** The example kernel's link chain: what a new loader.elf reruns (as OSv's: strip, lz, lzloader, vmlinuz). */
+export const KERNEL_CHAIN = [`${OUT}/loader.elf`, `${OUT}/loader-stripped.elf`, `${OUT}/loader-stripped.elf.lz.o`, `${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`];
+/** The links among them. */
+export const CHAIN_LINKS = [`${OUT}/loader.elf`, `${OUT}/lzloader.elf`];
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 const made: string[] = [];
