@@ -83,7 +83,8 @@ export function recipeFacts(commands: readonly string[], outputs: readonly strin
         depfile = depfileOf(p.args) ?? depfile;
       } else if (!preprocessOnly) {
         kind = 'link';
-        depfile = depfileOf(p.args) ?? depfile;
+        // Only a driver that compiles sources writes a depfile; linking objects alone (-MD in CFLAGS) writes none.
+        if (compilesSources(p.args)) depfile = depfileOf(p.args) ?? depfile;
       }
     } else if (LINKERS.test(name)) {
       kind = 'link';
@@ -94,6 +95,11 @@ export function recipeFacts(commands: readonly string[], outputs: readonly strin
   if (kind) return { kind, depfile };
   const generates = outputs.some((o) => o.includes('/gen/') || /\.(h|hh|hpp|symbols)$/.test(o) || /version_script/.test(o));
   return { kind: generates ? 'generate' : 'other' };
+}
+
+/** Whether a compiler driver's arguments name source files (it compiles them, besides any linking). */
+function compilesSources(args: readonly string[]): boolean {
+  return args.some((a) => !a.startsWith('-') && /\.(?:c|cc|cpp|cxx|C|S|s)$/.test(a));
 }
 
 /** gcc's depfile: `-MF file`, else the output's name with its suffix replaced by `.d` (gcc 11 and later name it so for a link too). */
@@ -263,7 +269,7 @@ function simpleCommandWrites(words: readonly string[], files: string[]): boolean
     }
     if (out === undefined) return false;
     files.push(out);
-    const depfile = COMPILERS.test(name) ? depfileOf(args) : undefined;
+    const depfile = COMPILERS.test(name) && (args.includes('-c') || compilesSources(args)) ? depfileOf(args) : undefined;
     if (depfile) files.push(depfile);
     // -save-temps and friends write beside the output.
     return !args.some((a) => a.startsWith('-save-temps') || a === '-fdump-tree-all');

@@ -112,6 +112,9 @@ describe('recipes', () => {
     // Compiled and linked in one command, or compiled then linked: gcc writes the -MD depfile beside the output.
     expect(recipeFacts(['gcc -MD -MT out/libenviron.so -MP -shared -o out/libenviron.so a.c b.c'], ['out/libenviron.so'])).toEqual({ kind: 'link', depfile: 'out/libenviron.d' });
     expect(recipeFacts(['g++ -MD -MT out/libvdso.so -MP -c -o out/libvdso.o v.cc', 'ld -shared -o out/libvdso.so out/libvdso.o'], ['out/libvdso.so'])).toEqual({ kind: 'link', depfile: 'out/libvdso.d' });
+    // Linking objects alone with -MD in CFLAGS (OSv's zpool.so) writes no depfile.
+    expect(recipeFacts(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o out/b.o -Lout -lzfs'], ['out/zpool.so'])).toEqual({ kind: 'link', depfile: undefined });
+    expect(recipeWrites(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o -Lout -lzfs'])).toEqual({ files: ['out/zpool.so'], open: false });
   });
   it('says which files a recipe writes, and whether it may write others', () => {
     expect(recipeWrites(['mkdir -p out/a', 'g++ -MD -MT out/a/x.o -MP -c -o out/a/x.o x.cc'])).toEqual({ files: ['out/a/x.o', 'out/a/x.d'], open: false });
