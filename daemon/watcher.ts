@@ -1,5 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { WatcherHealth } from './changeSource.js';
+import type { InotifyQueue } from './inotifyQueue.js';
+
+export type { WatcherHealth } from './changeSource.js';
 
 /**
  * The tree's file watcher: one inotify watch per folder (fs.watch on a folder names the entries that
@@ -10,15 +14,6 @@ import path from 'node:path';
  * folder names, not the files in them. When the watcher cannot work (the inotify limit, a watch that
  * fails), it says so and the daemon falls back to periodic stat scans: it degrades, never fails silently.
  */
-export interface WatcherHealth {
-  mode: 'events' | 'polling' | 'off';
-  healthy: boolean;
-  problem?: string;
-  fix?: string;
-  lastEventAt?: number;
-  ready: boolean;
-}
-
 export interface TreeWatcherOptions {
   root: string;
   /** Paths (relative to the root) whose whole subtree is ignored, e.g. build, .git. */
@@ -27,6 +22,8 @@ export interface TreeWatcherOptions {
   onHealth: (health: WatcherHealth) => void;
   /** How long to wait for more events before delivering a batch. */
   settleMs?: number;
+  /** Counts every event, to notice an overflowed inotify queue. */
+  queue?: InotifyQueue;
 }
 
 /** Files the daemon creates in the tree's root to know the watcher has caught up (as watchman's cookies). */
@@ -180,6 +177,7 @@ export class TreeWatcher {
     let watch: fs.FSWatcher;
     try {
       watch = fs.watch(this.abs(dir), { persistent: dir === '', encoding: 'utf8' }, (event, name) => {
+        this.options.queue?.saw();
         if (this.folders.get(dir)?.watch === watch) this.onEvent(dir, event, name);
       });
     } catch (err) {
