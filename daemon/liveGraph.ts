@@ -100,6 +100,9 @@ export class LiveGraph {
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
     this.session.trimMemory();
+    // The config was read without FileState: its state now is the one the checks compare with.
+    const configFile = this.session.base.configFile;
+    if (configFile) this.session.files.hash(path.relative(this.session.base.root, configFile));
     this.current = await this.session.graph(this.session.project());
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
