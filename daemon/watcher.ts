@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WatcherHealth } from './changeSource.js';
 import type { InotifyQueue } from './inotifyQueue.js';
+import { COOKIE_PREFIX, ignoredFolders, isIgnored, join, parentOf, watchFailure } from './watchedNames.js';
 
 export type { WatcherHealth } from './changeSource.js';
 
@@ -26,13 +27,6 @@ export interface TreeWatcherOptions {
   queue?: InotifyQueue;
 }
 
-/** Files the daemon creates in the tree's root to know the watcher has caught up (as watchman's cookies). */
-const COOKIE_PREFIX = '.osvd-cookie-';
-
-/** Names osv/config.ts writes next to osv.config.ts while it loads it. */
-const CONFIG_SCRATCH_PREFIX = '.osv.config.';
-
-const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
 
 /** Folders read at once while the tree is first walked (the walk must not hold the main thread). */
 const WALK_CHUNK = 64;
@@ -58,7 +52,7 @@ export class TreeWatcher {
 
   constructor(private readonly options: TreeWatcherOptions) {
     const root = path.resolve(options.root);
-    this.ignored = options.ignore.map((p) => path.relative(root, path.resolve(root, p)).split(path.sep).join('/')).filter((p) => p !== '' && !p.startsWith('..'));
+    this.ignored = ignoredFolders(root, options.ignore);
   }
 
   /** Number of folders watched (one inotify watch each). */
@@ -307,11 +301,9 @@ export class TreeWatcher {
 
   private degrade(err: NodeJS.ErrnoException): void {
     if (this.health.mode === 'polling' || this.closed) return;
-    const limit = err.code === 'ENOSPC' || err.code === 'EMFILE';
     this.health.mode = 'polling';
     this.health.healthy = false;
-    this.health.problem = limit ? `the file watcher hit the inotify limit (${err.code}); osvd scans the tree every few seconds instead` : `the file watcher failed (${err.code ?? err.message}); osvd scans the tree every few seconds instead`;
-    this.health.fix = limit ? INOTIFY_FIX : 'osvd stop && osvd start';
+    Object.assign(this.health, watchFailure(err));
     this.unwatchAll();
     this.options.onHealth({ ...this.health });
     this.started?.();
@@ -322,7 +314,7 @@ export class TreeWatcher {
   }
 
   private isIgnored(rel: string): boolean {
-    return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || this.ignored.some((i) => rel === i || rel.startsWith(i + '/'));
+    return isIgnored(rel, this.ignored);
   }
 
   /** Is this a folder, not following a symbolic link (as the walk does not). */
@@ -337,13 +329,4 @@ export class TreeWatcher {
   private abs(rel: string): string {
     return rel === '' ? this.options.root : path.join(this.options.root, rel);
   }
-}
-
-function join(dir: string, name: string): string {
-  return dir === '' ? name : `${dir}/${name}`;
-}
-
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
 }
