@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isUnder } from './ignore.js';
 
 /** The names the folder watcher (watcher.ts) reports or leaves out, and what it says when it fails. */
 
@@ -10,13 +11,9 @@ const CONFIG_SCRATCH_PREFIX = '.osv.config.';
 
 const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
 
-/** The ignored folders as `/`-separated paths relative to the root (those outside it dropped). */
-export function ignoredFolders(root: string, ignore: readonly string[]): string[] {
-  return ignore.map((p) => path.relative(root, path.resolve(root, p)).split(path.sep).join('/')).filter((p) => p !== '' && !p.startsWith('..'));
-}
-
+/** Whether the watcher leaves this path out: in an ignored folder (see ignore.ts), or osv/config.ts's scratch file. */
 export function isIgnored(rel: string, ignored: readonly string[]): boolean {
-  return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || ignored.some((i) => rel === i || rel.startsWith(i + '/'));
+  return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || isUnder(rel, ignored);
 }
 
 /** The health's problem and fix when watching fails: the inotify limit, or anything else. */

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WatcherHealth } from './changeSource.js';
 import type { InotifyQueue } from './inotifyQueue.js';
-import { COOKIE_PREFIX, ignoredFolders, isIgnored, join, parentOf, watchFailure } from './watchedNames.js';
+import { ignoredFolders } from './ignore.js';
+import { COOKIE_PREFIX, isIgnored, join, parentOf, watchFailure } from './watchedNames.js';
 
 export type { WatcherHealth } from './changeSource.js';
 
@@ -17,7 +18,7 @@ export type { WatcherHealth } from './changeSource.js';
  */
 export interface TreeWatcherOptions {
   root: string;
-  /** Paths (relative to the root) whose whole subtree is ignored, e.g. build, .git. */
+  /** Folders whose whole subtree is ignored, e.g. build, .git (read by ignoredFolders). */
   ignore: readonly string[];
   onBatch: (paths: string[]) => void;
   onHealth: (health: WatcherHealth) => void;
@@ -51,8 +52,7 @@ export class TreeWatcher {
   private cookieSerial = 0;
 
   constructor(private readonly options: TreeWatcherOptions) {
-    const root = path.resolve(options.root);
-    this.ignored = ignoredFolders(root, options.ignore);
+    this.ignored = ignoredFolders(options.root, options.ignore);
   }
 
   /** Number of folders watched (one inotify watch each). */
