@@ -1,6 +1,7 @@
 import path from 'node:path';
 import watchman from 'fb-watchman';
 import type { ChangeSource, ChangeSourceOptions, WatcherHealth } from './changeSource.js';
+import { ignoredFolders } from './ignore.js';
 
 /**
  * The tree watched by watchman (the engine of Buck2, Jest and Sapling). watchman reads inotify
@@ -123,7 +124,7 @@ export class WatchmanSource implements ChangeSource {
 
   /** The query both the subscription and settle() make: file names relative to the tree, ignored folders left out. */
   private query(): Record<string, unknown> {
-    const ignored = this.options.ignore.flatMap((i) => [['dirname', i], ['name', i, 'wholename']]);
+    const ignored = ignoredFolders(this.options.root, this.options.ignore).flatMap((i) => [['dirname', i], ['name', i, 'wholename']]);
     return {
       fields: ['name'],
       empty_on_fresh_instance: true,
