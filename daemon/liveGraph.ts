@@ -170,7 +170,7 @@ export class LiveGraph {
    * folders).
    */
   private unwatchedPaths(): string[] {
-    const paths = this.outputWatcher?.takeChanged() ?? [];
+    const paths = this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
     for (const p of this.livePlan.unwatchedReadPaths()) paths.push(p);
     return paths;
   }

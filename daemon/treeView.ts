@@ -46,6 +46,8 @@ export class TreeView {
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private healthNow: WatcherHealth = { mode: 'off', healthy: false, ready: false };
+  /** Paths in the build folder the source reported since the last build (see takeOutputChanges). */
+  private outputChanges = new Set<string>();
 
   constructor(private readonly options: TreeViewOptions) {
     // Made before the first watch: the queue's length is read when the process's inotify instance is.
@@ -75,7 +77,14 @@ export class TreeView {
         root: this.options.root,
         ignore: this.options.ignore,
         outputs: this.options.outputs,
-        onBatch,
+        onBatch: (paths) => {
+          // The build folder's changes are mostly the daemon's own writes: kept for the next build to
+          // check by stat (as the output watcher's notes), not re-decided one batch at a time.
+          const prefix = this.options.outputs + '/';
+          const tree = paths.filter((p) => !p.startsWith(prefix));
+          for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
+          if (tree.length) onBatch(tree);
+        },
         onHealth: (h) => {
           log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
           if (h.mode === 'polling') this.startPolling();
@@ -94,6 +103,13 @@ export class TreeView {
     await this.source?.start();
     this.options.log.info({ backend: this.source?.backend, ms: Math.round(performance.now() - started) }, 'watching the tree');
     await this.verify();
+  }
+
+  /** Paths in the build folder the source reported since the last call (watchman; the folder watcher reports none). */
+  takeOutputChanges(): string[] {
+    const out = [...this.outputChanges];
+    this.outputChanges = new Set();
+    return out;
   }
 
   /** Folders the source leaves out: watchman sees build/ (less the state folder), the folder watcher does not. */

@@ -73,7 +73,7 @@ describe('an overflowed inotify queue', () => {
     expect(ranOf(r)).toEqual([...[...seen, ...lost].map(objectOf), `${OUT}/loader.elf`].sort());
     expect(ranOf(buildVia(root, '--no-daemon'))).toEqual([]);
     expect(status(root)).toMatchObject({ daemon: { verifying: null }, dirty: { run: 0, restore: 0, pending: 0 } });
-  }, 300_000);
+  }, 600_000);
 });
 
 const hasWatchman = spawnSync('watchman', ['--version'], { encoding: 'utf8' }).status === 0;
@@ -139,7 +139,7 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
     } finally {
       wm.stop();
     }
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('without watchman', () => {
