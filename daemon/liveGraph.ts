@@ -32,6 +32,7 @@ export class LiveGraph {
   private closed = false;
   private changesDuringBuild = new Set<string>();
   private readonly log: Logger;
+
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
     this.log = session.log;
     const base = session.base;
@@ -79,7 +80,7 @@ export class LiveGraph {
 
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
-    await this.view.open((paths) => void this.onChanges(paths));
+    await this.view.open();
     await this.reload();
     await this.view.start();
   }

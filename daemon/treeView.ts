@@ -69,7 +69,7 @@ export class TreeView {
   }
 
   /** Pick the backend (before the graph loads: where outputs are watched depends on it). */
-  async open(onBatch: (paths: string[]) => void): Promise<void> {
+  async open(): Promise<void> {
     const { log } = this.options;
     this.source = await openChangeSource(
       watcherChoice(this.options.watcher),
@@ -83,7 +83,7 @@ export class TreeView {
           const prefix = this.options.outputs + '/';
           const tree = paths.filter((p) => !p.startsWith(prefix));
           for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
-          if (tree.length) onBatch(tree);
+          if (tree.length) void this.options.onChanges(tree);
         },
         onHealth: (h) => {
           log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
