@@ -27,6 +27,8 @@ export class LiveGraph {
   private outputWatcher: OutputWatcher | undefined;
   private building: RunningBuild | null = null;
   private buildChain: Promise<unknown> = Promise.resolve();
+  /** Builds asked for and not finished (waiting in the chain, checking the tree, or running). */
+  private queuedBuilds = 0;
   private autoBuildTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
   private closed = false;
@@ -155,12 +157,14 @@ export class LiveGraph {
 
   private scheduleAutoBuild(): void {
     if (!this.autoBuild || this.closed) return;
-    const dirty = this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
-    if (dirty === 0) return;
+    const dirty = (): number => this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
+    if (dirty() === 0) return;
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     this.autoBuildTimer = setTimeout(() => {
       this.autoBuildTimer = undefined;
-      if (this.building) return; // the build in progress reschedules when it ends
+      // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
+      // meanwhile (changes its own pre-build check found schedule this timer too).
+      if (this.queuedBuilds > 0 || dirty() === 0) return;
       void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
@@ -242,7 +246,8 @@ export class LiveGraph {
         this.scheduleAutoBuild();
       }
     };
-    const next = this.buildChain.then(run, run);
+    this.queuedBuilds++;
+    const next = this.buildChain.then(run, run).finally(() => this.queuedBuilds--);
     this.buildChain = next.catch(() => undefined);
     return next;
   }
