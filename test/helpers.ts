@@ -166,7 +166,7 @@ export function osvdAsync(root: string, args: string[]): Promise<RunResult> {
 }
 
 export interface StatusJson {
-  daemon: { running: boolean; pid?: number; watcher?: { mode: string; healthy: boolean; problem?: string; fix?: string }; autoBuild?: boolean; lastUpdateMs?: number };
+  daemon: { running: boolean; pid?: number; watcher?: { mode: string; backend?: string; healthy: boolean; problem?: string; fix?: string }; verifying?: string | null; autoBuild?: boolean; lastUpdateMs?: number };
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
@@ -193,8 +193,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 const daemons = new Set<string>();
 
+/**
+ * Start the tree's daemon. It watches folders unless `env` says otherwise: a test never reaches the
+ * user's watchman (the watchman tests start their own, on a socket of their own).
+ */
 export function startDaemon(root: string, env: Record<string, string> = {}, ...args: string[]): number {
-  const r = osvdEnv(root, ['start', '--json', ...args], env);
+  const r = osvdEnv(root, ['start', '--json', ...args], { OSVD_WATCHER: 'folders', ...env });
   if (r.code !== 0) throw new Error(`osvd start failed: ${r.stdout}${r.stderr}`);
   daemons.add(root);
   return (JSON.parse(r.stdout) as { pid: number }).pid;
