@@ -24,7 +24,7 @@ export function build(opts: ProjectOptions, sets: readonly string[], onEvent: ((
     const loaded = await s.graph(s.project(sets));
     const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
     const result = await s.build(loaded, onEvent, 0, undefined, { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour });
-    return buildReport(result, loaded, 'one-shot');
+    return buildReport(result, result.reloaded ?? loaded, 'one-shot');
   });
 }
 

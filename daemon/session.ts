@@ -32,6 +32,8 @@ export interface LoadedGraph {
   readonly importMs: number;
   /** Makefiles make read: editing one re-imports the build. */
   readonly makefiles: readonly string[];
+  /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
+  readonly readWhileParsing: readonly (readonly [string, string])[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
 }
@@ -52,6 +54,35 @@ export interface BuildChoices {
 
 /** A build's progress event, with the ETA the tracker predicts. */
 export type ProgressEvent = BuildEvent & { readonly etaMs: number | null };
+
+/**
+ * The actions that write a file make reads while parsing the Makefile, with everything they depend
+ * on, in the graph's order.
+ */
+function preImportActions(loaded: LoadedGraph): string[] {
+  const wanted = new Set<string>();
+  for (const [p] of loaded.readWhileParsing) {
+    const producer = loaded.graph.producerOf(p);
+    if (!producer || wanted.has(producer.id)) continue;
+    wanted.add(producer.id);
+    for (const u of loaded.graph.upstreamOf(producer.id)) wanted.add(u);
+  }
+  return loaded.graph.topologicalOrder().filter((id) => wanted.has(id));
+}
+
+/** The result of the actions run before the import, and of the build after it (which found them up to date). */
+function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
+  const done = first.ran.length + first.restored.length;
+  return {
+    ...rest,
+    ran: [...first.ran, ...rest.ran],
+    restored: [...first.restored, ...rest.restored],
+    upToDate: Math.max(0, rest.upToDate - done),
+    raced: [...first.raced, ...rest.raced],
+    racedBecause: { ...first.racedBecause, ...rest.racedBecause },
+    durationMs: first.durationMs + rest.durationMs,
+  };
+}
 
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
 const GRAPHS_KEPT = 1;
@@ -137,8 +168,12 @@ export class Session {
     this.graphs.clear();
   }
 
+  private graphKey(project: Project): string {
+    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+  }
+
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    const key = this.graphKey(project);
     const cached = this.graphs.get(key);
     if (cached) {
       this.graphs.delete(key);
@@ -149,11 +184,23 @@ export class Session {
     const imported = await projectActions(project, this.files, this.imports);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
-    const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    const graph = new BuildGraph(
+      imported.actions,
+      (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+      (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+    );
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};
     for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles, byKind };
+    const loaded: LoadedGraph = {
+      project,
+      graph,
+      importCached: imported.importCached,
+      importMs: imported.importMs,
+      makefiles: imported.makefiles,
+      readWhileParsing: imported.readWhileParsing,
+      byKind,
+    };
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -169,43 +216,107 @@ export class Session {
     this.traces.clearCache();
   }
 
+  /**
+   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
+   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
+   * first; when they changed such a file, the build is imported again before the rest runs, so the
+   * first build links what the second would (make does the same when it remakes a makefile).
+   * `reloaded` is the graph built then, when it is not `loaded`. `choices`: targets, -j, -k, colours.
+   */
   async build(
     loaded: LoadedGraph,
     onEvent?: (e: ProgressEvent) => void,
     niceness = 0,
     knownUpToDate?: (id: string) => boolean,
     choices: BuildChoices = {},
-  ): Promise<BuildResult> {
-    const { project, graph } = loaded;
+  ): Promise<BuildResult & { reloaded?: LoadedGraph }> {
     const startedAt = Date.now();
-    const jobs = choices.jobs ?? project.jobs;
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
+    const jobs = choices.jobs ?? loaded.project.jobs;
     const tracker = choices.tracker ?? this.tracker(loaded, choices, knownUpToDate);
     const track = (e: BuildEvent): void => {
       tracker.track(e);
       onEvent?.({ ...e, etaMs: tracker.etaMs() });
     };
+    // The actions before the import run whatever the targets: make reads what they write.
+    const { targets, ...runChoices } = choices;
+    let prepared: BuildResult | undefined;
+    let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
     try {
-      const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, {
-        root: project.root,
-        jobs,
-        context: project.knobs,
-        onEvent: track,
-        niceness,
-        scratchDir: this.scratchDir,
-        knownUpToDate,
-        shells,
-        targets: choices.targets,
-        failureLimit: choices.failureLimit ?? 1,
-        commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
-      });
+      const first = preImportActions(loaded);
+      if (first.length > 0 && !first.every((id) => knownUpToDate?.(id))) {
+        const sub = new BuildGraph(
+          first.map((id) => loaded.graph.get(id)),
+          (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+          (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+        );
+        prepared = await this.runGraph(loaded.project, sub, track, niceness, undefined, runChoices);
+        if (prepared.ok && this.parsedFilesChanged(loaded)) {
+          this.graphs.delete(this.graphKey(loaded.project));
+          this.log.info('an action rewrote a file make reads while parsing: importing again');
+          loaded = reloaded = await this.graph(loaded.project);
+          knownUpToDate = undefined;
+        }
+      }
+      if (prepared && !prepared.ok) {
+        // What waits for a failed action is not attempted: say so for the whole graph, as a build would.
+        const skipped = new Set<string>();
+        for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
+        result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
+      } else {
+        // A target named by a path is found again in a graph imported anew (its ids are paths too).
+        const stillThere = targets?.filter((t) => loaded.graph.actions.has(t));
+        result = await this.runGraph(loaded.project, loaded.graph, track, niceness, knownUpToDate, { ...runChoices, targets: stillThere });
+      }
+      if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } finally {
       this.files.flush();
       this.traces.flush();
       await this.store.settled();
     }
+    await this.afterBuild(loaded, result, startedAt, jobs);
+    return reloaded ? { ...result, reloaded } : result;
+  }
+
+  private async runGraph(
+    project: Project,
+    graph: BuildGraph,
+    onEvent: ((e: BuildEvent) => void) | undefined,
+    niceness: number,
+    knownUpToDate: ((id: string) => boolean) | undefined,
+    choices: Omit<BuildChoices, 'tracker'>,
+  ): Promise<BuildResult> {
+    const jobs = choices.jobs ?? project.jobs;
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
+    const shells = this.longLived ? this.shellPool(niceness) : undefined;
+    const stateRel = path.relative(project.root, project.stateDir);
+    return build(graph, this.services, {
+      root: project.root,
+      jobs,
+      context: project.knobs,
+      onEvent,
+      niceness,
+      scratchDir: this.scratchDir,
+      knownUpToDate,
+      shells,
+      outputFolders: [project.outDir],
+      skipFolder: (rel) => rel === stateRel,
+      targets: choices.targets,
+      failureLimit: choices.failureLimit ?? 1,
+      commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
+    });
+  }
+
+  /** Whether a file make read while parsing is no longer what the import saw. */
+  private parsedFilesChanged(loaded: LoadedGraph): boolean {
+    return loaded.readWhileParsing.some(([p, h]) => {
+      this.files.invalidate(p);
+      return (this.files.hash(p) ?? 'missing') !== h;
+    });
+  }
+
+  private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, jobs: number): Promise<void> {
+    const { project, graph } = loaded;
     // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
     // The same graph writes the same file: it is written again only when it was changed or removed.
     try {
@@ -242,7 +353,6 @@ export class Session {
     for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
     this.log.info({ ...summary, evicted, raced: result.racedBecause, stopped: result.stopped }, 'build finished');
-    return result;
   }
 
   /**

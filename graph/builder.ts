@@ -1,6 +1,7 @@
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
+import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
@@ -141,6 +142,14 @@ export interface BuildOptions {
   readonly failureLimit?: number;
   /** The commands to run for an action when they differ from its own (see RunSetting.commandsFor). */
   readonly commandsFor?: (action: Action) => readonly string[];
+  /**
+   * The build folders, relative to the root: every file an action writes under them is one of its
+   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
+   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
+   */
+  readonly outputFolders?: readonly string[];
+  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
+  readonly skipFolder?: (rel: string) => boolean;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -178,6 +187,9 @@ class Builder {
   /** The progress count: actions looked at and finished, out of `lookedAt` (see BuildEvent). */
   private progressed = 0;
   private readonly lookedAt: number;
+  private readonly learner: OutputLearner;
+  /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
+  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -192,6 +204,7 @@ class Builder {
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs), only);
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor };
+    this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
     let known = 0;
     if (options.knownUpToDate) for (const id of only ?? graph.actions.keys()) if (options.knownUpToDate(id)) known++;
     this.lookedAt = this.queue.total - known;
@@ -212,6 +225,10 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true) && !this.stopping) {
+        const { action, preKey } = this.waitingOpen.shift()!;
+        this.start(action, preKey);
+      }
       while (this.running < this.options.jobs && this.queue.hasReady() && !this.stopping) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
@@ -231,7 +248,8 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && (this.stopping || !this.queue.hasReady())) {
+      // Once stopped, what waits (ready, or an open action waiting for its turn) never starts.
+      if (this.running === 0 && this.recording === 0 && (this.stopping || (this.waitingOpen.length === 0 && !this.queue.hasReady()))) {
         this.result.durationMs = performance.now() - this.started;
         this.result.stopped = this.stopping && !this.queue.allAccounted();
         this.result.criticalPath = this.criticalPath();
@@ -267,6 +285,10 @@ class Builder {
   private start(action: Action, preKey: string): void {
     const { files, traces } = this.services;
     const id = action.id;
+    if (action.outputsOpen && !this.learner.mayStart(true)) {
+      this.waitingOpen.push({ action, preKey });
+      return;
+    }
     const reasons = explain({
       action,
       files,
@@ -296,7 +318,17 @@ class Builder {
       if (!ok && ++this.failures >= limit && limit > 0) this.stopping = true;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
+    let look: (() => string[]) | undefined;
+    if (action.outputsOpen && (this.options.outputFolders?.length ?? 0) > 0) {
+      const before = this.learner.start(id);
+      look = () =>
+        this.learner.finish(id, before, (p) => {
+          const producer = this.graph.producerOf(p);
+          return producer !== undefined && producer.id !== id;
+        });
+    }
+    runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
         this.addToResult(action, outcome, reason, reasons, time!);
