@@ -1,15 +1,22 @@
 import path from 'node:path';
 import type { BuildEvent } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { RunningBuild } from './runningBuild.js';
-import type { LoadedGraph, Session } from './session.js';
+import type { LoadedGraph, LockHolder, Session } from './session.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
 
 export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
+
+/** What the client of a build controls: stopping it, and hearing whom it waits for. */
+export interface BuildControl {
+  readonly signal?: AbortSignal;
+  readonly onWait?: (holder: LockHolder | undefined) => void;
+}
 
 /**
  * The daemon's graph for the live knobs, with a plan kept current by the file watcher (by periodic
@@ -29,6 +36,8 @@ export class LiveGraph {
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
+  /** Aborted when the daemon stops: the build in progress is interrupted. */
+  private readonly closing = new AbortController();
   private readonly log: Logger;
   /**
    * Folders the tree watcher does not watch, relative to the root. Taken once: the watcher is not
@@ -210,68 +219,87 @@ export class LiveGraph {
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) && !graph.producerOf(p);
   }
 
-  /** Builds run one at a time, in the order asked. */
-  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
+  /**
+   * Builds run one at a time, in the order asked, and each holds the tree's build lock (a one-shot
+   * `osvd build --no-daemon` may hold it: the build waits, and `onWait` says for whom). An aborted
+   * `signal` (its client went away) stops the build, or drops it if it has not started.
+   */
+  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, control: BuildControl = {}): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
-      const started = performance.now();
-      const live = sets.length === 0;
-      const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
-      // With a healthy watcher the live plan is current for the watched tree: check only the files it
-      // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
-      // knobs, no watcher), look at every file afresh and decide every action.
-      const trustPlan = live && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
-      if (trustPlan) {
-        const changed = this.session.files.changedSince(this.unwatchedPaths());
-        if (changed.length) this.livePlan.update(changed);
-        const { run: toRun, restore, pending } = this.livePlan.counts;
-        if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
-      } else {
-        this.session.files.invalidateAll();
-      }
-      const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
-      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
-      const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
-      this.changesDuringBuild = new Set();
-      const plan = this.livePlan;
-      const decided = new Set(dirtyIds);
-      const knownUpToDate = (id: string): boolean => {
-        if (plan.entries.get(id)?.state === 'upToDate') return true;
-        decided.add(id);
-        return false;
-      };
+      const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
+      signal.throwIfAborted();
+      const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
+      const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
       try {
-        const result = await this.session.build(
-          loaded,
-          (e) => {
-            building.track(e);
-            onEvent?.(e);
-          },
-          BUILD_NICENESS,
-          trustPlan ? knownUpToDate : undefined,
-        );
-        return buildReport(result, loaded, 'daemon');
+        return await this.buildLocked(sets, onEvent, signal, reaped === 0);
       } finally {
-        this.building = null;
-        const changed = [...this.changesDuringBuild];
-        if (trustPlan && this.livePlan === plan) {
-          // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-          this.watchOutputs();
-          this.livePlan.refresh(decided);
-          this.session.files.flush();
-          this.session.traces.compact();
-        } else {
-          await this.reload();
-        }
-        // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
-        // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
-        (globalThis as { gc?: () => void }).gc?.();
-        if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
-        this.scheduleAutoBuild();
+        lock.release();
       }
     };
     const next = this.buildChain.then(run, run);
     this.buildChain = next.catch(() => undefined);
     return next;
+  }
+
+  /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
+  private async buildLocked(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
+    const started = performance.now();
+    const live = sets.length === 0;
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    // With a healthy watcher the live plan is current for the watched tree: check only the files it
+    // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
+    // knobs, no watcher, commands of a dead osvd killed just now whose writes the output watcher
+    // may not have reported yet), look at every file afresh and decide every action.
+    const trustPlan = live && mayTrustPlan && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
+    if (trustPlan) {
+      const changed = this.session.files.changedSince(this.unwatchedPaths());
+      if (changed.length) this.livePlan.update(changed);
+      const { run: toRun, restore, pending } = this.livePlan.counts;
+      if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+    } else {
+      this.session.files.invalidateAll();
+    }
+    const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
+    const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
+    const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
+    this.changesDuringBuild = new Set();
+    const plan = this.livePlan;
+    const decided = new Set(dirtyIds);
+    const knownUpToDate = (id: string): boolean => {
+      if (plan.entries.get(id)?.state === 'upToDate') return true;
+      decided.add(id);
+      return false;
+    };
+    try {
+      const result = await this.session.build(
+        loaded,
+        (e) => {
+          building.track(e);
+          onEvent?.(e);
+        },
+        BUILD_NICENESS,
+        trustPlan ? knownUpToDate : undefined,
+        signal,
+      );
+      return buildReport(result, loaded, 'daemon');
+    } finally {
+      this.building = null;
+      const changed = [...this.changesDuringBuild];
+      if (trustPlan && this.livePlan === plan) {
+        // Only the actions the builder decided can have changed: refresh those, not the whole plan.
+        this.watchOutputs();
+        this.livePlan.refresh(decided);
+        this.session.files.flush();
+        this.session.traces.compact();
+      } else {
+        await this.reload();
+      }
+      // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
+      // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
+      this.scheduleAutoBuild();
+    }
   }
 
   /** The report of a build that had nothing to do. */
@@ -286,9 +314,10 @@ export class LiveGraph {
     return this.building?.progress() ?? null;
   }
 
-  /** Stop watching and building: no new build starts, the one in progress is waited for. */
+  /** Stop watching and building: no new build starts, the one in progress is stopped (its commands killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.watcher?.close();

@@ -4,13 +4,15 @@ import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
-import { closeScratch, openScratch } from '../cache/scratch.js';
+import { BuildLock, type LockHolder } from '../cache/buildLock.js';
+import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
 import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
@@ -19,6 +21,8 @@ import { parseSets } from '../osv/knobs.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
+
+export type { LockHolder };
 
 export interface LoadedGraph {
   readonly project: Project;
@@ -74,6 +78,9 @@ export class Session {
     const base = await openProjectBase(options);
     fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
     const logger = openLog(base.stateDir, { longLived });
+    // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
+    const reaped = sweepScratch(base.stateDir);
+    if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
     const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
     const warnings: string[] = [];
     if (recovered) {
@@ -145,14 +152,34 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult> {
+  /**
+   * Take the tree's build lock (waiting while another osvd process builds; `onWait` says for whom),
+   * then kill what osvd processes that are gone left running, before anything in the build folder is
+   * trusted. `reaped`: how many such process groups there were (outputs may have changed meanwhile).
+   */
+  async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
+    const lock = await BuildLock.acquire(this.base.stateDir, command, onWait, signal);
+    try {
+      const reaped = sweepScratch(this.base.stateDir);
+      if (reaped) this.log.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
+      return { lock, reaped };
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean, signal?: AbortSignal): Promise<BuildResult> {
     const { project, graph } = loaded;
     const startedAt = Date.now();
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
       const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, signal });
+    } catch (err) {
+      if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
+      throw err;
     } finally {
       this.files.flush();
       this.traces.flush();

@@ -1,5 +1,6 @@
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
 import { BuildQueue } from './buildQueue.js';
+import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
@@ -82,6 +83,12 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /**
+   * Stops the build: no action starts any more, the commands running are killed with their process
+   * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
+   * before is recorded; what was cut short is not, and its outputs are removed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -111,6 +118,9 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
+  private stopping = false;
+  private killed = false;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -118,7 +128,7 @@ class Builder {
     private readonly graph: BuildGraph,
     private readonly services: BuildServices,
     private readonly options: BuildOptions,
-    shells: ShellPool,
+    private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
@@ -127,15 +137,34 @@ class Builder {
   }
 
   run(): Promise<BuildResult> {
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.reject(new BuildInterruptedError());
+    const onAbort = (): void => this.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
     return new Promise<BuildResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       this.pump();
-    });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  private interrupt(): void {
+    this.stopping = true;
+    this.shells.kill().then(
+      () => {
+        this.killed = true;
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
   }
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.stopping) {
+      if (this.killed && this.running === 0 && this.recording === 0) this.reject(new BuildInterruptedError());
+      return;
+    }
     try {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
@@ -220,7 +249,12 @@ class Builder {
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
-      (err) => this.reject(err),
+      (err) => {
+        this.recording--;
+        // A run whose shell was killed because the build is stopping: the build's end says so.
+        if (this.stopping) this.pump();
+        else this.reject(err);
+      },
     );
   }
 

@@ -169,6 +169,7 @@ export interface StatusJson {
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
+  graph: { actions: number; byKind: Record<string, number> };
   building: { finished: number; total: number } | null;
   lastBuild: { ok: boolean; ran: number; ranOutputs?: string[]; knobs: Record<string, string> } | null;
   builds: number;
@@ -232,4 +233,57 @@ export function storeBlobs(root: string): Map<string, string> {
     if (fs.statSync(abs).isFile()) out.set(sha(abs), abs);
   }
   return out;
+}
+
+/**
+ * Compilers that wait at a gate: a folder to put first on PATH whose `gcc` and `g++` note their pid
+ * and, for a compile (`-c`), wait until the gate is opened before running the real compiler. A
+ * build through them has compilers running for as long as a test needs, without timing.
+ */
+export interface Gate {
+  /** A PATH with the gated compilers first. */
+  readonly path: string;
+  /** Pids of the compiles that reached the gate. */
+  started(): number[];
+  open(): void;
+}
+
+export function gatedCompilers(): Gate {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-gate-'));
+  made.push(dir);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const startedFile = path.join(dir, 'started');
+  const openFile = path.join(dir, 'open');
+  for (const cc of ['gcc', 'g++']) {
+    const real = spawnSync('sh', ['-c', `command -v ${cc}`], { encoding: 'utf8' }).stdout.trim();
+    fs.writeFileSync(
+      path.join(bin, cc),
+      `#!/bin/sh\ncase " $* " in *" -c "*) echo $$ >> '${startedFile}'; while [ ! -e '${openFile}' ]; do sleep 0.02; done;; esac\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+  }
+  return {
+    path: `${bin}:${process.env.PATH}`,
+    started: () => (fs.existsSync(startedFile) ? fs.readFileSync(startedFile, 'utf8').split('\n').filter(Boolean).map(Number) : []),
+    open: () => fs.writeFileSync(openFile, ''),
+  };
+}
+
+/** osvd started without waiting, with its own environment: a handle to signal it and its end. */
+export interface Running {
+  readonly pid: number;
+  /** Everything it printed on stderr so far. */
+  stderr(): string;
+  readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
+}
+
+export function spawnOsvd(root: string, args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, env: { ...process.env, OSVD_LOG: '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const done = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { pid: child.pid!, stderr: () => stderr, done };
 }
