@@ -151,7 +151,7 @@ export class LiveGraph {
 
   private trackedPaths(): Set<string> {
     const paths = new Set<string>([...this.current.makefiles]);
-    if (this.session.base.configFile) paths.add(path.relative(this.session.base.root, this.session.base.configFile));
+    for (const f of this.session.base.configFiles) paths.add(path.relative(this.session.base.root, f));
     for (const a of this.current.graph.actions.values()) {
       for (const p of a.inputs) if (!path.isAbsolute(p)) paths.add(p);
       for (const [p] of this.session.traces.lastRun(a.id)?.deps ?? []) if (!path.isAbsolute(p)) paths.add(p);
@@ -163,13 +163,13 @@ export class LiveGraph {
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
     const base = this.session.base;
-    const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
+    const configRels = base.configFiles.map((f) => path.relative(base.root, f));
     const makefiles = new Set(this.current.makefiles);
-    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRel ? [configRel] : []]);
+    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
     for (const p of paths) this.session.files.invalidate(p);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
-      if (configRel && paths.includes(configRel)) {
+      if (configRels.some((c) => paths.includes(c))) {
         this.log.info('osv.config.ts changed: reloading');
         await this.session.reloadBase(this.options);
         await this.reload();
