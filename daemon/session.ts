@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
+import { crashPoint } from '../base/crashPoint.js';
 import { BuildLock, type LockHolder } from '../cache/buildLock.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
@@ -185,17 +186,8 @@ export class Session {
       this.traces.flush();
       await this.store.settled();
     }
-    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
-    // The same graph writes the same file: it is written again only when it was changed or removed.
-    try {
-      const stamp = this.compileCommandsStamp(project);
-      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
-        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
-        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
+    crashPoint('actions-done');
+    this.writeCompileCommands(loaded);
     const troubles = this.store.takeTroubles();
     if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
     let evicted = 0;
@@ -222,8 +214,29 @@ export class Session {
     return result;
   }
 
+  /**
+   * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
+   * these objects had. osvd writes it itself, not through an action, so no trace says it is current:
+   * every build ends here, a build with nothing to do included (a process killed after its last
+   * action but before this line leaves the file of other knobs, with every action up to date). The
+   * same graph writes the same file: it is written again only when it or its link changed on disk.
+   */
+  writeCompileCommands(loaded: LoadedGraph): void {
+    const { project, graph } = loaded;
+    try {
+      const stamp = this.compileCommandsStamp(project);
+      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
+        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
+        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
+  }
+
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
   recordUpToDate(loaded: LoadedGraph, durationMs: number): void {
+    this.writeCompileCommands(loaded);
     const now = Date.now();
     const summary: BuildSummary = {
       startedAt: now - Math.round(durationMs),
@@ -265,9 +278,16 @@ export class Session {
     return undefined;
   }
 
+  /** The file's stat and where build/compile_commands.json points (a build of other knobs moves the link). */
   private compileCommandsStamp(project: Project): string {
     const st = fs.statSync(path.join(project.root, project.outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
-    return st ? `${st.size}:${st.mtimeNs}:${st.ino}` : '';
+    let link = '';
+    try {
+      link = fs.readlinkSync(path.join(project.root, project.outDir.split('/')[0]!, 'compile_commands.json'));
+    } catch {
+      // no link (yet)
+    }
+    return st ? `${st.size}:${st.mtimeNs}:${st.ino}:${link}` : '';
   }
 
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */

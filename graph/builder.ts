@@ -1,4 +1,5 @@
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
 import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
@@ -121,6 +122,8 @@ class Builder {
   /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
   private stopping = false;
   private killed = false;
+  /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
+  private recordedCount = 0;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -245,6 +248,7 @@ class Builder {
     runAndRecord(action, preKey, this.setting, release).then(
       (outcome) => {
         this.recording--;
+        if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
         this.addToResult(action, outcome, reason, reasons);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();

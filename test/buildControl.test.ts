@@ -181,6 +181,7 @@ describe('compilers left running by a killed osvd', () => {
     const orphans = await compilesAtGate(gate);
     process.kill(daemon, 'SIGKILL');
     await client.done;
+    await waitFor('the killed daemon to be gone', () => !isAlive(daemon));
     expect(alive(orphans)).toEqual(orphans);
     startDaemon(root);
     expect(alive(orphans)).toEqual([]);

@@ -3,6 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gatedCompilers as openGate, type Gate } from '../bench/gate.js';
+
+export type { Gate };
 
 /** Shared by the suites: fresh copies of the example tree, and the real osvd and make run on them. */
 export const REPO = path.resolve(__dirname, '..');
@@ -11,6 +14,7 @@ export const OUT = 'build/release.x64';
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 const made: string[] = [];
+const gates: Gate[] = [];
 
 /** A fresh copy of examples/mini-osv (without build outputs) in a temporary folder. */
 export function copyExample(): string {
@@ -28,6 +32,10 @@ export function copyExample(): string {
 
 export function removeCopies(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const g of gates.splice(0)) {
+    g.open();
+    g.remove();
+  }
 }
 
 export interface RunResult {
@@ -235,39 +243,11 @@ export function storeBlobs(root: string): Map<string, string> {
   return out;
 }
 
-/**
- * Compilers that wait at a gate: a folder to put first on PATH whose `gcc` and `g++` note their pid
- * and, for a compile (`-c`), wait until the gate is opened before running the real compiler. A
- * build through them has compilers running for as long as a test needs, without timing.
- */
-export interface Gate {
-  /** A PATH with the gated compilers first. */
-  readonly path: string;
-  /** Pids of the compiles that reached the gate. */
-  started(): number[];
-  open(): void;
-}
-
+/** Compilers held at a gate (bench/gate.ts); removed with the copies. */
 export function gatedCompilers(): Gate {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-gate-'));
-  made.push(dir);
-  const bin = path.join(dir, 'bin');
-  fs.mkdirSync(bin);
-  const startedFile = path.join(dir, 'started');
-  const openFile = path.join(dir, 'open');
-  for (const cc of ['gcc', 'g++']) {
-    const real = spawnSync('sh', ['-c', `command -v ${cc}`], { encoding: 'utf8' }).stdout.trim();
-    fs.writeFileSync(
-      path.join(bin, cc),
-      `#!/bin/sh\ncase " $* " in *" -c "*) echo $$ >> '${startedFile}'; while [ ! -e '${openFile}' ]; do sleep 0.02; done;; esac\nexec '${real}' "$@"\n`,
-      { mode: 0o755 },
-    );
-  }
-  return {
-    path: `${bin}:${process.env.PATH}`,
-    started: () => (fs.existsSync(startedFile) ? fs.readFileSync(startedFile, 'utf8').split('\n').filter(Boolean).map(Number) : []),
-    open: () => fs.writeFileSync(openFile, ''),
-  };
+  const gate = openGate();
+  gates.push(gate);
+  return gate;
 }
 
 /** osvd started without waiting, with its own environment: a handle to signal it and its end. */
