@@ -1,5 +1,12 @@
 import type { Socket } from 'node:net';
 import { BuildInterruptedError } from '../graph/errors.js';
+import type { LockHolder } from './session.js';
+
+/** What the client of a build controls: stopping it, and hearing whom it waits for. */
+export interface BuildControl {
+  readonly signal?: AbortSignal;
+  readonly onWait?: (holder: LockHolder | undefined) => void;
+}
 
 /**
  * The builds clients asked the daemon for, by connection: a build stops when its client goes away

@@ -4,20 +4,15 @@ import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { RunningBuild } from './runningBuild.js';
-import type { LoadedGraph, LockHolder, Session } from './session.js';
+import type { LoadedGraph, Session } from './session.js';
 import { TreeWatcher, type WatcherHealth } from './watcher.js';
 
 export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
-
-/** What the client of a build controls: stopping it, and hearing whom it waits for. */
-export interface BuildControl {
-  readonly signal?: AbortSignal;
-  readonly onWait?: (holder: LockHolder | undefined) => void;
-}
 
 /**
  * The daemon's graph for the live knobs, with a plan kept current by the file watcher (by periodic
@@ -306,7 +301,7 @@ export class LiveGraph {
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
     const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
-    this.session.recordUpToDate(loaded, result.durationMs);
+    this.session.recordUpToDate(loaded, result);
     return buildReport(result, loaded, 'daemon');
   }
 

@@ -11,7 +11,6 @@ import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
 import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { TraceDb } from '../cache/traceDb.js';
-import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
@@ -19,7 +18,7 @@ import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { parseSets } from '../osv/knobs.js';
-import { writeCompileCommands } from '../osv/compileCommands.js';
+import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 
@@ -45,27 +44,33 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  readonly files: FileState;
-  readonly traces: TraceDb;
-  readonly store: ContentStore;
-  readonly history: BuildHistory;
-  readonly imports: ImportDb;
-  readonly settings: Settings;
+  // Made with the database (see attach).
+  files!: FileState;
+  traces!: TraceDb;
+  store!: ContentStore;
+  history!: BuildHistory;
+  imports!: ImportDb;
+  settings!: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
-  /** The graph whose compile_commands.json was written last, and the file's stat then. */
-  private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
+  private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
 
   /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
   readonly scratchDir: string;
 
-  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
-    const strings = new StringPool();
-    this.files = new FileState(db, base.root, strings);
-    this.traces = new TraceDb(db, strings);
+  private constructor(public base: ProjectBase, private db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
     this.scratchDir = openScratch(base.stateDir);
-    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, {
-      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
+    this.attach(db);
+  }
+
+  /** The state kept in the database, on `db`. */
+  private attach(db: Db): void {
+    const strings = new StringPool();
+    this.db = db;
+    this.files = new FileState(db, this.base.root, strings);
+    this.traces = new TraceDb(db, strings);
+    this.store = new ContentStore(db, path.join(this.base.stateDir, 'store'), this.base.root, {
+      maxBytes: this.base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
       scratchDir: this.scratchDir,
       simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
     });
@@ -196,6 +201,13 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
+    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause });
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
+    return result;
+  }
+
+  /** The build's summary, in the history and the log. */
+  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object): void {
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -205,53 +217,31 @@ export class Session {
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),
-      knobs: project.knobs,
+      knobs: loaded.project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary);
-    this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    return result;
+    this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
   }
 
   /**
    * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
-   * these objects had. osvd writes it itself, not through an action, so no trace says it is current:
-   * every build ends here, a build with nothing to do included (a process killed after its last
-   * action but before this line leaves the file of other knobs, with every action up to date). The
-   * same graph writes the same file: it is written again only when it or its link changed on disk.
+   * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
+   * itself, not through an action, so no trace says whether it is current (a process killed after
+   * its last action but before this line leaves the file of other knobs, every action up to date).
    */
   writeCompileCommands(loaded: LoadedGraph): void {
-    const { project, graph } = loaded;
     try {
-      const stamp = this.compileCommandsStamp(project);
-      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
-        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
-        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
-      }
+      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()]);
     } catch (err) {
       this.log.warn({ err }, 'could not write compile_commands.json');
     }
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-  recordUpToDate(loaded: LoadedGraph, durationMs: number): void {
+  recordUpToDate(loaded: LoadedGraph, result: BuildResult): void {
     this.writeCompileCommands(loaded);
-    const now = Date.now();
-    const summary: BuildSummary = {
-      startedAt: now - Math.round(durationMs),
-      finishedAt: now,
-      ok: true,
-      ran: 0,
-      restored: 0,
-      upToDate: loaded.graph.actions.size,
-      failed: 0,
-      durationMs: Math.round(durationMs),
-      knobs: loaded.project.knobs,
-      ranOutputs: [],
-    };
-    this.history.add(summary);
-    this.log.info(summary, 'build finished: up to date');
+    this.recordBuild(loaded, result, Date.now() - Math.round(result.durationMs), {});
   }
 
   /**
@@ -262,32 +252,6 @@ export class Session {
     const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();
     return plan;
-  }
-
-  /** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
-  findAction(loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
-    const { graph } = loaded;
-    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p)];
-    for (const c of candidates) {
-      const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
-      if (byOutput) return byOutput;
-    }
-    for (const c of candidates) {
-      for (const a of graph.actions.values()) if (a.source === c) return a;
-    }
-    return undefined;
-  }
-
-  /** The file's stat and where build/compile_commands.json points (a build of other knobs moves the link). */
-  private compileCommandsStamp(project: Project): string {
-    const st = fs.statSync(path.join(project.root, project.outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
-    let link = '';
-    try {
-      link = fs.readlinkSync(path.join(project.root, project.outDir.split('/')[0]!, 'compile_commands.json'));
-    } catch {
-      // no link (yet)
-    }
-    return st ? `${st.size}:${st.mtimeNs}:${st.ino}:${link}` : '';
   }
 
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */
