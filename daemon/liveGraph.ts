@@ -226,8 +226,11 @@ export class LiveGraph {
       signal.throwIfAborted();
       const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
       const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
+      let recovered = false;
       try {
-        return await this.buildLocked(sets, onEvent, signal, reaped === 0);
+        // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, signal, reaped === 0 && !recovered);
+        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
       } finally {
         lock.release();
       }

@@ -9,11 +9,21 @@ import { Session, type LockHolder } from './session.js';
 async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T> | T): Promise<T> {
   const session = await Session.open(opts);
   try {
-    for (const w of session.warnings) process.stderr.write(`osvd: warning: ${w}\n`);
+    for (const w of session.warnings) warn(w);
     return await fn(session);
+  } catch (err) {
+    // A database that fails in use is named; a corrupt one is moved aside for the next command.
+    const failure = session.databaseFailure(err);
+    if (!failure) throw err;
+    if (failure.corrupt) session.replaceDatabase(failure);
+    throw failure;
   } finally {
     session.close();
   }
+}
+
+function warn(text: string): void {
+  process.stderr.write(`osvd: warning: ${text}\n`);
 }
 
 /** What a one-shot build is told while it waits for the tree's build lock. */
@@ -28,8 +38,11 @@ export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (
   return withSession(opts, async (s) => {
     const { lock } = await s.lockBuilds(thisCommand(), onWait, signal);
     try {
-      const loaded = await s.graph(s.project(sets));
-      return buildReport(await s.build(loaded, onEvent, 0, undefined, signal), loaded, 'one-shot');
+      // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+      return await s.recoveringDatabase(async () => {
+        const loaded = await s.graph(s.project(sets));
+        return buildReport(await s.build(loaded, onEvent, 0, undefined, signal), loaded, 'one-shot');
+      }, warn);
     } finally {
       lock.release();
     }

@@ -199,8 +199,14 @@ export class Daemon {
       }
       send(socket, { id, result });
     } catch (err) {
-      send(socket, { id, error: errorBody(err) });
-      if (!isOsvdError(err)) this.log.error({ err }, 'request failed');
+      // A database that fails in use is named; a corrupt one is replaced (and the graph reloaded).
+      const failure = this.session.databaseFailure(err);
+      if (failure?.corrupt && failure !== err) {
+        this.session.replaceDatabase(failure);
+        await this.live.refresh().catch((e: unknown) => this.log.error({ err: e }, 'reloading after a new database failed'));
+      }
+      send(socket, { id, error: errorBody(failure ?? err) });
+      if (!isOsvdError(failure ?? err)) this.log.error({ err }, 'request failed');
     }
   }
 

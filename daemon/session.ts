@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../cache/db.js';
+import { StateDatabaseError } from '../base/errors.js';
+import { databaseFailure, openDatabase, replaceDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
@@ -44,7 +45,7 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  // Made with the database (see attach).
+  // Made anew with the database when it is replaced (see recoveringDatabase).
   files!: FileState;
   traces!: TraceDb;
   store!: ContentStore;
@@ -77,6 +78,50 @@ export class Session {
     this.history = new BuildHistory(db);
     this.imports = new ImportDb(db);
     this.settings = new Settings(db);
+  }
+
+  private get dbFile(): string {
+    return path.join(this.base.stateDir, 'state.db');
+  }
+
+  /** A failure of the state database as a typed error (undefined when `err` is something else). */
+  databaseFailure(err: unknown): StateDatabaseError | undefined {
+    return databaseFailure(err, this.dbFile);
+  }
+
+  /**
+   * Run `fn` (a build); when the database turns out corrupt in the middle of it (a page quick_check
+   * did not read), move it aside, make a new one and run `fn` once more, from scratch, as a corrupt
+   * database found on open is handled. `onRecovered` is told the warning. Any other failure of SQLite
+   * comes out as a StateDatabaseError.
+   */
+  async recoveringDatabase<T>(fn: () => Promise<T>, onRecovered?: (warning: string) => Promise<void> | void): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const failure = this.databaseFailure(err);
+      if (!failure) throw err;
+      if (!failure.corrupt) throw failure;
+      await onRecovered?.(this.replaceDatabase(failure));
+      try {
+        return await fn();
+      } catch (again) {
+        throw this.databaseFailure(again) ?? again;
+      }
+    }
+  }
+
+  /** Move a database found corrupt in use aside and start a new one: returns the warning. */
+  replaceDatabase(failure: StateDatabaseError): string {
+    this.store.close();
+    const { db, recovered } = replaceDatabase(this.db, failure, this.dbFile);
+    this.attach(db);
+    this.graphs.clear();
+    this.compileCommands.forget();
+    const msg = `${failure.message}; it was moved to ${recovered!.movedTo} and a new one was created: this build starts from scratch`;
+    this.warnings.push(msg);
+    this.log.warn({ recovered }, msg);
+    return msg;
   }
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */

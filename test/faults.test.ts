@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DETERMINISTIC_ROUNDS, runTorture } from '../bench/torture.js';
 import { build, copyExample, OUT, osvd, osvdEnv, ranOf, removeCopies, restoredOf, sha, startDaemon, status, stopDaemons, storeBlobs } from './helpers.js';
@@ -99,6 +100,71 @@ describe('crash safety', () => {
     expect(after.ok).toBe(true);
     expect(ranOf(after, 'compile')).toEqual([`${OUT}/core/debug.o`]);
     expect(build(root, 'conf_drivers_profile=virtio-mmio').ran).toEqual([]);
+  });
+});
+
+describe('a database that passes quick_check but fails in use', () => {
+  /**
+   * The table swapped for a copy whose rows have other rowids: its index, with as many entries (so
+   * quick_check, which does not compare an index with its table, finds nothing), names rows the table
+   * does not have. The first statement that goes from the index to a row fails as corrupt.
+   */
+  function unlinkIndex(dbFile: string, table: string): void {
+    const db = new Database(dbFile);
+    const sql = (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(table) as { sql: string }).sql;
+    db.exec(sql.replace(new RegExp(`CREATE TABLE (IF NOT EXISTS )?${table}`), `CREATE TABLE ${table}_moved`));
+    const cols = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name).join(', ');
+    db.exec(`INSERT INTO ${table}_moved (rowid, ${cols}) SELECT rowid + 1000000, ${cols} FROM ${table}`);
+    const root = (name: string): number => (db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(name) as { rootpage: number }).rootpage;
+    const [moved, original] = [root(`${table}_moved`), root(table)];
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.prepare('UPDATE sqlite_master SET rootpage = ? WHERE name = ?').run(moved, table);
+    db.prepare('UPDATE sqlite_master SET rootpage = ? WHERE name = ?').run(original, `${table}_moved`);
+    db.pragma('writable_schema = OFF');
+    db.close();
+    const check = new Database(dbFile, { readonly: true });
+    expect(check.pragma('quick_check', { simple: true })).toBe('ok');
+    expect(check.pragma('integrity_check', { simple: true })).not.toBe('ok');
+    check.close();
+  }
+
+  const broken = (root: string): string[] => fs.readdirSync(path.join(root, 'build/.osvd')).filter((f) => /^state\.db\.broken-\d+$/.test(f));
+  const WARNING = /the state database failed in use: database disk image is malformed \(SQLITE_CORRUPT\w*\); it was moved to .*state\.db\.broken-\d+ and a new one was created: this build starts from scratch/;
+
+  it('one-shot: the failure is named, the database moved aside and a new one made, and the build runs again from scratch', () => {
+    const root = copyExample();
+    expect(build(root).ok).toBe(true);
+    const kernel = sha(path.join(root, OUT, 'loader.elf'));
+    expect(build(root, 'conf_drivers_profile=virtio-mmio').ok).toBe(true);
+    unlinkIndex(path.join(root, 'build/.osvd/state.db'), 'blobs');
+    // Back to the defaults: the builder restores objects from the store, and the store's index fails.
+    const r = osvd(root, ['build', '--json']);
+    expect(r.stderr).toMatch(WARNING);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.upToDate).toBe(0);
+    expect(broken(root)).toHaveLength(1);
+    expect(sha(path.join(root, OUT, 'loader.elf'))).toBe(kernel);
+    expect(ranOf(build(root))).toEqual([]);
+  });
+
+  it('daemon: a build that meets it replaces the database and builds again, and the daemon serves on', () => {
+    const root = copyExample();
+    startDaemon(root);
+    expect(build(root).ok).toBe(true);
+    const kernel = sha(path.join(root, OUT, 'loader.elf'));
+    expect(build(root, 'conf_drivers_profile=virtio-mmio').ok).toBe(true);
+    unlinkIndex(path.join(root, 'build/.osvd/state.db'), 'blobs');
+    const again = build(root);
+    expect(again.ok).toBe(true);
+    expect((again as unknown as { via: string }).via).toBe('daemon');
+    expect(broken(root)).toHaveLength(1);
+    expect(fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8')).toMatch(WARNING);
+    expect(sha(path.join(root, OUT, 'loader.elf'))).toBe(kernel);
+    expect(ranOf(build(root))).toEqual([]);
+    expect(status(root).daemon.running).toBe(true);
   });
 });
 
