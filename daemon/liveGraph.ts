@@ -4,6 +4,7 @@ import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { BuildTurns } from './buildTurns.js';
 import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
@@ -26,7 +27,7 @@ export class LiveGraph {
   private outputWatcher: OutputWatcher | undefined;
   private watcherHealth: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   private building: RunningBuild | null = null;
-  private buildChain: Promise<unknown> = Promise.resolve();
+  private readonly turns = new BuildTurns();
   private autoBuildTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
@@ -235,9 +236,7 @@ export class LiveGraph {
         lock.release();
       }
     };
-    const next = this.buildChain.then(run, run);
-    this.buildChain = next.catch(() => undefined);
-    return next;
+    return this.turns.take(run, control.signal, () => control.onWait?.(this.session.lockHolder()));
   }
 
   /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
@@ -321,7 +320,7 @@ export class LiveGraph {
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.watcher?.close();
     this.outputWatcher?.close();
-    await this.buildChain.catch(() => undefined);
+    await this.turns.idle();
   }
 }
 

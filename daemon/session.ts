@@ -220,6 +220,11 @@ export class Session {
     }
   }
 
+  /** Who builds in the tree now, if anyone does. */
+  lockHolder(): LockHolder | undefined {
+    return BuildLock.holder(this.base.stateDir);
+  }
+
   async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean, signal?: AbortSignal): Promise<BuildResult> {
     const { project, graph } = loaded;
     const startedAt = Date.now();

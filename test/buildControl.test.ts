@@ -87,9 +87,15 @@ describe('stopping a build', () => {
   it('Ctrl-C on osvd build through the daemon stops that build, kills its compilers and records nothing partial', async () => {
     const root = copyExample();
     const gate = gatedCompilers();
-    startDaemon(root, { PATH: gate.path });
+    const daemon = startDaemon(root, { PATH: gate.path });
     const client = spawnOsvd(root, ['build']);
     const held = await compilesAtGate(gate);
+    // A second client whose build waits its turn: its Ctrl-C drops that build at once, the first goes on.
+    const queued = spawnOsvd(root, ['build', '--set', 'conf_hide_symbols=1']);
+    await waitFor('the second build to wait its turn', () => queued.stderr().includes(`osvd: waiting for the build of pid ${daemon} (osvd daemon (pid ${daemon}): build)`));
+    process.kill(queued.pid, 'SIGINT');
+    expect((await queued.done).code).toBe(130);
+    expect(alive(held)).toEqual(held);
     process.kill(client.pid, 'SIGINT');
     const r = await client.done;
     expect(r.code).toBe(130);
