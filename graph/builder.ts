@@ -141,7 +141,7 @@ class Builder {
 
   run(): Promise<BuildResult> {
     const signal = this.options.signal;
-    if (signal?.aborted) return Promise.reject(new BuildInterruptedError());
+    if (signal?.aborted) return Promise.reject(this.interruption());
     const onAbort = (): void => this.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     return new Promise<BuildResult>((resolve, reject) => {
@@ -149,6 +149,12 @@ class Builder {
       this.reject = reject;
       this.pump();
     }).finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /** The error the build ends with: the one its signal was aborted with (it says why), if a BuildInterruptedError. */
+  private interruption(): BuildInterruptedError {
+    const reason: unknown = this.options.signal?.reason;
+    return reason instanceof BuildInterruptedError ? reason : new BuildInterruptedError();
   }
 
   private interrupt(): void {
@@ -165,7 +171,7 @@ class Builder {
   private pump(): void {
     this.pumpScheduled = false;
     if (this.stopping) {
-      if (this.killed && this.running === 0 && this.recording === 0) this.reject(new BuildInterruptedError());
+      if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
       return;
     }
     try {

@@ -202,9 +202,10 @@ describe('osvd stop', () => {
     const root = copyExample();
     const gate = gatedCompilers();
     const pid = startDaemon(root, { PATH: gate.path });
-    expect(osvd(root, ['build', '--detach']).code).toBe(0);
+    const client = spawnOsvd(root, ['build']);
     const held = await compilesAtGate(gate);
     const r = osvd(root, ['stop']);
+    expect((await client.done).stderr).toMatch(/the daemon is stopping: its build was interrupted/);
     expect(r.stdout).toBe(`osvd: daemon stopped (pid ${pid})\n`);
     expect(isAlive(pid)).toBe(false);
     expect(alive(held)).toEqual([]);
