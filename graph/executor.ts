@@ -81,9 +81,12 @@ export class ShellPool {
       this.all.delete(worker);
       throw err;
     }
-    const list = this.idle.get(envKey) ?? [];
-    list.push(worker);
-    this.idle.set(envKey, list);
+    // Back to the idle shells, unless kill() ended it meanwhile (its command had just finished).
+    if (this.all.has(worker)) {
+      const list = this.idle.get(envKey) ?? [];
+      list.push(worker);
+      this.idle.set(envKey, list);
+    }
     const durationMs = performance.now() - started;
     let output = '';
     if (done.said) {
