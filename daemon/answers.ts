@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
-import type { BuildResult } from '../graph/builder.js';
+import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
@@ -14,8 +14,10 @@ import type { LoadedGraph, Session } from './session.js';
 
 export interface BuildReport {
   ok: boolean;
-  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
+  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
   restored: { output: string; kind: string }[];
+  /** Outputs of the actions on the build's critical path, first to last (see graph/criticalPath.ts). */
+  criticalPath: string[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
   skipped: string[];
@@ -29,8 +31,9 @@ export interface BuildReport {
 export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
   return {
     ok: r.ok,
-    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
+    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
+    criticalPath: (r.criticalPath ?? []).map((id) => primaryOutput(loaded.graph.get(id))),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
     skipped: r.skipped,
@@ -40,6 +43,10 @@ export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildRepor
     import: { cached: loaded.importCached, ms: Math.round(loaded.importMs) },
     via,
   };
+}
+
+function roundTime(t: SlotTime): SlotTime {
+  return { slot: t.slot, startMs: Math.round(t.startMs), endMs: Math.round(t.endMs) };
 }
 
 export interface DaemonInfo {
@@ -184,7 +191,7 @@ function whyNode(id: string, plan: Plan, loaded: LoadedGraph, seen: Set<string>)
 }
 
 /** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
-function findAction(root: string, loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
+export function findAction(root: string, loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
   const { graph } = loaded;
   const candidates = [p, path.relative(root, path.resolve(cwd, p)), path.normalize(p)];
   for (const c of candidates) {

@@ -14,6 +14,7 @@ import { Interrupts, waitingFor } from './interrupts.js';
 import { ProgressPrinter, progressMode } from './progress.js';
 import type { LockHolder } from './session.js';
 import { printBuild, printStatus, printWhy } from './print.js';
+import { registerViewCommands } from './viewCommands.js';
 
 /**
  * The `osvd` command. Each command talks to the tree's daemon when one runs and otherwise does the
@@ -266,6 +267,8 @@ export async function main(argv: string[]): Promise<void> {
         await new Promise(() => undefined);
       }
     });
+
+  registerViewCommands(program, common);
 
   try {
     await program.parseAsync(argv);

@@ -18,6 +18,7 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
@@ -251,13 +252,13 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
-    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause });
+    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause }, timelineOf(result, project.jobs));
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
   }
 
   /** The build's summary, in the history and the log. */
-  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object): void {
+  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -270,7 +271,7 @@ export class Session {
       knobs: loaded.project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    this.history.add(summary, timeline);
     this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
   }
 
