@@ -9,7 +9,9 @@
  * - orphans: osvd is SIGKILLed while its compiles are held at a gate; the next osvd builds other
  *   knobs, then the gate opens: a compile still alive would write its object now;
  * - two builds: two builds of other knobs in one tree at once (one-shot, or beside the daemon);
- * - ctrl-c: Ctrl-C of a client of the daemon at a random moment: the daemon's build stops with it.
+ * - ctrl-c: Ctrl-C of a client of the daemon at a random moment: the daemon's build stops with it;
+ * - overflow (every fifth round, `overflowEvery`): nothing is killed; the daemon's inotify queue
+ *   overflows instead, and the build through it must still see every edit (tortureOverflow.ts).
  *
  * After every round:
  * - right after the fault: `PRAGMA integrity_check` passes; no file whose recorded stat still matches
@@ -38,6 +40,7 @@ import { hashBytes } from '../graph/hash.js';
 import { Session } from '../daemon/session.js';
 import { isAlive } from '../base/process.js';
 import { crashAt, ctrlCOfClient, killAtRandom, killWithCompilersHeld, osvdSync, startDaemon, twoBuildsAtOnce, type FaultOutcome, type Mode } from './tortureFaults.js';
+import { FLOOD_FOLDER, overflowRound } from './tortureOverflow.js';
 
 /** The repository: two folders up when compiled (dist/bench/), one when run from source (the tests). */
 const REPO = ((): string => {
@@ -48,8 +51,8 @@ const REPO = ((): string => {
 export const EXAMPLE_TREE = path.join(REPO, 'examples', 'mini-osv');
 const OUT = 'build/release.x64';
 
-export type RoundKind = 'kill' | 'crash' | 'orphans' | 'two-builds' | 'ctrl-c';
-export const ROUND_KINDS: readonly RoundKind[] = ['kill', 'crash', 'orphans', 'two-builds', 'ctrl-c'];
+export type RoundKind = 'kill' | 'crash' | 'orphans' | 'two-builds' | 'ctrl-c' | 'overflow';
+export const ROUND_KINDS: readonly RoundKind[] = ['kill', 'crash', 'orphans', 'two-builds', 'ctrl-c', 'overflow'];
 
 /** One round: its fault, the knobs of the build it hits and of the rebuild, who builds. */
 export interface RoundPlan {
@@ -77,8 +80,10 @@ export interface TortureOptions {
   readonly seed: number;
   /** These rounds, in this order, instead of random ones. */
   readonly plan?: readonly RoundPlan[];
-  /** The kinds random rounds are drawn from (default: all). */
+  /** The kinds random rounds are drawn from (default: all); 'overflow' comes every `overflowEvery` rounds. */
   readonly kinds?: readonly RoundKind[];
+  /** Every this many random rounds, an overflow round (default 5; 0: never). */
+  readonly overflowEvery?: number;
   /** The tree to copy (default: examples/mini-osv). */
   readonly tree?: string;
   /** Knob sets the rounds switch between (each a list of KEY=VALUE). */
@@ -155,12 +160,14 @@ function copyTree(src: string, dest: string): void {
       return !(rel === 'build' || rel.startsWith('build/') || rel.endsWith('.so'));
     },
   });
+  fs.mkdirSync(path.join(dest, FLOOD_FOLDER));
   // A config file, so that its loading is part of what gets killed too.
   fs.writeFileSync(path.join(dest, 'osv.config.ts'), "import { defineConfig } from 'osvd';\nexport default defineConfig({ jobs: 2 });\n");
 }
 
 interface BuildJson {
   ok: boolean;
+  via?: string;
   ran: { output: string }[];
   failed: { output: string; message: string }[];
 }
@@ -254,11 +261,14 @@ function checkOutputs(root: string, variant: number, refs: readonly Map<string, 
 }
 
 /** A random round: another knob set than the last round's, a kind among `kinds`. */
-function randomRound(random: () => number, variants: number, last: number, kinds: readonly RoundKind[]): RoundPlan {
+function randomRound(random: () => number, variants: number, last: number, kinds: readonly RoundKind[], overflow: boolean): RoundPlan {
+  // The daemon's live plan (what an overflow can leave stale) is the one of the config's knobs.
+  if (overflow) return { kind: 'overflow', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: random() < 0.5 ? 'daemon' : 'one-shot' };
   let variant = Math.floor(random() * variants);
   if (variant === last && variants > 1) variant = (variant + 1) % variants;
   const other = variants > 1 ? (variant + 1 + Math.floor(random() * (variants - 1))) % variants : variant;
-  const kind = kinds[Math.floor(random() * kinds.length)]!;
+  const drawn = kinds.filter((k) => k !== 'overflow');
+  const kind = drawn[Math.floor(random() * drawn.length)] ?? 'kill';
   const osvd: Mode = random() < 0.5 ? 'daemon' : 'one-shot';
   const recoveredBy: Mode = kind === 'ctrl-c' ? 'daemon' : random() < 0.5 ? 'daemon' : 'one-shot';
   switch (kind) {
@@ -271,7 +281,7 @@ function randomRound(random: () => number, variants: number, last: number, kinds
       return { kind, variant, rebuildVariant: other, osvd, recoveredBy, edit: true };
     case 'two-builds':
       return { kind, variant, rebuildVariant: other, osvd, recoveredBy };
-    case 'ctrl-c':
+    default:
       return { kind, variant, rebuildVariant: variant, osvd: 'daemon', recoveredBy };
   }
 }
@@ -290,12 +300,21 @@ export const DETERMINISTIC_ROUNDS: readonly RoundPlan[] = [
   // drivers_config.h are the same files), then the held compiles are let go.
   { kind: 'orphans', variant: 0, rebuildVariant: 1, osvd: 'one-shot', recoveredBy: 'one-shot', fresh: true },
   { kind: 'orphans', variant: 1, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'daemon', fresh: true },
+  // The daemon's inotify queue overflows while it is stopped (SIGSTOP): no timing either.
+  { kind: 'overflow', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'one-shot' },
 ];
 
-/** What the round's fault does to the tree. */
-function provoke(root: string, plan: RoundPlan, variants: readonly (readonly string[])[], random: () => number): Promise<FaultOutcome> {
+/** What the round's fault does to the tree. `tus`: TUs an overflow round may edit. */
+async function provoke(root: string, plan: RoundPlan, variants: readonly (readonly string[])[], random: () => number, tus: readonly string[], round: number): Promise<FaultOutcome> {
   const sets = variants[plan.variant]!;
   switch (plan.kind) {
+    case 'overflow': {
+      const seen = tus[Math.floor(random() * tus.length)]!;
+      const others = tus.filter((t) => t !== seen);
+      const lost = others[Math.floor(random() * others.length)]!;
+      const problems = await overflowRound(overflowTools(root, sets), seen, lost, round);
+      return { afterMs: 0, midBuild: false, problems, edited: `${seen} and ${lost}` };
+    }
     case 'kill':
       return killAtRandom(root, plan.osvd, sets, random, plan.powerCut ?? false);
     case 'crash':
@@ -322,7 +341,25 @@ function describeRound(plan: RoundPlan, variantName: (i: number) => string): str
       return `two builds at once (${plan.osvd}: ${knobs})`;
     case 'ctrl-c':
       return 'Ctrl-C of a client of the daemon';
+    case 'overflow':
+      return "the daemon's inotify queue overflowed while it was stopped";
   }
+}
+
+/** What an overflow round needs of osvd, on the torture's tree. */
+function overflowTools(root: string, sets: readonly string[]): Parameters<typeof overflowRound>[0] {
+  let pid = 0;
+  return {
+    root,
+    out: OUT,
+    startDaemon: () => (pid = startDaemon(root)),
+    stopDaemon: async () => {
+      osvdSync(root, ['stop']);
+      for (let i = 0; i < 400 && pid && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    },
+    build: (extra = []) => buildJson(root, sets, extra),
+    status: () => JSON.parse(osvdSync(root, ['status', '--json']).stdout) as ReturnType<Parameters<typeof overflowRound>[0]['status']>,
+  };
 }
 
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
@@ -352,7 +389,9 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
 
     let last = -1;
     for (let round = 1; round <= count; round++) {
-      const plan = options.plan?.[round - 1] ?? randomRound(random, variants.length, last, options.kinds ?? ROUND_KINDS);
+      const overflowEvery = options.overflowEvery ?? 5;
+      const overflow = (options.kinds ?? ROUND_KINDS).includes('overflow') && overflowEvery > 0 && round % overflowEvery === 0;
+      const plan = options.plan?.[round - 1] ?? randomRound(random, variants.length, last, options.kinds ?? ROUND_KINDS, overflow);
       const problems: string[] = [];
       if (plan.fresh) osvdSync(root, ['clean', '--all']);
       let edited: string | undefined;
@@ -366,12 +405,13 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
 
       let outcome: FaultOutcome = { afterMs: 0, midBuild: false, problems: [] };
       try {
-        outcome = await provoke(root, plan, variants, random);
+        outcome = await provoke(root, plan, variants, random, tus, round);
       } catch (err) {
         problems.push(`could not provoke the fault: ${(err as Error).message}`);
       }
       problems.push(...outcome.problems);
       if (edited && original) fs.writeFileSync(path.join(root, edited), original);
+      edited ??= outcome.edited;
 
       // With compiles held at the gate, looking at the state now would stop them (osvd does so when it
       // opens a tree): the rebuild is what must do it.

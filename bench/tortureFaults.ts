@@ -29,10 +29,17 @@ export interface FaultOutcome {
   readonly problems: string[];
   /** Compiles left held at a gate by a killed osvd (an 'orphans' round): the gate opens after the rebuild. */
   readonly orphans?: { readonly pids: number[]; readonly gate: Gate };
+  /** The TUs the fault edited (and reverted). */
+  readonly edited?: string;
+}
+
+/** No log to stderr; the daemon watches folders unless OSVD_WATCHER says otherwise (never the user's watchman). */
+function torturedEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, OSVD_LOG: '', OSVD_WATCHER: process.env.OSVD_WATCHER ?? 'folders', ...env };
 }
 
 export function osvdSync(root: string, args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, OSVD_LOG: '', ...env }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: torturedEnv(env), timeout: 300_000 });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
@@ -62,7 +69,7 @@ interface Started {
 function startBuild(root: string, sets: readonly string[], mode: Mode, env: Record<string, string> = {}): Started {
   const args = [OSVD, 'build', '--root', root, ...sets.flatMap((s) => ['--set', s])];
   if (mode === 'one-shot') args.push('--no-daemon');
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: mode === 'one-shot', env: { ...process.env, OSVD_LOG: '', ...env } });
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: mode === 'one-shot', env: torturedEnv(env) });
   const started: Started = {
     child,
     exited: new Promise((resolve) => child.on('close', (code, signal) => ((started.done = true), resolve({ code, signal })))),

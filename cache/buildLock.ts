@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isAlive } from '../base/process.js';
+import { sweepScratch } from './scratch.js';
 
 /**
  * One build per tree at a time, whichever osvd process runs it (one-shot commands, the daemon): two
@@ -67,6 +68,21 @@ export class BuildLock {
     if (!this.db.open) return;
     if (readHolder(this.holderFile)?.pid === process.pid) fs.rmSync(this.holderFile, { force: true });
     this.db.close();
+  }
+}
+
+/**
+ * Take the tree's build lock, then kill what osvd processes that are gone left running (they may have
+ * died while we waited), before anything in the build folder is trusted. `reaped`: how many such
+ * process groups there were (outputs may have changed under whoever looked before).
+ */
+export async function lockTree(stateDir: string, command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
+  const lock = await BuildLock.acquire(stateDir, command, onWait, signal);
+  try {
+    return { lock, reaped: sweepScratch(stateDir) };
+  } catch (err) {
+    lock.release();
+    throw err;
   }
 }
 

@@ -31,6 +31,11 @@ export class BuildTurns {
     return Promise.race([next, dropped]);
   }
 
+  /** Whether a build is asked for and not ended (waiting its turn, or running). */
+  get busy(): boolean {
+    return this.pending > 0;
+  }
+
   /** Resolved when the builds asked for so far have ended. */
   idle(): Promise<void> {
     return this.chain.then(() => undefined);

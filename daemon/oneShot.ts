@@ -41,7 +41,8 @@ export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (
       // A database found corrupt in the middle is replaced and the build runs again, from scratch.
       return await s.recoveringDatabase(async () => {
         const loaded = await s.graph(s.project(sets));
-        return buildReport(await s.build(loaded, onEvent, 0, undefined, signal), loaded, 'one-shot');
+        const result = await s.build(loaded, onEvent, 0, undefined, signal);
+        return buildReport(result, result.reloaded ?? loaded, 'one-shot');
       }, warn);
     } finally {
       lock.release();

@@ -1,17 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { StateDatabaseError } from '../base/errors.js';
-import { databaseFailure, openDatabase, replaceDatabase, type Db } from '../cache/db.js';
-import { FileState } from '../cache/fileState.js';
-import { BuildHistory, type BuildSummary } from '../cache/history.js';
-import { ImportDb } from '../cache/importDb.js';
 import { crashPoint } from '../base/crashPoint.js';
-import { BuildLock, type LockHolder } from '../cache/buildLock.js';
+import type { StateDatabaseError } from '../base/errors.js';
+import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
+import type { BuildSummary } from '../cache/history.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
-import { Settings } from '../cache/settings.js';
-import { StringPool } from '../cache/strings.js';
-import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
-import { TraceDb } from '../cache/traceDb.js';
+import { StateDb } from '../cache/stateDb.js';
+import { DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
@@ -23,6 +18,7 @@ import { parseSets } from '../osv/knobs.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
+import { mergeResults, preImportActions } from './preImport.js';
 
 export type { LockHolder };
 
@@ -33,6 +29,8 @@ export interface LoadedGraph {
   readonly importMs: number;
   /** Makefiles make read: editing one re-imports the build. */
   readonly makefiles: readonly string[];
+  /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
+  readonly readWhileParsing: readonly (readonly [string, string])[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
 }
@@ -46,84 +44,19 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  // Made anew with the database when it is replaced (see recoveringDatabase).
-  files!: FileState;
-  traces!: TraceDb;
-  store!: ContentStore;
-  history!: BuildHistory;
-  imports!: ImportDb;
-  settings!: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
   private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
 
-  /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
-  readonly scratchDir: string;
+  private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {}
 
-  private constructor(public base: ProjectBase, private db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
-    this.scratchDir = openScratch(base.stateDir);
-    this.attach(db);
-  }
-
-  /** The state kept in the database, on `db`. */
-  private attach(db: Db): void {
-    const strings = new StringPool();
-    this.db = db;
-    this.files = new FileState(db, this.base.root, strings);
-    this.traces = new TraceDb(db, strings);
-    this.store = new ContentStore(db, path.join(this.base.stateDir, 'store'), this.base.root, {
-      maxBytes: this.base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
-      scratchDir: this.scratchDir,
-      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
-    });
-    this.history = new BuildHistory(db);
-    this.imports = new ImportDb(db);
-    this.settings = new Settings(db);
-  }
-
-  private get dbFile(): string {
-    return path.join(this.base.stateDir, 'state.db');
-  }
-
-  /** A failure of the state database as a typed error (undefined when `err` is something else). */
-  databaseFailure(err: unknown): StateDatabaseError | undefined {
-    return databaseFailure(err, this.dbFile);
-  }
-
-  /**
-   * Run `fn` (a build); when the database turns out corrupt in the middle of it (a page quick_check
-   * did not read), move it aside, make a new one and run `fn` once more, from scratch, as a corrupt
-   * database found on open is handled. `onRecovered` is told the warning. Any other failure of SQLite
-   * comes out as a StateDatabaseError.
-   */
-  async recoveringDatabase<T>(fn: () => Promise<T>, onRecovered?: (warning: string) => Promise<void> | void): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const failure = this.databaseFailure(err);
-      if (!failure) throw err;
-      if (!failure.corrupt) throw failure;
-      await onRecovered?.(this.replaceDatabase(failure));
-      try {
-        return await fn();
-      } catch (again) {
-        throw this.databaseFailure(again) ?? again;
-      }
-    }
-  }
-
-  /** Move a database found corrupt in use aside and start a new one: returns the warning. */
-  replaceDatabase(failure: StateDatabaseError): string {
-    this.store.close();
-    const { db, recovered } = replaceDatabase(this.db, failure, this.dbFile);
-    this.attach(db);
-    this.graphs.clear();
-    this.compileCommands.forget();
-    const msg = `${failure.message}; it was moved to ${recovered!.movedTo} and a new one was created: this build starts from scratch`;
-    this.warnings.push(msg);
-    this.log.warn({ recovered }, msg);
-    return msg;
-  }
+  // What is kept in the database (made anew when it is replaced, see recoveringDatabase).
+  get files() { return this.state.files; } // prettier-ignore
+  get traces() { return this.state.traces; } // prettier-ignore
+  get store() { return this.state.store; } // prettier-ignore
+  get history() { return this.state.history; } // prettier-ignore
+  get imports() { return this.state.imports; } // prettier-ignore
+  get settings() { return this.state.settings; } // prettier-ignore
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
@@ -133,14 +66,48 @@ export class Session {
     // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
     const reaped = sweepScratch(base.stateDir);
     if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
-    const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
+    // This process's scratch folder in the state folder (what a killed process left is swept on open).
+    const scratchDir = openScratch(base.stateDir);
+    const state = StateDb.open(base.stateDir, base.root, {
+      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
+      scratchDir,
+      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
+    });
     const warnings: string[] = [];
+    const recovered = state.recovered;
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
       logger.warn({ recovered }, msg);
     }
-    return new Session(base, db, logger, warnings, longLived);
+    return new Session(base, state, scratchDir, logger, warnings, longLived);
+  }
+
+  /** A failure of the state database as a typed error (undefined when `err` is something else). */
+  databaseFailure(err: unknown): StateDatabaseError | undefined {
+    return this.state.failure(err);
+  }
+
+  /**
+   * Run `fn` (a build): when the database turns out corrupt in the middle, it is replaced as on open
+   * and `fn` runs again, from scratch (see StateDb.recovering); `onRecovered` is told the warning.
+   */
+  recoveringDatabase<T>(fn: () => Promise<T>, onRecovered?: (warning: string) => Promise<void> | void): Promise<T> {
+    return this.state.recovering(fn, (failure, movedTo) => onRecovered?.(this.replaced(failure, movedTo)));
+  }
+
+  /** Move a database found corrupt in use aside and start a new one: returns the warning. */
+  replaceDatabase(failure: StateDatabaseError): string {
+    return this.replaced(failure, this.state.replace(failure));
+  }
+
+  private replaced(failure: StateDatabaseError, movedTo: string): string {
+    this.graphs.clear();
+    this.compileCommands.forget();
+    const msg = `${failure.message}; it was moved to ${movedTo} and a new one was created: this build starts from scratch`;
+    this.warnings.push(msg);
+    this.log.warn({ movedTo }, msg);
+    return msg;
   }
 
   get services() {
@@ -172,8 +139,12 @@ export class Session {
     this.graphs.clear();
   }
 
+  private graphKey(project: Project): string {
+    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+  }
+
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    const key = this.graphKey(project);
     const cached = this.graphs.get(key);
     if (cached) {
       this.graphs.delete(key);
@@ -184,11 +155,23 @@ export class Session {
     const imported = await projectActions(project, this.files, this.imports);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
-    const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    const graph = new BuildGraph(
+      imported.actions,
+      (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+      (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+    );
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};
     for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles, byKind };
+    const loaded: LoadedGraph = {
+      project,
+      graph,
+      importCached: imported.importCached,
+      importMs: imported.importMs,
+      makefiles: imported.makefiles,
+      readWhileParsing: imported.readWhileParsing,
+      byKind,
+    };
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -205,20 +188,17 @@ export class Session {
   }
 
   /**
-   * Take the tree's build lock (waiting while another osvd process builds; `onWait` says for whom),
-   * then kill what osvd processes that are gone left running, before anything in the build folder is
-   * trusted. `reaped`: how many such process groups there were (outputs may have changed meanwhile).
+   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
+   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
+   * first; when they changed such a file, the build is imported again before the rest runs, so the
+   * first build links what the second would (make does the same when it remakes a makefile).
+   * `reloaded` is the graph built then, when it is not `loaded`.
    */
+  /** Take the tree's build lock (`onWait` says for whom it waits) and kill what dead osvd processes left running (see lockTree). */
   async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
-    const lock = await BuildLock.acquire(this.base.stateDir, command, onWait, signal);
-    try {
-      const reaped = sweepScratch(this.base.stateDir);
-      if (reaped) this.log.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
-      return { lock, reaped };
-    } catch (err) {
-      lock.release();
-      throw err;
-    }
+    const locked = await lockTree(this.base.stateDir, command, onWait, signal);
+    if (locked.reaped) this.log.warn({ groups: locked.reaped }, 'killed build commands that an osvd process which is gone had left running');
+    return locked;
   }
 
   /** Who builds in the tree now, if anyone does. */
@@ -226,14 +206,36 @@ export class Session {
     return BuildLock.holder(this.base.stateDir);
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean, signal?: AbortSignal): Promise<BuildResult> {
-    const { project, graph } = loaded;
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph }> {
     const startedAt = Date.now();
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    let prepared: BuildResult | undefined;
+    let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
     try {
-      const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, signal });
+      const first = preImportActions(loaded);
+      if (first.length > 0 && !first.every((id) => knownUpToDate?.(id))) {
+        const sub = new BuildGraph(
+          first.map((id) => loaded.graph.get(id)),
+          (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+          (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+        );
+        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined, signal);
+        if (prepared.ok && this.parsedFilesChanged(loaded)) {
+          this.graphs.delete(this.graphKey(loaded.project));
+          this.log.info('an action rewrote a file make reads while parsing: importing again');
+          loaded = reloaded = await this.graph(loaded.project);
+          knownUpToDate = undefined;
+        }
+      }
+      if (prepared && !prepared.ok) {
+        // What waits for a failed action is not attempted: say so for the whole graph, as a build would.
+        const skipped = new Set<string>();
+        for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
+        result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
+      } else {
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, knownUpToDate, signal);
+      }
+      if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } catch (err) {
       if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
       throw err;
@@ -242,6 +244,38 @@ export class Session {
       this.traces.flush();
       await this.store.settled();
     }
+    await this.afterBuild(loaded, result, startedAt);
+    return reloaded ? { ...result, reloaded } : result;
+  }
+
+  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, knownUpToDate: ((id: string) => boolean) | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    const shells = this.longLived ? this.shellPool(niceness) : undefined;
+    const stateRel = path.relative(project.root, project.stateDir);
+    return build(graph, this.services, {
+      root: project.root,
+      jobs: project.jobs,
+      context: project.knobs,
+      onEvent,
+      niceness,
+      scratchDir: this.scratchDir,
+      knownUpToDate,
+      shells,
+      outputFolders: [project.outDir],
+      skipFolder: (rel) => rel === stateRel,
+      signal,
+    });
+  }
+
+  /** Whether a file make read while parsing is no longer what the import saw. */
+  private parsedFilesChanged(loaded: LoadedGraph): boolean {
+    return loaded.readWhileParsing.some(([p, h]) => {
+      this.files.invalidate(p);
+      return (this.files.hash(p) ?? 'missing') !== h;
+    });
+  }
+
+  private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number): Promise<void> {
     crashPoint('actions-done');
     this.writeCompileCommands(loaded);
     const troubles = this.store.takeTroubles();
@@ -252,9 +286,8 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
-    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause }, timelineOf(result, project.jobs));
+    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause }, timelineOf(result, loaded.project.jobs));
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    return result;
   }
 
   /** The build's summary, in the history and the log. */
@@ -334,9 +367,7 @@ export class Session {
   close(): void {
     this.shells?.pool.close();
     this.shells = undefined;
-    this.store.close();
-    this.traces.flush();
-    if (this.db.open) this.db.close();
+    this.state.close();
     closeScratch(this.scratchDir);
   }
 }

@@ -3,6 +3,7 @@ import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
 import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
+import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
@@ -98,6 +99,14 @@ export interface BuildOptions {
    */
   readonly shells?: ShellPool;
   /**
+   * The build folders, relative to the root: every file an action writes under them is one of its
+   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
+   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
+   */
+  readonly outputFolders?: readonly string[];
+  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
+  readonly skipFolder?: (rel: string) => boolean;
+  /**
    * Stops the build: no action starts any more, the commands running are killed with their process
    * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
    * before is recorded; what was cut short is not, and its outputs are removed.
@@ -139,6 +148,9 @@ class Builder {
   private killed = false;
   /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
   private recordedCount = 0;
+  private readonly learner: OutputLearner;
+  /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
+  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -152,6 +164,7 @@ class Builder {
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
   run(): Promise<BuildResult> {
@@ -194,6 +207,10 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true)) {
+        const { action, preKey } = this.waitingOpen.shift()!;
+        this.start(action, preKey);
+      }
       while (this.running < this.options.jobs && this.queue.hasReady()) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
@@ -213,7 +230,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
@@ -248,6 +265,10 @@ class Builder {
   private start(action: Action, preKey: string): void {
     const { files, traces } = this.services;
     const id = action.id;
+    if (action.outputsOpen && !this.learner.mayStart(true)) {
+      this.waitingOpen.push({ action, preKey });
+      return;
+    }
     const reasons = explain({
       action,
       files,
@@ -273,7 +294,17 @@ class Builder {
       this.recording++;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
+    let look: (() => string[]) | undefined;
+    if (action.outputsOpen && (this.options.outputFolders?.length ?? 0) > 0) {
+      const before = this.learner.start(id);
+      look = () =>
+        this.learner.finish(id, before, (p) => {
+          const producer = this.graph.producerOf(p);
+          return producer !== undefined && producer.id !== id;
+        });
+    }
+    runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
