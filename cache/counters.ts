@@ -1,3 +1,4 @@
+import type { BuildResult } from '../graph/buildResult.js';
 import type { Db } from './db.js';
 
 /**
@@ -15,6 +16,16 @@ export class Counters {
       since.run(Date.now());
       for (const [name, n] of Object.entries(deltas)) if (n !== 0) upsert.run(name, n);
     })();
+  }
+
+  /** Add a build's figures: by kind, what ran, was restored or failed; what was up to date and evicted. */
+  addBuild(result: BuildResult, evicted: number): void {
+    const deltas: Record<string, number> = { builds: 1, upToDate: result.upToDate, evicted };
+    const add = (name: string): void => void (deltas[name] = (deltas[name] ?? 0) + 1);
+    for (const e of result.ran) add(`ran.${e.kind}`);
+    for (const e of result.restored) add(`restored.${e.kind}`);
+    for (const e of result.failed) add(`failed.${e.kind}`);
+    this.add(deltas);
   }
 
   all(): Record<string, number> {

@@ -222,7 +222,7 @@ export function findTarget(session: Session, loaded: LoadedGraph, target: string
     return !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
   };
   if (target.includes('\0') || !(inside(path.resolve(root, target)) || inside(path.resolve(root, cwd, target)))) throw new PathOutsideTreeError(target, root, field);
-  const action = session.findAction(loaded, target, cwd);
+  const action = findAction(session.base.root, loaded, target, cwd);
   if (!action) throw new UnknownPathError(target, root, field);
   return action;
 }
@@ -262,4 +262,21 @@ function whyNode(id: string, plan: Plan, loaded: LoadedGraph, seen: Set<string>)
     if (r.type === 'pendingInput' && !seen.has(r.producer) && upstream.length < 5) upstream.push(whyNode(r.producer, plan, loaded, seen));
   }
   return { action: id, output: action.outputs[0] ?? id, kind: action.kind, state: entry.state, upToDate: entry.state === 'upToDate', reasons, upstream };
+}
+
+/**
+ * The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is; last, an
+ * output named relative to the build folder (`core/sched.o` for build/release.x64/core/sched.o).
+ */
+export function findAction(root: string, loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
+  const { graph } = loaded;
+  const candidates = [p, path.relative(root, path.resolve(cwd, p)), path.normalize(p), path.posix.join(loaded.project.outDir, path.normalize(p))];
+  for (const c of candidates) {
+    const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
+    if (byOutput) return byOutput;
+  }
+  for (const c of candidates) {
+    for (const a of graph.actions.values()) if (a.source === c) return a;
+  }
+  return undefined;
 }

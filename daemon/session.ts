@@ -1,29 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../cache/db.js';
-import { FileState } from '../cache/fileState.js';
-import { Counters } from '../cache/counters.js';
-import { BuildHistory, type BuildSummary } from '../cache/history.js';
-import { ImportDb } from '../cache/importDb.js';
-import { closeScratch, openScratch } from '../cache/scratch.js';
-import { Settings } from '../cache/settings.js';
-import { StringPool } from '../cache/strings.js';
-import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
-import { TraceDb } from '../cache/traceDb.js';
 import { stripAnsi } from '../base/ansi.js';
-import type { Action } from '../graph/action.js';
+import { crashPoint } from '../base/crashPoint.js';
+import type { StateDatabaseError } from '../base/errors.js';
+import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
+import type { BuildSummary } from '../cache/history.js';
+import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
+import { StateDb } from '../cache/stateDb.js';
+import { DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
-import { timelineOf } from '../graph/timeline.js';
+import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { withColour } from '../osv/recipes.js';
-import { writeCompileCommands } from '../osv/compileCommands.js';
+import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
+import { targetsWithUpstream, type BuildChoices, type ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
+import { mergeResults, preImportActions } from './preImport.js';
 import { RunningBuild } from './runningBuild.js';
+
+export type { LockHolder };
 
 export interface LoadedGraph {
   readonly project: Project;
@@ -38,52 +39,6 @@ export interface LoadedGraph {
   readonly byKind: Readonly<Record<string, number>>;
 }
 
-/** How a build runs, as its command line asks (make's and ninja's options). */
-export interface BuildChoices {
-  /** Actions to build, with what they depend on (default: every action). */
-  readonly targets?: readonly string[];
-  /** Parallel jobs (default: the project's). */
-  readonly jobs?: number;
-  /** Stop starting actions after this many failures; 0: go on with what does not depend on them (default 1, make's). */
-  readonly failureLimit?: number;
-  /** The client's terminal shows colours: compilers are asked for them (their output is captured). */
-  readonly colour?: boolean;
-  /** Follows the build for its progress and ETA (the daemon keeps it for status); made here without it. */
-  readonly tracker?: RunningBuild;
-}
-
-/** A build's progress event, with the ETA the tracker predicts. */
-export type ProgressEvent = BuildEvent & { readonly etaMs: number | null };
-
-/**
- * The actions that write a file make reads while parsing the Makefile, with everything they depend
- * on, in the graph's order.
- */
-function preImportActions(loaded: LoadedGraph): string[] {
-  const wanted = new Set<string>();
-  for (const [p] of loaded.readWhileParsing) {
-    const producer = loaded.graph.producerOf(p);
-    if (!producer || wanted.has(producer.id)) continue;
-    wanted.add(producer.id);
-    for (const u of loaded.graph.upstreamOf(producer.id)) wanted.add(u);
-  }
-  return loaded.graph.topologicalOrder().filter((id) => wanted.has(id));
-}
-
-/** The result of the actions run before the import, and of the build after it (which found them up to date). */
-function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
-  const done = first.ran.length + first.restored.length;
-  return {
-    ...rest,
-    ran: [...first.ran, ...rest.ran],
-    restored: [...first.restored, ...rest.restored],
-    upToDate: Math.max(0, rest.upToDate - done),
-    raced: [...first.raced, ...rest.raced],
-    racedBecause: { ...first.racedBecause, ...rest.racedBecause },
-    durationMs: first.durationMs + rest.durationMs,
-  };
-}
-
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
 const GRAPHS_KEPT = 1;
 const LIVE_KNOBS = 'knobs';
@@ -93,50 +48,71 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  readonly files: FileState;
-  readonly traces: TraceDb;
-  readonly store: ContentStore;
-  readonly history: BuildHistory;
-  readonly imports: ImportDb;
-  readonly settings: Settings;
-  readonly counters: Counters;
   private readonly graphs = new Map<string, LoadedGraph>();
-  /** The graph whose compile_commands.json was written last, and the file's stat then. */
-  private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
+  private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
 
-  /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
-  readonly scratchDir: string;
+  private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {}
 
-  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
-    const strings = new StringPool();
-    this.files = new FileState(db, base.root, strings);
-    this.traces = new TraceDb(db, strings);
-    this.scratchDir = openScratch(base.stateDir);
-    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, {
-      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
-      scratchDir: this.scratchDir,
-      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
-    });
-    this.history = new BuildHistory(db);
-    this.imports = new ImportDb(db);
-    this.settings = new Settings(db);
-    this.counters = new Counters(db);
-  }
+  // What is kept in the database (made anew when it is replaced, see recoveringDatabase).
+  get files() { return this.state.files; } // prettier-ignore
+  get traces() { return this.state.traces; } // prettier-ignore
+  get store() { return this.state.store; } // prettier-ignore
+  get history() { return this.state.history; } // prettier-ignore
+  get imports() { return this.state.imports; } // prettier-ignore
+  get settings() { return this.state.settings; } // prettier-ignore
+  get counters() { return this.state.counters; } // prettier-ignore
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
     const base = await openProjectBase(options);
     fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
     const logger = openLog(base.stateDir, { longLived });
-    const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
+    // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
+    const reaped = sweepScratch(base.stateDir);
+    if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
+    // This process's scratch folder in the state folder (what a killed process left is swept on open).
+    const scratchDir = openScratch(base.stateDir);
+    const state = StateDb.open(base.stateDir, base.root, {
+      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
+      scratchDir,
+      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
+    });
     const warnings: string[] = [];
+    const recovered = state.recovered;
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
       logger.warn({ recovered }, msg);
     }
-    return new Session(base, db, logger, warnings, longLived);
+    return new Session(base, state, scratchDir, logger, warnings, longLived);
+  }
+
+  /** A failure of the state database as a typed error (undefined when `err` is something else). */
+  databaseFailure(err: unknown): StateDatabaseError | undefined {
+    return this.state.failure(err);
+  }
+
+  /**
+   * Run `fn` (a build): when the database turns out corrupt in the middle, it is replaced as on open
+   * and `fn` runs again, from scratch (see StateDb.recovering); `onRecovered` is told the warning.
+   */
+  recoveringDatabase<T>(fn: () => Promise<T>, onRecovered?: (warning: string) => Promise<void> | void): Promise<T> {
+    return this.state.recovering(fn, (failure, movedTo) => onRecovered?.(this.replaced(failure, movedTo)));
+  }
+
+  /** Move a database found corrupt in use aside and start a new one: returns the warning. */
+  replaceDatabase(failure: StateDatabaseError): string {
+    return this.replaced(failure, this.state.replace(failure));
+  }
+
+  private replaced(failure: StateDatabaseError, movedTo: string): string {
+    this.graphs.clear();
+    this.compileCommands.forget();
+    const msg = `${failure.message}; it was moved to ${movedTo} and a new one was created: this build starts from scratch`;
+    this.warnings.push(msg);
+    this.log.warn({ movedTo }, msg);
+    return msg;
   }
 
   get services() {
@@ -216,12 +192,24 @@ export class Session {
     this.traces.clearCache();
   }
 
+  /** Take the tree's build lock (`onWait` says for whom it waits) and kill what dead osvd processes left running (see lockTree). */
+  async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
+    const locked = await lockTree(this.base.stateDir, command, onWait, signal);
+    if (locked.reaped) this.log.warn({ groups: locked.reaped }, 'killed build commands that an osvd process which is gone had left running');
+    return locked;
+  }
+
+  /** Who builds in the tree now, if anyone does. */
+  lockHolder(): LockHolder | undefined {
+    return BuildLock.holder(this.base.stateDir);
+  }
+
   /**
    * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
    * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
    * first; when they changed such a file, the build is imported again before the rest runs, so the
    * first build links what the second would (make does the same when it remakes a makefile).
-   * `reloaded` is the graph built then, when it is not `loaded`. `choices`: targets, -j, -k, colours.
+   * `reloaded` is the graph built then, when it is not `loaded`. `choices`: targets, -j, -k, colours, the signal that stops it.
    */
   async build(
     loaded: LoadedGraph,
@@ -238,7 +226,7 @@ export class Session {
       onEvent?.({ ...e, etaMs: tracker.etaMs() });
     };
     // The actions before the import run whatever the targets: make reads what they write.
-    const { targets, ...runChoices } = choices;
+    const { targets, tracker: _, ...runChoices } = choices;
     let prepared: BuildResult | undefined;
     let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
@@ -269,6 +257,9 @@ export class Session {
         result = await this.runGraph(loaded.project, loaded.graph, track, niceness, knownUpToDate, { ...runChoices, targets: stillThere });
       }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
+    } catch (err) {
+      if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
+      throw err;
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -304,6 +295,7 @@ export class Session {
       targets: choices.targets,
       failureLimit: choices.failureLimit ?? 1,
       commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
+      signal: choices.signal,
     });
   }
 
@@ -316,18 +308,8 @@ export class Session {
   }
 
   private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, jobs: number): Promise<void> {
-    const { project, graph } = loaded;
-    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
-    // The same graph writes the same file: it is written again only when it was changed or removed.
-    try {
-      const stamp = this.compileCommandsStamp(project);
-      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
-        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
-        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
+    crashPoint('actions-done');
+    this.writeCompileCommands(loaded);
     const troubles = this.store.takeTroubles();
     if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
     let evicted = 0;
@@ -336,6 +318,18 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
+    try {
+      this.counters.addBuild(result, evicted);
+    } catch (err) {
+      this.log.warn({ err }, 'could not add to the counters of osvd stats');
+    }
+    for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
+    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause, stopped: result.stopped }, timelineOf(result, jobs));
+  }
+
+  /** The build's summary, in the history and the log. */
+  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -345,14 +339,32 @@ export class Session {
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),
-      knobs: project.knobs,
+      knobs: loaded.project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary, timelineOf(result, jobs));
-    this.count(result, evicted);
-    for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
-    this.log.info({ ...summary, evicted, raced: result.racedBecause, stopped: result.stopped }, 'build finished');
+    this.history.add(summary, timeline);
+    this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
+  }
+
+  /**
+   * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
+   * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
+   * itself, not through an action, so no trace says whether it is current (a process killed after
+   * its last action but before this line leaves the file of other knobs, every action up to date).
+   */
+  writeCompileCommands(loaded: LoadedGraph): void {
+    try {
+      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()]);
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
+  }
+
+  /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
+  recordUpToDate(loaded: LoadedGraph, result: BuildResult): void {
+    this.writeCompileCommands(loaded);
+    this.recordBuild(loaded, result, Date.now() - Math.round(result.durationMs), {});
+    this.counters.add({ builds: 1, upToDate: result.upToDate });
   }
 
   /**
@@ -367,40 +379,6 @@ export class Session {
     return new RunningBuild(candidates, knownUpToDate !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);
   }
 
-  /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-  recordUpToDate(loaded: LoadedGraph, durationMs: number): void {
-    const now = Date.now();
-    const summary: BuildSummary = {
-      startedAt: now - Math.round(durationMs),
-      finishedAt: now,
-      ok: true,
-      ran: 0,
-      restored: 0,
-      upToDate: loaded.graph.actions.size,
-      failed: 0,
-      durationMs: Math.round(durationMs),
-      knobs: loaded.project.knobs,
-      ranOutputs: [],
-    };
-    this.history.add(summary);
-    this.counters.add({ builds: 1, upToDate: summary.upToDate });
-    this.log.info(summary, 'build finished: up to date');
-  }
-
-  /** Add a build's figures to the running totals of osvd stats: by kind, what ran, was restored or failed. */
-  private count(result: BuildResult, evicted: number): void {
-    const deltas: Record<string, number> = { builds: 1, upToDate: result.upToDate, evicted };
-    const add = (name: string): void => void (deltas[name] = (deltas[name] ?? 0) + 1);
-    for (const e of result.ran) add(`ran.${e.kind}`);
-    for (const e of result.restored) add(`restored.${e.kind}`);
-    for (const e of result.failed) add(`failed.${e.kind}`);
-    try {
-      this.counters.add(deltas);
-    } catch (err) {
-      this.log.warn({ err }, 'could not add to the counters of osvd stats');
-    }
-  }
-
   /**
    * What a build would do now; reasons are worked out for the actions in `explain`. `only`: these
    * actions and what they depend on (see planBuild); the whole graph without it.
@@ -409,28 +387,6 @@ export class Session {
     const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();
     return plan;
-  }
-
-  /**
-   * The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is; last, an
-   * output named relative to the build folder (`core/sched.o` for build/release.x64/core/sched.o).
-   */
-  findAction(loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
-    const { graph } = loaded;
-    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p), path.posix.join(loaded.project.outDir, path.normalize(p))];
-    for (const c of candidates) {
-      const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
-      if (byOutput) return byOutput;
-    }
-    for (const c of candidates) {
-      for (const a of graph.actions.values()) if (a.source === c) return a;
-    }
-    return undefined;
-  }
-
-  private compileCommandsStamp(project: Project): string {
-    const st = fs.statSync(path.join(project.root, project.outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
-    return st ? `${st.size}:${st.mtimeNs}:${st.ino}` : '';
   }
 
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */
@@ -462,19 +418,7 @@ export class Session {
   close(): void {
     this.shells?.pool.close();
     this.shells = undefined;
-    this.store.close();
-    this.traces.flush();
-    if (this.db.open) this.db.close();
+    this.state.close();
     closeScratch(this.scratchDir);
   }
-}
-
-/** The targets and every action they depend on. */
-export function targetsWithUpstream(graph: BuildGraph, targets: readonly string[]): Set<string> {
-  const scope = new Set<string>();
-  for (const t of targets) {
-    scope.add(t);
-    for (const u of graph.upstreamOf(t)) scope.add(u);
-  }
-  return scope;
 }

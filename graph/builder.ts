@@ -1,5 +1,8 @@
-import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import type { Action, BuildContext, OutputRecord } from './action.js';
+import type { BuildEvent, BuildResult, SlotTime } from './buildResult.js';
+import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
+import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
@@ -15,97 +18,7 @@ import { describeReason, explain, type DirtyReason } from './why.js';
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
 
-export interface RanEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly reason: string;
-  readonly reasons: readonly DirtyReason[];
-  readonly durationMs: number;
-  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
-  readonly time: SlotTime;
-  /** What its commands printed (warnings), escapes and all; absent when nothing. */
-  readonly printed?: string;
-}
-
-/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
-export interface SlotTime extends ActionTime {
-  readonly slot: number;
-}
-
-export interface RestoredEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  /** When its outputs were put back (ms since the build started); restores take no job slot. */
-  readonly time: ActionTime;
-}
-
-export interface FailedEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly source?: string;
-  readonly command?: string;
-  readonly exitCode: number | null;
-  readonly message: string;
-  readonly time: SlotTime;
-}
-
-export interface BuildResult {
-  readonly ok: boolean;
-  readonly ran: RanEntry[];
-  readonly restored: RestoredEntry[];
-  readonly upToDate: number;
-  readonly failed: FailedEntry[];
-  /** Actions not attempted because something they depend on failed. */
-  readonly skipped: string[];
-  /** Actions whose inputs changed while they ran: not recorded, they run again next time. */
-  readonly raced: string[];
-  /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
-  readonly racedBecause: Record<string, string[]>;
-  readonly durationMs: number;
-  /** The build stopped starting actions after its failure limit (see BuildOptions.failureLimit). */
-  readonly stopped: boolean;
-  /** The job limit, and the most commands that ran at once. */
-  readonly jobs: { readonly limit: number; readonly peak: number };
-  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
-  readonly criticalPath?: readonly string[];
-}
-
-/**
- * What a build reports as it goes. `finished` of `total` counts the actions this build looks at:
- * those of its targets, less those the caller knew to be up to date (see knownUpToDate), as ninja
- * counts the edges its plan holds; those send no event.
- */
-export type BuildEvent =
-  | {
-      readonly type: 'start';
-      readonly id: string;
-      readonly output: string;
-      readonly kind: ActionKind;
-      readonly running: number;
-      readonly finished: number;
-      readonly total: number;
-      /** The commands it runs (its own: the key's, not a terminal's variant). */
-      readonly commands: readonly string[];
-    }
-  | {
-      readonly type: 'done';
-      readonly id: string;
-      readonly output: string;
-      readonly kind: ActionKind;
-      readonly state: 'ran' | 'restored' | 'upToDate' | 'failed';
-      readonly finished: number;
-      readonly total: number;
-      readonly durationMs: number;
-      /** What its commands printed, escapes and all (ran or failed, when anything). */
-      readonly printed?: string;
-      /** When it failed: the command that failed, its exit status, and a hint when there is one. */
-      readonly command?: string;
-      readonly exitCode?: number | null;
-      readonly hint?: string;
-    };
+export type { BuildEvent, BuildResult, FailedEntry, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -150,6 +63,12 @@ export interface BuildOptions {
   readonly outputFolders?: readonly string[];
   /** A folder under them that is not the build's (osvd's own state), relative to the root. */
   readonly skipFolder?: (rel: string) => boolean;
+  /**
+   * Stops the build: no action starts any more, the commands running are killed with their process
+   * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
+   * before is recorded; what was cut short is not, and its outputs are removed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -183,10 +102,15 @@ class Builder {
   private pumpScheduled = false;
   /** Commands that failed so far, and whether that reached the failure limit: nothing more starts. */
   private failures = 0;
-  private stopping = false;
+  private limitReached = false;
   /** The progress count: actions looked at and finished, out of `lookedAt` (see BuildEvent). */
   private progressed = 0;
   private readonly lookedAt: number;
+  /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
+  private stopping = false;
+  private killed = false;
+  /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
+  private recordedCount = 0;
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
   private readonly waitingOpen: { action: Action; preKey: string }[] = [];
@@ -197,7 +121,7 @@ class Builder {
     private readonly graph: BuildGraph,
     private readonly services: BuildServices,
     private readonly options: BuildOptions,
-    shells: ShellPool,
+    private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
     const only = options.targets ? withUpstream(graph, options.targets) : undefined;
@@ -211,25 +135,50 @@ class Builder {
   }
 
   run(): Promise<BuildResult> {
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.reject(this.interruption());
+    const onAbort = (): void => this.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
     return new Promise<BuildResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       this.pump();
-    });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /** The error the build ends with: the one its signal was aborted with (it says why), if a BuildInterruptedError. */
+  private interruption(): BuildInterruptedError {
+    const reason: unknown = this.options.signal?.reason;
+    return reason instanceof BuildInterruptedError ? reason : new BuildInterruptedError();
+  }
+
+  private interrupt(): void {
+    this.stopping = true;
+    this.shells.kill().then(
+      () => {
+        this.killed = true;
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
   }
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.stopping) {
+      if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
+      return;
+    }
     try {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
-      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true) && !this.stopping) {
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true) && !this.limitReached) {
         const { action, preKey } = this.waitingOpen.shift()!;
         this.start(action, preKey);
       }
-      while (this.running < this.options.jobs && this.queue.hasReady() && !this.stopping) {
+      while (this.running < this.options.jobs && this.queue.hasReady() && !this.limitReached) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -249,9 +198,9 @@ class Builder {
         this.decideAndStart(this.graph.get(id));
       }
       // Once stopped, what waits (ready, or an open action waiting for its turn) never starts.
-      if (this.running === 0 && this.recording === 0 && (this.stopping || (this.waitingOpen.length === 0 && !this.queue.hasReady()))) {
+      if (this.running === 0 && this.recording === 0 && (this.limitReached || (this.waitingOpen.length === 0 && !this.queue.hasReady()))) {
         this.result.durationMs = performance.now() - this.started;
-        this.result.stopped = this.stopping && !this.queue.allAccounted();
+        this.result.stopped = this.limitReached && !this.queue.allAccounted();
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
@@ -315,7 +264,7 @@ class Builder {
       this.running--;
       this.recording++;
       const limit = this.options.failureLimit ?? 0;
-      if (!ok && ++this.failures >= limit && limit > 0) this.stopping = true;
+      if (!ok && ++this.failures >= limit && limit > 0) this.limitReached = true;
       this.pump();
     };
     // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
@@ -331,11 +280,17 @@ class Builder {
     runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
+        if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
         this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs, outcome);
         this.pump();
       },
-      (err) => this.reject(err),
+      (err) => {
+        this.recording--;
+        // A run whose shell was killed because the build is stopping: the build's end says so.
+        if (this.stopping) this.pump();
+        else this.reject(err);
+      },
     );
   }
 

@@ -60,6 +60,8 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   try {
     exec = await s.shells.run(action, s.root, s.commandsFor?.(action));
   } catch (err) {
+    // Its shell was killed (a build stopped): what the commands had written is cut short.
+    removeOutputs(s.root, action);
     if (look) learned = look();
     release(false);
     throw err;

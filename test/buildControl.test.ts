@@ -1,252 +1,219 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { appendTo, build, copyExample, OUT, osvd, osvdEnv, ranOf, REPO, removeCopies, startDaemon, status, stopDaemons, type BuildJson } from './helpers.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isAlive } from '../base/process.js';
+import { build, copyExample, gatedCompilers, OUT, osvd, ranOf, removeCopies, sha, spawnOsvd, startDaemon, status, stopDaemons, waitFor, type Gate } from './helpers.js';
 
-/** make's and ninja's habits on `osvd build`: targets, -n, -j, -k, -v, exit codes, and what commands print. */
-afterAll(() => {
-  stopDaemons();
-  removeCopies();
-});
+/**
+ * Who builds in a tree, and what stops a build: one build per tree at a time (whatever process runs
+ * it), Ctrl-C and a client that goes away, compilers a killed osvd left running, `osvd stop`.
+ * Compilers wait at a gate (helpers.ts), so "while compilers run" needs no timing.
+ */
+afterEach(stopDaemons);
+afterAll(removeCopies);
 
-const SCHED = `${OUT}/core/sched.o`;
-const KERNEL = `${OUT}/loader.elf`;
-/** A warning -Werror does not turn into an error (the example tree builds with -Werror). */
-const UNUSED = '\n#pragma GCC diagnostic warning "-Wunused-function"\nstatic int osvd_unused_fn(void) { return 1; }\n';
-/** gcc quotes the name with ‘’ or '' depending on the locale. */
-const UNUSED_RE = 'warning: .osvd_unused_fn. defined but not used \\[-Wunused-function\\]';
+/** The objects that include drivers_config.h: they differ between the profiles. */
+const INCLUDERS = [`${OUT}/arch/x64/arch-setup.o`, `${OUT}/loader.o`];
+const BASE = 'conf_drivers_profile=base';
+const MMIO = 'conf_drivers_profile=virtio-mmio';
 
-type Report = Omit<BuildJson, 'ran'> & { stopped: boolean; jobs: { limit: number; peak: number }; ran: (BuildJson['ran'][number] & { printed?: string })[] };
-
-function buildJson(root: string, args: string[], env: Record<string, string> = {}): Report & { code: number | null; stderr: string } {
-  const r = osvdEnv(root, ['build', '--json', ...args], { OSVD_LOG: '', ...env });
-  return { ...(JSON.parse(r.stdout) as Report), code: r.code, stderr: r.stderr };
+/** The includers as a clean `base` build in this very folder makes them (debug info names the folder); the tree is then clean again. */
+function cleanBaseObjects(root: string): string[] {
+  expect(build(root, BASE).ok).toBe(true);
+  const objects = INCLUDERS.map((o) => sha(path.join(root, o)));
+  expect(osvd(root, ['clean', '--all']).code).toBe(0);
+  return objects;
 }
 
-/** osvd run from a folder inside the tree (targets relative to it). */
-function osvdIn(root: string, dir: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(REPO, 'bin/osvd.js'), ...args, '--root', root], { cwd: path.join(root, dir), encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Wait until compiles are held at the gate. */
+function compilesAtGate(gate: Gate): Promise<number[]> {
+  return waitFor('compiles at the gate', () => (gate.started().length > 0 ? gate.started() : undefined));
 }
 
-describe('usage errors', () => {
-  it('-j that is not a whole number above 0, an unknown option, a bad -k: exit 2 with a message, at once', () => {
-    const root = copyExample();
-    for (const j of ['abc', '0', '-3', '2.5']) {
-      const r = osvd(root, ['build', '-j', j]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`osvd: option '-j, --jobs <n>' argument '${j}' is invalid. it must be a whole number above 0.`);
-    }
-    expect(osvd(root, ['build', '-k', 'x']).code).toBe(2);
-    const unknown = osvd(root, ['build', '--bogus']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("osvd: unknown option '--bogus'");
-    expect(osvd(root, ['bogus']).code).toBe(2);
-    expect(JSON.parse(osvd(root, ['build', '-j', '0', '--json']).stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
-    // Nothing was built or even imported.
-    expect(fs.existsSync(path.join(root, 'build'))).toBe(false);
-    expect(osvd(root, ['build', '--help']).stdout).toMatch(/stops starting actions at the first failure[\s\S]*-k N goes on until N actions have failed/);
-  });
-});
+const alive = (pids: number[]): number[] => pids.filter(isAlive);
 
-describe('targets and dry runs', () => {
-  it('a source or an output builds that and what it needs, nothing else; an unknown target is a usage error', () => {
+describe('one build per tree at a time', () => {
+  it('two one-shot builds at once: the second waits and says for whom; the objects are a clean build\'s', async () => {
     const root = copyExample();
-    const one = buildJson(root, ['core/sched.cc']);
-    expect(one.ok).toBe(true);
-    expect(ranOf(one, 'compile')).toEqual([SCHED]);
-    expect(ranOf(one, 'link')).toEqual([]);
-    expect(fs.existsSync(path.join(root, SCHED))).toBe(true);
-    expect(fs.existsSync(path.join(root, `${OUT}/core/mutex.o`))).toBe(false);
-    // Relative to the current folder, and to the build folder.
-    const fromCore = osvdIn(root, 'core', ['build', 'mutex.cc', '--json']);
-    expect(ranOf(JSON.parse(fromCore.stdout) as BuildJson, 'compile')).toEqual([`${OUT}/core/mutex.o`]);
-    const byOut = buildJson(root, ['core/mempool.o']);
-    expect(ranOf(byOut, 'compile')).toEqual([`${OUT}/core/mempool.o`]);
-    const kernel = buildJson(root, [KERNEL]);
-    expect(kernel.ok).toBe(true);
-    expect(ranOf(kernel, 'link')).toEqual([KERNEL]);
-    expect(ranOf(kernel, 'compile')).not.toContain(SCHED);
-    expect(fs.existsSync(path.join(root, `${OUT}/libsolaris.so`))).toBe(false);
-    const unknown = osvd(root, ['build', 'no/such.o']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/TARGET: 'no\/such\.o' is neither an output nor a source/);
+    const clean = cleanBaseObjects(root);
+    const gate = gatedCompilers();
+    const first = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', MMIO], { PATH: gate.path });
+    await compilesAtGate(gate);
+    const second = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', BASE]);
+    const said = await waitFor('the second build to wait', () => /osvd: waiting for the build of pid (\d+) \((.*)\), building since \d\d:\d\d:\d\d/.exec(second.stderr()) ?? undefined);
+    expect(Number(said[1])).toBe(first.pid);
+    expect(said[2]).toBe(`osvd build --no-daemon --quiet --set ${MMIO} --root ${root}`);
+    gate.open();
+    expect((await first.done).code).toBe(0);
+    expect((await second.done).code).toBe(0);
+    const third = build(root, BASE);
+    expect(third.ok).toBe(true);
+    expect(ranOf(third)).toEqual([]);
+    expect(INCLUDERS.map((o) => sha(path.join(root, o)))).toEqual(clean);
   });
 
-  it('-n says what would run, be restored or may run, and why; nothing runs and nothing is recorded', () => {
+  it('a one-shot build beside the daemon waits for the daemon\'s build, and the daemon for a one-shot build', async () => {
     const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    const builds = status(root).builds;
-    appendTo(root, 'core/sched.cc', '\nint osvd_dry() { return 3; }\n');
-    const objectBefore = fs.statSync(path.join(root, SCHED)).mtimeMs;
-    const dry = JSON.parse(osvd(root, ['build', '-n', '--json']).stdout);
-    const actions = JSON.parse(osvd(root, ['status', '--json']).stdout).graph.actions as number;
-    expect(dry).toMatchObject({ ok: true, dryRun: true, restore: [], upToDate: actions - 2 });
-    expect(dry.run.map((e: { output: string }) => e.output)).toEqual([SCHED]);
-    expect(dry.run[0].reason).toBe('input modified: core/sched.cc');
-    expect(dry.pending.map((e: { output: string }) => e.output)).toEqual([KERNEL]);
-    const text = osvd(root, ['build', '--dry-run', '-v']).stdout;
-    expect(text).toContain(`would run      compile  ${SCHED}  (input modified: core/sched.cc)`);
-    expect(text).toMatch(/\n {4}g\+\+ .* -c -o build\/release\.x64\/core\/sched\.o core\/sched\.cc\n/);
-    expect(text).toMatch(/1 would run, 0 would be restored, 1 may run, \d+ up to date; nothing was run or recorded/);
-    expect(fs.statSync(path.join(root, SCHED)).mtimeMs).toBe(objectBefore);
-    expect(status(root)).toMatchObject({ builds, dirty: { run: 1 } });
-    // After clean, what the store holds would be restored.
-    osvd(root, ['clean']);
-    const restorable = JSON.parse(osvd(root, ['build', '-n', '--json']).stdout);
-    expect(restorable.run.map((e: { output: string }) => e.output)).toEqual([SCHED]);
-    expect(restorable.restore.length).toBeGreaterThan(10);
-    expect(fs.existsSync(path.join(root, OUT))).toBe(false);
-  });
-});
+    const clean = cleanBaseObjects(root);
+    const gate = gatedCompilers();
+    const daemon = startDaemon(root, { PATH: gate.path });
+    const viaDaemon = spawnOsvd(root, ['build', '--quiet', '--set', MMIO]);
+    await compilesAtGate(gate);
+    const oneShot = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', BASE]);
+    await waitFor('the one-shot build to wait', () => oneShot.stderr().includes(`waiting for the build of pid ${daemon} (osvd daemon (pid ${daemon}): build --set ${MMIO})`));
+    gate.open();
+    expect((await viaDaemon.done).code).toBe(0);
+    expect((await oneShot.done).code).toBe(0);
+    expect(INCLUDERS.map((o) => sha(path.join(root, o)))).toEqual(clean);
+    osvd(root, ['stop']);
 
-describe('failures', () => {
-  it('stop at the first failure by default (running jobs finish); -k N and --keep-going go on; the command that failed is named', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    appendTo(root, 'core/mutex.cc', '\nint osvd_broken_a = ;\n');
-    appendTo(root, 'core/sched.cc', '\nint osvd_broken_b = ;\n');
-    appendTo(root, 'core/mempool.cc', '\nint osvd_fine() { return 1; }\n');
-    const stop = buildJson(root, ['-j', '1']);
-    expect(stop.code).toBe(1);
-    expect(stop.failed).toHaveLength(1);
-    expect(stop.stopped).toBe(true);
-    const text = osvd(root, ['build', '-j', '1']);
-    expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/osvd: stopped after 1 failure \(-k N or --keep-going to go on\)/);
-    // The failure names its output, then the command, then what the compiler said.
-    expect(text.stderr).toMatch(/\nFAILED: build\/release\.x64\/core\/(mutex|sched)\.o \(exit 1\)\ng\+\+ [^\n]* -c -o build\/release\.x64\/core\/(mutex|sched)\.o core\/(mutex|sched)\.cc\ncore\/(mutex|sched)\.cc:\d+:\d+: error: /);
-
-    const all = buildJson(root, ['--keep-going']);
-    expect(all.code).toBe(1);
-    expect(all.stopped).toBe(false);
-    expect(all.failed.map((f) => f.output).sort()).toEqual([`${OUT}/core/mutex.o`, SCHED]);
-    expect(all.skipped).toContain(KERNEL);
-    const two = buildJson(root, ['-k', '2', '-j', '1']);
-    expect(two.failed).toHaveLength(2);
-    const zero = buildJson(root, ['-k', '0']);
-    expect(zero.failed).toHaveLength(2);
-  });
-});
-
-describe('what commands print', () => {
-  it('a warning of a compile that succeeds reaches the terminal after its line, the JSON, why and the log, without colours in a pipe', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    appendTo(root, 'libc/string.c', UNUSED);
-    const r = osvd(root, ['build']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`\\] ran compile build/release\\.x64/libc/string\\.o \\d+ ms\\nlibc/string\\.c:\\d+:\\d+: ${UNUSED_RE}\\n`));
-    expect(r.stderr).not.toContain('\x1b');
-    const why = osvd(root, ['why', 'libc/string.c']);
-    expect(why.stdout).toMatch(new RegExp(`its commands printed:\\n  \\| libc/string\\.c:\\d+:\\d+: ${UNUSED_RE}`));
-    expect(JSON.parse(osvd(root, ['why', 'libc/string.c', '--json']).stdout).lastRun.printed).toMatch(new RegExp(UNUSED_RE));
-    expect(osvd(root, ['logs']).stdout).toMatch(new RegExp(UNUSED_RE));
-
-    appendTo(root, 'libc/string.c', '\nint osvd_json() { return 2; }\n');
-    const json = buildJson(root, []);
-    expect(json.ran.find((e) => e.output === `${OUT}/libc/string.o`)!.printed).toMatch(new RegExp(UNUSED_RE));
-    // A quiet compile has nothing printed.
-    expect(json.ran.filter((e) => e.printed !== undefined).map((e) => e.output)).toEqual([`${OUT}/libc/string.o`]);
-  });
-
-  it('colours go to a terminal that shows them, never into the key, the record, the JSON or a pipe', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    appendTo(root, 'libc/string.c', UNUSED);
-    const coloured = osvdEnv(root, ['build'], { CLICOLOR_FORCE: '1', OSVD_LOG: '' });
-    expect(coloured.stderr).toContain('\x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[K');
-    const why = JSON.parse(osvd(root, ['why', 'libc/string.c', '--json']).stdout);
-    expect(why.lastRun.printed).toMatch(new RegExp(UNUSED_RE));
-    expect(JSON.stringify(why)).not.toMatch(/diagnostics-color|\\u001b/);
-    // The same key without colours: nothing runs.
-    expect(build(root).ran).toEqual([]);
-    appendTo(root, 'libc/string.c', '\nint osvd_plain() { return 2; }\n');
-    const json = buildJson(root, [], { CLICOLOR_FORCE: '1' });
-    expect(JSON.stringify(json)).not.toContain('\\u001b');
-    expect(JSON.stringify(json)).toContain('-Wunused-function');
-  });
-
-  it("ld's missing .note.GNU-stack warning on the kernel link is shown and kept", () => {
-    const root = copyExample();
-    // As OSv's link: without -z noexecstack, an assembler file without the note makes ld warn.
-    const makefile = path.join(root, 'Makefile');
-    fs.writeFileSync(makefile, fs.readFileSync(makefile, 'utf8').replaceAll(' -z noexecstack', ''));
-    const switchS = path.join(root, 'arch/x64/switch.S');
-    fs.writeFileSync(switchS, fs.readFileSync(switchS, 'utf8').replace(/^.*\.note\.GNU-stack.*$/m, ''));
-    const r = osvd(root, ['build']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/\] ran link build\/release\.x64\/loader\.elf \d+ ms\n(ld: )?[^\n]*switch\.o: missing \.note\.GNU-stack section implies executable stack/);
-    expect(osvd(root, ['why', KERNEL]).stdout).toMatch(/its commands printed:\n {2}\| [^\n]*missing \.note\.GNU-stack section/);
-  });
-
-  it('-v prints each command before it runs', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    appendTo(root, 'core/sched.cc', '\nint osvd_verbose() { return 4; }\n');
-    const r = osvd(root, ['build', '-v']);
-    expect(r.stderr).toMatch(/\nmkdir -p build\/release\.x64\/core\/\ng\+\+ [^\n]* -c -o build\/release\.x64\/core\/sched\.o core\/sched\.cc\n\[\d+\/\d+\] ran compile build\/release\.x64\/core\/sched\.o/);
-  });
-});
-
-describe('on a terminal', () => {
-  it('one status line rewritten in place, what a command printed below it in colour', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
-    appendTo(root, 'libc/string.c', UNUSED);
-    // script(1) runs osvd on a pseudo-terminal, as a shell in a terminal window would.
-    const cmd = `${process.execPath} ${path.join(REPO, 'bin/osvd.js')} build --root ${root}`;
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: root, encoding: 'utf8', env: { ...process.env, TERM: 'xterm', OSVD_LOG: '' } });
-    expect(r.status).toBe(0);
-    const out = r.stdout.replace(/\r\n/g, '\n');
-    // Status lines overwrite each other (carriage return, clear to the end of the line), never one line each.
-    expect(out).toMatch(/\r\[\d+\/\d+( ETA \d+ s)?\] compile build\/release\.x64\/libc\/string\.o\x1b\[K\n/);
-    expect(out).not.toMatch(/^\[\d+\/\d+\] ran /m);
-    // gcc was asked for colours: the warning comes coloured, right below its status line.
-    expect(out).toMatch(/string\.o\x1b\[K\n\x1b\[01m\x1b\[Klibc\/string\.c:\d+:\d+:\x1b\[m\x1b\[K \x1b\[01;35m\x1b\[Kwarning: /);
-    expect(out).toMatch(/osvd: build ok in /);
-  });
-});
-
-describe('through the daemon', () => {
-  it('counts from the start, honours -j, -k, -n, -v and targets, and prints what commands printed', () => {
-    const root = copyExample();
-    expect(build(root).ok).toBe(true);
+    // The other way round: a one-shot build holds the tree (knobs that compile everything again), a
+    // build through the daemon waits.
+    const gate2 = gatedCompilers();
     startDaemon(root);
-    appendTo(root, 'core/sched.cc', '\nint osvd_daemon_a() { return 5; }\n');
-    appendTo(root, 'libc/string.c', UNUSED);
-    const dry = JSON.parse(osvd(root, ['build', '-n', '--json']).stdout);
-    expect(dry).toMatchObject({ via: 'daemon', dryRun: true });
-    expect(dry.run.map((e: { output: string }) => e.output).sort()).toEqual([SCHED, `${OUT}/libc/string.o`].sort());
-    const r = osvd(root, ['build', '-j', '1', '-v']);
-    expect(r.code).toBe(0);
-    const lines = r.stderr.split('\n').filter((l) => /^\[/.test(l));
-    // Two compiles and the link: the counts are right from the first line, and reach the total.
-    expect(lines).toEqual([
-      expect.stringMatching(/^\[1\/3\] ran compile build\/release\.x64\/(core\/sched|libc\/string)\.o \d+ ms$/),
-      expect.stringMatching(/^\[2\/3\] ran compile build\/release\.x64\/(core\/sched|libc\/string)\.o \d+ ms$/),
-      expect.stringMatching(/^\[3\/3\] ran link build\/release\.x64\/loader\.elf \d+ ms$/),
-    ]);
-    expect(r.stderr).toMatch(new RegExp(UNUSED_RE));
-    expect(r.stderr).toMatch(/\ng\+\+ [^\n]* -c -o build\/release\.x64\/core\/sched\.o core\/sched\.cc\n/);
-    expect(r.stdout).toMatch(/\(daemon\)/);
+    const holder = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', 'conf_hide_symbols=1'], { PATH: gate2.path });
+    await compilesAtGate(gate2);
+    const client = spawnOsvd(root, ['build', '--set', BASE]);
+    await waitFor('the daemon\'s build to wait', () => client.stderr().includes(`waiting for the build of pid ${holder.pid} (osvd build --no-daemon --quiet --set conf_hide_symbols=1`));
+    gate2.open();
+    expect((await holder.done).code).toBe(0);
+    expect((await client.done).code).toBe(0);
+    expect(INCLUDERS.map((o) => sha(path.join(root, o)))).toEqual(clean);
+    expect(ranOf(build(root, BASE))).toEqual([]);
+  });
+});
 
-    appendTo(root, 'core/mutex.cc', '\nint osvd_daemon_b() { return 6; }\n');
-    appendTo(root, 'core/mempool.cc', '\nint osvd_daemon_c() { return 6; }\n');
-    appendTo(root, 'core/sched.cc', '\nint osvd_daemon_d() { return 6; }\n');
-    const one = buildJson(root, ['-j', '1', 'core/mutex.cc']);
-    expect(one.jobs).toEqual({ limit: 1, peak: 1 });
-    expect(ranOf(one)).toEqual([`${OUT}/core/mutex.o`]);
-    const two = buildJson(root, ['-j', '2']);
-    expect(two.jobs).toEqual({ limit: 2, peak: 2 });
-    expect(ranOf(two, 'compile')).toEqual([`${OUT}/core/mempool.o`, SCHED]);
+describe('stopping a build', () => {
+  it('Ctrl-C on osvd build through the daemon stops that build, kills its compilers and records nothing partial', async () => {
+    const root = copyExample();
+    const gate = gatedCompilers();
+    const daemon = startDaemon(root, { PATH: gate.path });
+    const client = spawnOsvd(root, ['build']);
+    const held = await compilesAtGate(gate);
+    // A second client whose build waits its turn: its Ctrl-C drops that build at once, the first goes on.
+    const queued = spawnOsvd(root, ['build', '--set', 'conf_hide_symbols=1']);
+    await waitFor('the second build to wait its turn', () => queued.stderr().includes(`osvd: waiting for the build of pid ${daemon} (osvd daemon (pid ${daemon}): build)`));
+    process.kill(queued.pid, 'SIGINT');
+    expect((await queued.done).code).toBe(130);
+    expect(alive(held)).toEqual(held);
+    process.kill(client.pid, 'SIGINT');
+    const r = await client.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/osvd: interrupted: the build was stopped and its commands killed\n$/);
+    // The client returns once the daemon's build has stopped: its compilers are gone, nothing more runs.
+    expect(alive(held)).toEqual([]);
+    const s = status(root);
+    expect(s.building).toBeNull();
+    expect(s.builds).toBe(0);
+    // What the interrupted compiles would have written is not there, and not recorded: they run next time.
+    const interrupted = held.length;
+    expect(interrupted).toBeGreaterThan(0);
+    gate.open();
+    const again = build(root);
+    expect(again.ok).toBe(true);
+    expect(ranOf(again, 'compile').length).toBe(s.graph.byKind.compile);
+    expect(ranOf(build(root))).toEqual([]);
+  });
 
-    appendTo(root, 'core/mutex.cc', '\nint osvd_broken_a = ;\n');
-    appendTo(root, 'core/sched.cc', '\nint osvd_broken_b = ;\n');
-    const stop = buildJson(root, ['-j', '1']);
-    expect(stop).toMatchObject({ ok: false, stopped: true });
-    expect(stop.failed).toHaveLength(1);
-    expect(buildJson(root, ['--keep-going']).failed).toHaveLength(2);
+  it('a client that goes away (SIGKILL) stops its build too; --detach builds on without its client', async () => {
+    const root = copyExample();
+    const gate = gatedCompilers();
+    startDaemon(root, { PATH: gate.path });
+    const client = spawnOsvd(root, ['build']);
+    const held = await compilesAtGate(gate);
+    process.kill(client.pid, 'SIGKILL');
+    await client.done;
+    await waitFor('the compilers of the abandoned build to be killed', () => alive(held).length === 0 && status(root).building === null);
+    expect(status(root).builds).toBe(0);
+
+    const detached = osvd(root, ['build', '--detach', '--json']);
+    expect(detached.code).toBe(0);
+    expect(JSON.parse(detached.stdout)).toMatchObject({ ok: true, detached: true, via: 'daemon' });
+    await waitFor('the detached build to reach the gate', () => gate.started().length > held.length);
+    expect(status(root).building).not.toBeNull();
+    gate.open();
+    const s = await waitFor('the detached build to finish', () => {
+      const st = status(root);
+      return st.builds === 1 && !st.building ? st : undefined;
+    });
+    expect(s.lastBuild?.ok).toBe(true);
+    expect(s.dirty.run + s.dirty.restore + s.dirty.pending).toBe(0);
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s of a one-shot build kills its compilers and exits %i', async (signal, code) => {
+    const root = copyExample();
+    const gate = gatedCompilers();
+    const run = spawnOsvd(root, ['build', '--no-daemon'], { PATH: gate.path });
+    const held = await compilesAtGate(gate);
+    process.kill(run.pid, signal);
+    const r = await run.done;
+    expect(r.code).toBe(code);
+    expect(alive(held)).toEqual([]);
+    // Every compile was held at the gate, so none is recorded: each one runs the next time.
+    gate.open();
+    const again = build(root);
+    expect(again.ok).toBe(true);
+    expect(ranOf(again, 'compile').length).toBe(status(root).graph.byKind.compile);
+  });
+});
+
+describe('compilers left running by a killed osvd', () => {
+  it('a one-shot osvd killed with SIGKILL: the next osvd kills its compilers before it trusts anything', async () => {
+    const root = copyExample();
+    const clean = cleanBaseObjects(root);
+    const gate = gatedCompilers();
+    const killed = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', MMIO], { PATH: gate.path });
+    const orphans = await compilesAtGate(gate);
+    process.kill(killed.pid, 'SIGKILL');
+    await killed.done;
+    expect(alive(orphans)).toEqual(orphans);
+    const next = build(root, BASE);
+    expect(next.ok).toBe(true);
+    expect(alive(orphans)).toEqual([]);
+    // Had they lived on, they would write their virtio-mmio objects now, over what the base build recorded.
+    gate.open();
+    expect(ranOf(build(root, BASE))).toEqual([]);
+    expect(INCLUDERS.map((o) => sha(path.join(root, o)))).toEqual(clean);
+  });
+
+  it('a daemon killed with SIGKILL mid-build: the next daemon kills its compilers when it starts', async () => {
+    const root = copyExample();
+    const gate = gatedCompilers();
+    const daemon = startDaemon(root, { PATH: gate.path });
+    const client = spawnOsvd(root, ['build', '--set', MMIO]);
+    const orphans = await compilesAtGate(gate);
+    process.kill(daemon, 'SIGKILL');
+    await client.done;
+    await waitFor('the killed daemon to be gone', () => !isAlive(daemon));
+    expect(alive(orphans)).toEqual(orphans);
+    startDaemon(root);
+    expect(alive(orphans)).toEqual([]);
+    gate.open();
+    expect(build(root, BASE).ok).toBe(true);
+    expect(ranOf(build(root, BASE))).toEqual([]);
+  });
+});
+
+describe('osvd stop', () => {
+  it('during a build: the build is interrupted, its compilers killed, and "daemon stopped" means the process has exited', async () => {
+    const root = copyExample();
+    const gate = gatedCompilers();
+    const pid = startDaemon(root, { PATH: gate.path });
+    const client = spawnOsvd(root, ['build']);
+    const held = await compilesAtGate(gate);
+    const r = osvd(root, ['stop']);
+    expect((await client.done).stderr).toMatch(/the daemon is stopping: its build was interrupted/);
+    expect(r.stdout).toBe(`osvd: daemon stopped (pid ${pid})\n`);
+    expect(isAlive(pid)).toBe(false);
+    expect(alive(held)).toEqual([]);
+    expect(fs.existsSync(path.join(root, 'build/.osvd/osvd.sock'))).toBe(false);
+    // A start right after finds the tree free.
+    gate.open();
+    const again = startDaemon(root);
+    expect(again).not.toBe(pid);
+    expect(build(root).ok).toBe(true);
   });
 });

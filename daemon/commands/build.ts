@@ -1,9 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { OsvdError } from '../../base/errors.js';
 import type { BuildReport, DryRunReport } from '../answers.js';
+import type { DaemonClient } from '../client.js';
+import { Interrupts, waitingFor } from '../interrupts.js';
 import type { BuildRequest } from '../liveGraph.js';
 import { printBuild, printDryRun } from '../print.js';
 import { ProgressPrinter, terminalChoice } from '../progress.js';
-import { common, oneShot, projectOptions, say, type CliContext, type CommonOptions } from './common.js';
+import type { LockHolder } from '../session.js';
+import { common, oneShot, printJson, projectOptions, say, type CliContext, type CommonOptions } from './common.js';
 
 interface BuildOptions extends CommonOptions {
   quiet?: boolean;
@@ -11,6 +15,7 @@ interface BuildOptions extends CommonOptions {
   dryRun?: boolean;
   k?: number;
   keepGoing?: boolean;
+  detach?: boolean;
 }
 
 const FAILURES_HELP = `
@@ -31,6 +36,7 @@ export function buildCommand(program: Command, ctx: CliContext): void {
     .option('-n, --dry-run', 'say what would run, be restored or stay, and why; run and record nothing')
     .option('-v, --verbose', 'print each command as it runs')
     .option('--quiet', 'no progress: only what commands printed, failures and the summary')
+    .option('--detach', 'hand the build to the daemon and return at once: it goes on without this command')
     .addHelpText('after', FAILURES_HELP)
     .action(async (targets: string[], opts: BuildOptions) => {
       const { client } = await ctx.locate(opts);
@@ -53,23 +59,49 @@ export function buildCommand(program: Command, ctx: CliContext): void {
         printDryRun(report, { json: opts.json, verbose: opts.verbose });
         return;
       }
+      if (opts.detach) return detachBuild(client, opts, request);
       const progress = new ProgressPrinter(terminal);
-      let report: BuildReport;
+      const onWait = (holder: LockHolder | undefined): void => say({ json: opts.json }, waitingFor(holder));
+      // Ctrl-C stops the build this command asked for, through the daemon too (see interrupts.ts).
+      const interrupts = new Interrupts();
+      let report: BuildReport | undefined;
       try {
         if (client) {
           const params = { sets: opts.set, events: terminal.mode !== 'silent', verbose: terminal.verbose, ...request };
-          report = await client.request<BuildReport>('build', params, progress.onEvent);
+          const call = client.start<BuildReport>('build', params, (e) =>
+            (e as { type?: string }).type === 'waiting' ? onWait((e as { holder?: LockHolder }).holder) : progress.onEvent(e),
+          );
+          interrupts.onInterrupt(() => void client.request('cancel', { build: call.id }).catch(() => undefined));
+          report = await call.result;
           client.close();
         } else {
           say(opts, 'no daemon runs for this tree: building in this process (osvd start keeps one running)');
-          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent, request);
+          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent, request, onWait, interrupts.signal);
         }
+      } catch (err) {
+        if (interrupts.exitCode === undefined) throw err;
       } finally {
         progress.finish();
+        interrupts.dispose();
+      }
+      if (interrupts.exitCode !== undefined || !report) {
+        if (opts.json) printJson({ ok: false, error: { code: 'INTERRUPTED', message: 'interrupted: the build was stopped and its commands killed' } });
+        else process.stderr.write('osvd: interrupted: the build was stopped and its commands killed\n');
+        process.exitCode = interrupts.exitCode ?? 1;
+        return;
       }
       printBuild(report, { json: opts.json, quiet: opts.quiet });
       if (!report.ok) process.exitCode = 1;
     });
+}
+
+/** `osvd build --detach`: the daemon builds, not tied to this command. */
+async function detachBuild(client: DaemonClient | undefined, opts: BuildOptions, request: BuildRequest): Promise<void> {
+  if (!client) throw new OsvdError('USAGE', '--detach hands the build to the daemon, and no daemon runs for this tree', { field: '--detach', hint: 'osvd start first' });
+  const r = await client.request<{ pid: number }>('build', { sets: opts.set, detach: true, ...request });
+  client.close();
+  if (opts.json) printJson({ ok: true, detached: true, via: 'daemon', pid: r.pid });
+  else process.stdout.write(`osvd: the daemon (pid ${r.pid}) builds; osvd status follows it\n`);
 }
 
 /** `-j N`: a whole number above 0 (commander reports anything else as a usage error, exit 2). */

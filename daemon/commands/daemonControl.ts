@@ -12,6 +12,9 @@ import { common, printJson, projectOptions, sleep, type CliContext, type CommonO
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'osvd.js');
 
+/** How long `osvd stop` waits for the daemon to exit. */
+const STOP_WAIT_MS = 60_000;
+
 /** `osvd start` and `osvd stop`. */
 export function daemonCommands(program: Command, ctx: CliContext): void {
   common(program.command('start').description('start the daemon for this tree'))
@@ -29,7 +32,10 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
       if (opts.foreground) {
         const { Daemon } = await import('../server.js');
         const daemon = await Daemon.start(options);
-        const stop = (): void => void daemon.stop().then(() => process.exit(0));
+        // However it is asked to stop (a request, a signal), the process exits once it has stopped:
+        // `osvd stop` waits for that.
+        void daemon.stopped.then(() => process.exit(0));
+        const stop = (): void => void daemon.stop();
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
         if (!opts.json) process.stdout.write(`osvd: daemon running for ${base.root} (pid ${daemon.pid})\n`);
@@ -50,7 +56,11 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
     const pid = client.info.pid;
     await client.request('stop').catch(() => undefined);
     client.close();
-    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
+    // "stopped" means the process has exited (a build in progress is interrupted and its commands killed first).
+    for (let i = 0; i < STOP_WAIT_MS / 50 && isAlive(pid); i++) await sleep(50);
+    if (isAlive(pid)) {
+      throw new OsvdError('DAEMON_STOP', `the daemon (pid ${pid}) was asked to stop but has not exited after ${STOP_WAIT_MS / 1000} s`, { hint: `its log says what it is doing: osvd logs; kill ${pid} ends it` });
+    }
     if (opts.json) printJson({ ok: true, running: false, pid });
     else process.stdout.write(`osvd: daemon stopped (pid ${pid})\n`);
   });

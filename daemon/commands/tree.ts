@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
-import { common, oneShot, printJson, projectOptions, type CliContext, type CommonOptions } from './common.js';
+import { waitingFor } from '../interrupts.js';
+import { common, oneShot, say, printJson, projectOptions, type CliContext, type CommonOptions } from './common.js';
 
 /** Commands that change the tree's state: `osvd clean` and `osvd set`. */
 export function treeCommands(program: Command, ctx: CliContext): void {
@@ -12,7 +13,7 @@ export function treeCommands(program: Command, ctx: CliContext): void {
         client.close();
         throw new OsvdError('DAEMON_RUNNING', `a daemon runs for this tree (pid ${client.info.pid}) and uses its database`, { hint: 'osvd stop first' });
       }
-      const removed = await (await oneShot()).clean(projectOptions(opts), opts.set, Boolean(opts.all));
+      const removed = await (await oneShot()).clean(projectOptions(opts), opts.set, Boolean(opts.all), (holder) => say({ json: opts.json }, waitingFor(holder)));
       if (client) {
         await client.request('refresh');
         client.close();
