@@ -132,7 +132,7 @@ describe('failures', () => {
 });
 
 describe('what commands print', () => {
-  it('a warning of a compile that succeeds reaches the terminal after its line, the JSON, why and the log, without colours in a pipe', () => {
+  it('a warning of a compile that succeeds reaches the terminal after its line, the JSON, why, the log and the report, without colours in a pipe', () => {
     const root = copyExample();
     expect(build(root).ok).toBe(true);
     appendTo(root, 'libc/string.c', UNUSED);
@@ -144,6 +144,12 @@ describe('what commands print', () => {
     expect(why.stdout).toMatch(new RegExp(`its commands printed:\\n  \\| libc/string\\.c:\\d+:\\d+: ${UNUSED_RE}`));
     expect(JSON.parse(osvd(root, ['why', 'libc/string.c', '--json']).stdout).lastRun.printed).toMatch(new RegExp(UNUSED_RE));
     expect(osvd(root, ['logs']).stdout).toMatch(new RegExp(UNUSED_RE));
+    // osvd report lists it under the action that printed it, and no other.
+    const page = path.join(root, 'report.html');
+    expect(osvd(root, ['report', '-o', page]).code).toBe(0);
+    const html = fs.readFileSync(page, 'utf8');
+    expect([...html.matchAll(/<details class="warning" data-id="([^"]+)">/g)].map((m) => m[1])).toEqual([`${OUT}/libc/string.o`]);
+    expect(html).toMatch(new RegExp(`data-id="${OUT}/libc/string\\.o"><summary>[^<]*<span class="dim">\\(1 warning\\)</span></summary><pre>libc/string\\.c:\\d+:\\d+: warning: \\S*osvd_unused_fn\\S* defined but not used`));
 
     appendTo(root, 'libc/string.c', '\nint osvd_json() { return 2; }\n');
     const json = buildJson(root, []);
