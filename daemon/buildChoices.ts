@@ -1,5 +1,4 @@
 import type { BuildEvent } from '../graph/builder.js';
-import type { BuildGraph } from '../graph/graph.js';
 import type { RunningBuild } from './runningBuild.js';
 
 /** How a build runs, as its command line asks (make's and ninja's options). */
@@ -20,13 +19,3 @@ export interface BuildChoices {
 
 /** A build's progress event, with the ETA the tracker predicts. */
 export type ProgressEvent = BuildEvent & { readonly etaMs: number | null };
-
-/** The targets and every action they depend on. */
-export function targetsWithUpstream(graph: BuildGraph, targets: readonly string[]): Set<string> {
-  const scope = new Set<string>();
-  for (const t of targets) {
-    scope.add(t);
-    for (const u of graph.upstreamOf(t)) scope.add(u);
-  }
-  return scope;
-}

@@ -3,7 +3,8 @@ import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
-import { targetsWithUpstream, type BuildChoices, type ProgressEvent } from './buildChoices.js';
+import type { BuildChoices, ProgressEvent } from './buildChoices.js';
+import { recordUpToDate } from './buildRecord.js';
 import { BuildTurns } from './buildTurns.js';
 import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
@@ -219,7 +220,7 @@ export class LiveGraph {
     const live = sets.length === 0;
     const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
     const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
-    const scope = targets ? targetsWithUpstream(loaded.graph, targets) : undefined;
+    const scope = targets ? loaded.graph.withUpstream(targets) : undefined;
     // With a healthy watcher the live plan is current for the watched tree: check only the files it
     // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
     // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
@@ -278,7 +279,7 @@ export class LiveGraph {
     const live = sets.length === 0;
     const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
     const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
-    const scope = targets ? targetsWithUpstream(loaded.graph, targets) : new Set(loaded.graph.actions.keys());
+    const scope = targets ? loaded.graph.withUpstream(targets) : new Set(loaded.graph.actions.keys());
     const trustPlan = live && (await this.view.isCurrent());
     if (!trustPlan) {
       this.session.files.invalidateAll();
@@ -301,7 +302,7 @@ export class LiveGraph {
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildReport {
     const result = { ok: true, ran: [], restored: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
-    this.session.recordUpToDate(loaded, result);
+    recordUpToDate(this.session, loaded, result);
     return buildReport(result, loaded, 'daemon');
   }
 

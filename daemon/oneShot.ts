@@ -1,6 +1,6 @@
 import type { ProjectOptions } from '../osv/project.js';
 import { buildReport, dryRunReport, resolveTargets, statusReport, whyReport, type BuildReport, type DryRunReport, type StatusReport, type WhyReport } from './answers.js';
-import { targetsWithUpstream, type ProgressEvent } from './buildChoices.js';
+import type { ProgressEvent } from './buildChoices.js';
 import type { BuildRequest } from './liveGraph.js';
 import { Session, type LockHolder } from './session.js';
 import { statsReport, type StatsReport } from './stats.js';
@@ -66,7 +66,7 @@ export function dryRun(opts: ProjectOptions, sets: readonly string[], request: B
   return withSession(opts, async (s) => {
     const loaded = await s.graph(s.project(sets));
     const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
-    const scope = targets ? targetsWithUpstream(loaded.graph, targets) : new Set(loaded.graph.actions.keys());
+    const scope = targets ? loaded.graph.withUpstream(targets) : new Set(loaded.graph.actions.keys());
     return dryRunReport(loaded, s.plan(loaded, scope, scope), 'one-shot');
   });
 }

@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { stripAnsi } from '../base/ansi.js';
-import { crashPoint } from '../base/crashPoint.js';
 import type { StateDatabaseError } from '../base/errors.js';
 import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
-import type { BuildSummary } from '../cache/history.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { StateDb } from '../cache/stateDb.js';
 import { DEFAULT_STORE_BYTES } from '../cache/store.js';
@@ -14,13 +11,13 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
-import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { withColour } from '../osv/recipes.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
-import { targetsWithUpstream, type BuildChoices, type ProgressEvent } from './buildChoices.js';
+import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
+import { recordFinishedBuild } from './buildRecord.js';
 import { mergeResults, preImportActions } from './preImport.js';
 import { RunningBuild } from './runningBuild.js';
 
@@ -265,7 +262,7 @@ export class Session {
       this.traces.flush();
       await this.store.settled();
     }
-    await this.afterBuild(loaded, result, startedAt, jobs);
+    recordFinishedBuild(this, loaded, result, startedAt, jobs);
     return reloaded ? { ...result, reloaded } : result;
   }
 
@@ -307,45 +304,6 @@ export class Session {
     });
   }
 
-  private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, jobs: number): Promise<void> {
-    crashPoint('actions-done');
-    this.writeCompileCommands(loaded);
-    const troubles = this.store.takeTroubles();
-    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
-    let evicted = 0;
-    try {
-      evicted = this.store.evict();
-    } catch (err) {
-      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
-    }
-    try {
-      this.counters.addBuild(result, evicted);
-    } catch (err) {
-      this.log.warn({ err }, 'could not add to the counters of osvd stats');
-    }
-    for (const e of result.ran) if (e.printed) this.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
-    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause, stopped: result.stopped }, timelineOf(result, jobs));
-  }
-
-  /** The build's summary, in the history and the log. */
-  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
-    const summary: BuildSummary = {
-      startedAt,
-      finishedAt: Date.now(),
-      ok: result.ok,
-      ran: result.ran.length,
-      restored: result.restored.length,
-      upToDate: result.upToDate,
-      failed: result.failed.length,
-      durationMs: Math.round(result.durationMs),
-      knobs: loaded.project.knobs,
-      ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
-    };
-    this.history.add(summary, timeline);
-    this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
-  }
-
   /**
    * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
    * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
@@ -360,20 +318,13 @@ export class Session {
     }
   }
 
-  /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-  recordUpToDate(loaded: LoadedGraph, result: BuildResult): void {
-    this.writeCompileCommands(loaded);
-    this.recordBuild(loaded, result, Date.now() - Math.round(result.durationMs), {});
-    this.counters.add({ builds: 1, upToDate: result.upToDate });
-  }
-
   /**
    * A tracker of a build's progress. With `knownUpToDate` (the daemon's plan) the actions that may run
    * are known; otherwise every action of the build is a candidate.
    */
   tracker(loaded: LoadedGraph, choices: BuildChoices, knownUpToDate?: (id: string) => boolean): RunningBuild {
     const { graph, project } = loaded;
-    const scope = choices.targets ? targetsWithUpstream(graph, choices.targets) : graph.actions.keys();
+    const scope = choices.targets ? graph.withUpstream(choices.targets) : graph.actions.keys();
     const candidates: string[] = [];
     for (const id of scope) if (!knownUpToDate?.(id)) candidates.push(id);
     return new RunningBuild(candidates, knownUpToDate !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);

@@ -124,7 +124,7 @@ class Builder {
     private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
-    const only = options.targets ? withUpstream(graph, options.targets) : undefined;
+    const only = options.targets ? graph.withUpstream(options.targets) : undefined;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs), only);
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor };
@@ -348,17 +348,6 @@ class Builder {
     }
     onEvent(event);
   }
-}
-
-/** The targets and everything they depend on. */
-function withUpstream(graph: BuildGraph, targets: readonly string[]): Set<string> {
-  const only = new Set<string>();
-  for (const t of targets) {
-    graph.get(t);
-    only.add(t);
-    for (const u of graph.upstreamOf(t)) only.add(u);
-  }
-  return only;
 }
 
 /** Put stale outputs back from the store; false when one of them has no good copy there. */

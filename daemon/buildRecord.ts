@@ -1,0 +1,56 @@
+import { stripAnsi } from '../base/ansi.js';
+import { crashPoint } from '../base/crashPoint.js';
+import type { BuildResult } from '../graph/builder.js';
+import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
+import type { LoadedGraph, Session } from './session.js';
+
+/**
+ * What a build leaves behind once its actions are done: compile_commands.json, the store within its
+ * cap, the history with the build's timeline, the counters of osvd stats, and the log (with what its
+ * commands printed).
+ */
+export function recordFinishedBuild(s: Session, loaded: LoadedGraph, result: BuildResult, startedAt: number, jobs: number): void {
+  crashPoint('actions-done');
+  s.writeCompileCommands(loaded);
+  const troubles = s.store.takeTroubles();
+  if (troubles.length) s.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
+  let evicted = 0;
+  try {
+    evicted = s.store.evict();
+  } catch (err) {
+    s.log.warn({ err }, 'the store could not evict (the build is not affected)');
+  }
+  try {
+    s.counters.addBuild(result, evicted);
+  } catch (err) {
+    s.log.warn({ err }, 'could not add to the counters of osvd stats');
+  }
+  for (const e of result.ran) if (e.printed) s.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
+  for (const f of result.failed) s.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
+  recordSummary(s, loaded, result, startedAt, { evicted, raced: result.racedBecause, stopped: result.stopped }, timelineOf(result, jobs));
+}
+
+/** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
+export function recordUpToDate(s: Session, loaded: LoadedGraph, result: BuildResult): void {
+  s.writeCompileCommands(loaded);
+  recordSummary(s, loaded, result, Date.now() - Math.round(result.durationMs), {});
+  s.counters.add({ builds: 1, upToDate: result.upToDate });
+}
+
+/** The build's summary, in the history and the log. */
+function recordSummary(s: Session, loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
+  const summary = {
+    startedAt,
+    finishedAt: Date.now(),
+    ok: result.ok,
+    ran: result.ran.length,
+    restored: result.restored.length,
+    upToDate: result.upToDate,
+    failed: result.failed.length,
+    durationMs: Math.round(result.durationMs),
+    knobs: loaded.project.knobs,
+    ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
+  };
+  s.history.add(summary, timeline);
+  s.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
+}
