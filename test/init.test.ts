@@ -17,14 +17,14 @@ describe('osvd init', () => {
     expect(config).toContain("import { defineConfig } from 'osvd';");
     expect(config).toContain('for x64 all, base, microvm, virtio-mmio, virtio-pci');
     expect(config).toContain("conf_drivers_profile: 'all',");
-    // The example's Makefile does not choose a filesystem: no fs knob.
-    expect(config).not.toMatch(/\bfs:/);
+    // The example's Makefile chooses a filesystem (fs=zfs builds libsolaris.so): zfs, as ./scripts/build.
+    expect(config).toContain("fs: 'zfs',");
     // Only the two files are new in the tree.
     expect(fs.readdirSync(root).filter((f) => !fs.existsSync(path.join(REPO, 'examples/mini-osv', f))).sort()).toEqual(['osv.config.ts', 'tsconfig.json']);
 
     expect(editorErrors(root)).toEqual([]);
     // osvd itself reads the written config.
-    expect(JSON.parse(osvd(root, ['status', '--json']).stdout).knobs).toMatchObject({ mode: 'release', arch: 'x64', conf_drivers_profile: 'all', conf_hide_symbols: '0' });
+    expect(JSON.parse(osvd(root, ['status', '--json']).stdout).knobs).toMatchObject({ mode: 'release', arch: 'x64', conf_drivers_profile: 'all', conf_hide_symbols: '0', fs: 'zfs' });
 
     fs.writeFileSync(path.join(root, 'osv.config.ts'), config.replace('conf_hide_symbols:', 'conf_hide_symbol:'));
     expect(editorErrors(root)).toEqual([expect.stringMatching(/^osv\.config\.ts: Object literal may only specify known properties, but 'conf_hide_symbol' does not exist in type 'KnobSettings'\. Did you mean to write 'conf_hide_symbols'\?$/)]);
