@@ -75,7 +75,9 @@ describe('installing osvd', () => {
     expect(built.code).toBe(0);
     expect(JSON.parse(built.stdout)).toMatchObject({ ok: true, failed: [] });
     expect(fs.existsSync(path.join(tree, OUT, 'loader.elf'))).toBe(true);
-  });
+    // npm pack compiles the whole clone (prepare), then a build: more than the suite's default 120 s on
+    // a loaded machine; each command has its own 300 s limit (run above).
+  }, 600_000);
 
   it('npm install -g <clone> (what npm link does) puts `osvd` on PATH, working from the clone', () => {
     const clone = fs.existsSync(path.join(scratch, 'clone')) ? path.join(scratch, 'clone') : cloneOfRepo();

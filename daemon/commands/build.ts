@@ -21,6 +21,8 @@ interface BuildOptions extends CommonOptions {
 const FAILURES_HELP = `
 Failures: like make, osvd stops starting actions at the first failure and lets those running finish.
 -k N goes on until N actions have failed (ninja's -k; 0: no limit); --keep-going is make's -k.
+Ctrl-C stops the build and kills its commands (exit 130), through the daemon too; with --detach
+the daemon builds on without this command.
 
 Targets are outputs or sources (a source builds its object), relative to the tree, the current
 folder or the build folder: osvd build core/sched.cc builds build/<mode>.<arch>/core/sched.o and
