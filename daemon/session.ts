@@ -4,6 +4,7 @@ import { openDatabase, type Db } from '../cache/db.js';
 import { FileState } from '../cache/fileState.js';
 import { BuildHistory, type BuildSummary } from '../cache/history.js';
 import { ImportDb } from '../cache/importDb.js';
+import { RemoteStore, type RemoteCounters } from '../cache/remoteStore.js';
 import { closeScratch, openScratch } from '../cache/scratch.js';
 import { Settings } from '../cache/settings.js';
 import { StringPool } from '../cache/strings.js';
@@ -15,7 +16,10 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { resolveCache, type CacheSettings } from '../osv/cacheConfig.js';
 import { parseSets } from '../osv/knobs.js';
+import { mapRootAway } from '../osv/pathMap.js';
+import { Toolchain } from '../osv/toolchain.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
@@ -29,6 +33,14 @@ export interface LoadedGraph {
   readonly makefiles: readonly string[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
+}
+
+/** What the shared cache did during one build (and the uploads still under way), for its report. */
+export interface RemoteCacheReport extends RemoteCounters {
+  url: string;
+  mode: CacheSettings['mode'];
+  pendingUploads: number;
+  warnings: string[];
 }
 
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
@@ -50,6 +62,9 @@ export class Session {
   /** The graph whose compile_commands.json was written last, and the file's stat then. */
   private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
   private shells: { niceness: number; pool: ShellPool } | undefined;
+  /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
+  private remote: RemoteStore | undefined;
+  private readonly toolchain = new Toolchain();
 
   /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
   readonly scratchDir: string;
@@ -67,6 +82,15 @@ export class Session {
     this.history = new BuildHistory(db);
     this.imports = new ImportDb(db);
     this.settings = new Settings(db);
+    this.remote = this.openRemote();
+  }
+
+  /** The shared cache of the config and the environment (checked: a wrong one is an error naming it). */
+  private openRemote(): RemoteStore | undefined {
+    const settings = resolveCache(this.base.config.cache, process.env);
+    if (!settings) return undefined;
+    const { root } = this.base;
+    return new RemoteStore(settings, { root, files: this.files, traces: this.traces, store: this.store, salt: (a) => this.toolchain.of(a) });
   }
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
@@ -111,10 +135,13 @@ export class Session {
   async reloadBase(options: ProjectOptions): Promise<void> {
     this.base = await openProjectBase(options);
     this.graphs.clear();
+    await this.remote?.flush();
+    this.remote?.close();
+    this.remote = this.openRemote();
   }
 
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.remote !== undefined]);
     const cached = this.graphs.get(key);
     if (cached) {
       this.graphs.delete(key);
@@ -122,7 +149,7 @@ export class Session {
       return cached;
     }
     const started = performance.now();
-    const imported = await projectActions(project, this.files, this.imports);
+    const imported = this.pathIndependent(await projectActions(project, this.files, this.imports), project.root);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
     const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
@@ -135,6 +162,11 @@ export class Session {
     return loaded;
   }
 
+  /** With a shared cache, objects must not record where the tree is (see osv/pathMap.ts). */
+  private pathIndependent<T extends { actions: Action[] }>(imported: T, root: string): T {
+    return this.remote ? { ...imported, actions: mapRootAway(imported.actions, root) } : imported;
+  }
+
   /** Forget imported graphs (a makefile changed). */
   dropGraphs(): void {
     this.graphs.clear();
@@ -145,19 +177,22 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult> {
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult & { remoteCache?: RemoteCacheReport }> {
     const { project, graph } = loaded;
     const startedAt = Date.now();
+    const remoteBefore = this.remote?.counters();
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
     try {
       const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, shared: this.remote });
     } finally {
       this.files.flush();
       this.traces.flush();
       await this.store.settled();
     }
+    // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
+    if (!this.longLived) await this.remote?.flush();
     // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
     // The same graph writes the same file: it is written again only when it was changed or removed.
     try {
@@ -192,7 +227,32 @@ export class Session {
     this.history.add(summary);
     this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    return result;
+    const remoteCache = this.remoteReport(remoteBefore);
+    return remoteCache ? { ...result, remoteCache } : result;
+  }
+
+  /** The shared cache's counters since `before`, and its warning, logged. */
+  private remoteReport(before: RemoteCounters | undefined): RemoteCacheReport | undefined {
+    const remote = this.remote;
+    if (!remote || !before) return undefined;
+    const now = remote.counters();
+    const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof RemoteCounters]])) as unknown as RemoteCounters;
+    const warnings = remote.takeWarnings();
+    for (const w of warnings) this.log.warn(w);
+    const report = { url: remote.settings.url, mode: remote.settings.mode, ...delta, pendingUploads: remote.pendingUploads, warnings };
+    this.log.info({ remoteCache: report }, 'remote cache');
+    return report;
+  }
+
+  /** Counters of the shared cache since this session opened (for `osvd stats`); undefined without one. */
+  remoteCounters(): (RemoteCounters & { url: string; mode: CacheSettings['mode']; pendingUploads: number }) | undefined {
+    const r = this.remote;
+    return r && { url: r.settings.url, mode: r.settings.mode, ...r.counters(), pendingUploads: r.pendingUploads };
+  }
+
+  /** Finish the shared cache's uploads (a daemon about to stop). */
+  async flushShared(): Promise<void> {
+    await this.remote?.flush();
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
@@ -270,6 +330,7 @@ export class Session {
   }
 
   close(): void {
+    this.remote?.close();
     this.shells?.pool.close();
     this.shells = undefined;
     this.store.close();

@@ -5,6 +5,7 @@ import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
+import type { SharedCache } from './sharedCache.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -82,6 +83,8 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /** A cache other builds fill, asked for what the local store lacks before an action runs. */
+  readonly shared?: SharedCache;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -110,6 +113,10 @@ class Builder {
   private running = 0;
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
+  /** Actions waiting for the shared cache's answer (they hold no job slot). */
+  private fetching = 0;
+  /** Actions the shared cache was asked about in this build: asked once, whatever it answered. */
+  private readonly askedShared = new Set<string>();
   private pumpScheduled = false;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
@@ -123,7 +130,7 @@ class Builder {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared };
   }
 
   run(): Promise<BuildResult> {
@@ -160,7 +167,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && this.fetching === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
@@ -184,6 +191,21 @@ class Builder {
       traces.adoptRun(decision.entry.run);
       this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
       this.finish(action.id, 'restored', 0);
+      return;
+    }
+    const shared = this.options.shared;
+    if (shared && !this.askedShared.has(action.id)) {
+      // Asked without a job slot: the answer is a download, not work for this machine's cores.
+      this.askedShared.add(action.id);
+      this.fetching++;
+      shared.fetch(action, decision.preKey, this.options.context).then(
+        () => {
+          this.fetching--;
+          this.decideAndStart(action);
+          this.pump();
+        },
+        (err) => this.reject(err),
+      );
       return;
     }
     this.start(action, decision.preKey);

@@ -1,0 +1,261 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../daemon/session.js';
+import { copyExample, hashTree, OUT, osvdEnv, removeCopies, sha, type BuildJson } from './helpers.js';
+import { startNginx, stopNginxes, type Nginx } from './nginx.js';
+
+/**
+ * The shared cache against a real nginx (WebDAV PUT) on loopback: two checkouts at different paths
+ * share results; a server that dies, answers 500, stays silent or serves a corrupt blob costs local
+ * work and one warning, never a wrong or failed build; read mode never writes.
+ */
+
+interface RemoteJson {
+  url: string;
+  mode: string;
+  hits: number;
+  misses: number;
+  uploads: number;
+  errors: number;
+  bytesDown: number;
+  bytesUp: number;
+  pendingUploads: number;
+  warnings: string[];
+}
+type SharedBuild = BuildJson & { remoteCache: RemoteJson; code: number | null; stderr: string };
+
+const SCHED = `${OUT}/core/sched.o`;
+const KERNEL = `${OUT}/loader.elf`;
+
+function sharedBuild(root: string, env: Record<string, string>): SharedBuild {
+  const r = osvdEnv(root, ['build', '--json'], { OSVD_LOG: '', ...env });
+  let parsed: SharedBuild;
+  try {
+    parsed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as SharedBuild;
+  } catch {
+    throw new Error(`osvd build printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { ...parsed, code: r.code, stderr: r.stderr };
+}
+
+const outputs = (r: BuildJson, kind?: string): string[] =>
+  [...r.ran, ...r.restored]
+    .filter((e) => kind === undefined || e.kind === kind)
+    .map((e) => e.output)
+    .sort();
+const ran = (r: BuildJson, kind?: string): string[] =>
+  r.ran
+    .filter((e) => kind === undefined || e.kind === kind)
+    .map((e) => e.output)
+    .sort();
+
+/** The build folder's files and hashes, without osvd's own (its state, compile_commands.json, which names the root). */
+function built(root: string): Map<string, string> {
+  return hashTree(path.join(root, OUT), (rel) => rel === '.osvd' || rel.startsWith('.osvd/') || rel === 'compile_commands.json');
+}
+
+/** A copy of the example tree at a deeper, longer path than copyExample's: a second checkout elsewhere. */
+function copyElsewhere(): string {
+  const src = copyExample();
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-test-elsewhere-'));
+  const dest = path.join(parent, 'a', 'second', 'checkout');
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  fs.renameSync(src, dest);
+  fs.mkdirSync(src); // removeCopies removes the (now empty) original folder
+  return dest;
+}
+
+function filesHolding(root: string, needle: string): string[] {
+  const hits: string[] = [];
+  for (const [rel] of built(root)) if (fs.readFileSync(path.join(root, OUT, rel)).includes(needle)) hits.push(rel);
+  return hits;
+}
+
+afterAll(() => {
+  stopNginxes();
+  removeCopies();
+});
+
+// The first checkout's build, into an empty cache: also the clean build every other outcome must equal.
+let server: Nginx;
+let first: SharedBuild;
+let firstRoot: string;
+let firstOutputs: Map<string, string>;
+
+beforeAll(async () => {
+  server = await startNginx('dav');
+  firstRoot = copyExample();
+  first = sharedBuild(firstRoot, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'readwrite' });
+  firstOutputs = built(firstRoot);
+});
+
+describe('a shared cache on nginx (WebDAV)', () => {
+  it('the first checkout builds and uploads every result; the second, elsewhere, with an empty store, compiles nothing', () => {
+    expect(first.ok, JSON.stringify(first.failed)).toBe(true);
+    // Nothing was in the cache: every action ran, was looked up once, missed, and was uploaded once.
+    // Every action of the example writes files (the build folder, links included): all are shared.
+    expect(first.restored).toEqual([]);
+    expect(first.ran.filter((e) => e.kind === 'compile').length).toBe(48 + 2);
+    expect(first.remoteCache).toMatchObject({ hits: 0, misses: first.ran.length, uploads: first.ran.length, errors: 0, bytesDown: 0, pendingUploads: 0, warnings: [] });
+    expect(server.stored('ac')).toHaveLength(first.ran.length);
+    // The blobs are the build folder's files, each once, named by the SHA-256 of its bytes.
+    expect(server.stored('cas')).toEqual([...new Set(firstOutputs.values())].sort());
+    // The root does not appear in any output: objects record '.' as their folder.
+    expect(filesHolding(firstRoot, firstRoot)).toEqual([]);
+
+    const secondRoot = copyElsewhere();
+    const before = server.requests().length;
+    const second = sharedBuild(secondRoot, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
+    expect(second.ok, JSON.stringify(second.failed)).toBe(true);
+    expect(second.ran).toEqual([]);
+    expect(outputs(second)).toEqual(outputs(first));
+    expect(second.remoteCache).toMatchObject({ hits: first.ran.length, misses: 0, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
+    // The same bytes as the first checkout's, and no trace of either checkout's path.
+    expect(built(secondRoot)).toEqual(firstOutputs);
+    expect(filesHolding(secondRoot, secondRoot)).toEqual([]);
+    // Reading never writes.
+    expect(server.requests().slice(before).filter((l) => !/"(GET|HEAD) /.test(l))).toEqual([]);
+  });
+
+  it('a corrupt blob is caught by its hash: that one object is compiled, everything else restored, the kernel the same', () => {
+    const blob = path.join(server.data, 'cas', sha(path.join(firstRoot, SCHED)));
+    const good = fs.readFileSync(blob);
+    const rotten = Buffer.from(good);
+    rotten[rotten.length >> 1] ^= 0xff;
+    fs.writeFileSync(blob, rotten);
+    try {
+      const root = copyElsewhere();
+      const r = sharedBuild(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
+      expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+      expect(ran(r, 'compile')).toEqual([SCHED]);
+      expect(ran(r, 'link')).toEqual([]);
+      expect(r.remoteCache.errors).toBe(1);
+      expect(r.remoteCache.warnings).toEqual([expect.stringMatching(/does not match its hash/)]);
+      expect(r.stderr.match(/osvd: warning:/g)).toHaveLength(1);
+      expect(built(root)).toEqual(firstOutputs);
+    } finally {
+      fs.writeFileSync(blob, good);
+    }
+  });
+
+  it('a server killed in the middle of a build: what came before is restored, the rest is built here, the outputs are right', async () => {
+    const root = copyElsewhere();
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: ${JSON.stringify(server.url)}, mode: 'read', timeoutMs: 5000 } };\n`);
+    const session = await Session.open({ cwd: root, root });
+    let killedAfter: string | undefined;
+    let result;
+    try {
+      const loaded = await session.graph(session.project());
+      result = await session.build(loaded, (e) => {
+        // The first object restored from the cache: the link, which waits for every object, is asked after this.
+        if (!killedAfter && e.type === 'done' && e.state === 'restored' && e.kind === 'compile') {
+          killedAfter = e.output;
+          server.kill();
+        }
+      });
+    } finally {
+      session.close();
+    }
+    expect(killedAfter).toBeDefined();
+    expect(result.ok, JSON.stringify(result.failed)).toBe(true);
+    expect(result.ran.map((e) => e.output)).toContain(KERNEL);
+    expect(result.restored.map((e) => e.output)).toContain(killedAfter);
+    expect(result.remoteCache!.errors).toBeGreaterThan(0);
+    expect(result.remoteCache!.warnings).toHaveLength(1);
+    expect(built(root)).toEqual(firstOutputs);
+  });
+});
+
+describe('a cache that fails', () => {
+  it('a server that answers 500 to everything: every action runs here, one warning, the outputs of a clean build', async () => {
+    const failing = await startNginx('error500');
+    const root = copyElsewhere();
+    const r = sharedBuild(root, { OSVD_CACHE_URL: failing.url, OSVD_CACHE_MODE: 'readwrite' });
+    expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+    expect(r.restored).toEqual([]);
+    expect(r.remoteCache.hits).toBe(0);
+    expect(r.remoteCache.uploads).toBe(0);
+    expect(r.remoteCache.errors).toBeGreaterThan(0);
+    expect(r.remoteCache.warnings).toEqual([expect.stringMatching(/answered 500/)]);
+    expect(r.stderr.match(/osvd: warning:/g)).toHaveLength(1);
+    expect(built(root)).toEqual(firstOutputs);
+    // Three 500s in a row take the server as down: the rest of the build does not ask it (the first
+    // requests are in flight together: at most 3 + 7 reach it, of one lookup per action and the uploads).
+    const asked = failing.requests().length;
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(asked).toBeLessThanOrEqual(10);
+  });
+
+  it('a server that never answers costs one timeout: the build is local and says so once', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const root = copyElsewhere();
+      const r = sharedBuild(root, { OSVD_CACHE_URL: `http://127.0.0.1:${port}`, OSVD_CACHE_MODE: 'readwrite', OSVD_CACHE_TIMEOUT_MS: '300' });
+      expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+      expect(r.restored).toEqual([]);
+      expect(r.remoteCache.hits).toBe(0);
+      expect(r.remoteCache.warnings).toEqual([expect.stringMatching(/no answer within 300 ms/)]);
+      expect(r.stderr.match(/osvd: warning:/g)).toHaveLength(1);
+      expect(built(root)).toEqual(firstOutputs);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
+describe('modes and credentials', () => {
+  it('read mode looks up and never uploads', async () => {
+    const empty = await startNginx('dav');
+    const root = copyExample();
+    const r = sharedBuild(root, { OSVD_CACHE_URL: empty.url, OSVD_CACHE_MODE: 'read' });
+    expect(r.ok).toBe(true);
+    // One lookup per action, each a miss, and no other request.
+    expect(r.remoteCache).toMatchObject({ hits: 0, misses: r.ran.length, uploads: 0, errors: 0, bytesDown: 0, bytesUp: 0 });
+    const requests = empty.requests();
+    expect(requests).toHaveLength(r.ran.length);
+    expect(requests.filter((l) => /"GET \/ac\/[0-9a-f]{64} HTTP\/1.1" 404 /.test(l))).toHaveLength(r.ran.length);
+    expect(empty.stored('ac')).toEqual([]);
+    expect(empty.stored('cas')).toEqual([]);
+  });
+
+  it('credentials come from OSVD_CACHE_AUTH and never reach the output, the JSON or the log', async () => {
+    const guarded = await startNginx('davWithAuth');
+    // Without them, uploads are refused: one warning, and the build is fine.
+    const a = sharedBuild(copyExample(), { OSVD_CACHE_URL: guarded.url, OSVD_CACHE_MODE: 'readwrite' });
+    expect(a.ok).toBe(true);
+    expect(a.remoteCache.uploads).toBe(0);
+    expect(a.remoteCache.warnings).toEqual([expect.stringMatching(/refused access \(401\)/)]);
+    const root = copyExample();
+    const env = { OSVD_CACHE_URL: guarded.url, OSVD_CACHE_MODE: 'readwrite', OSVD_CACHE_AUTH: 'ci:secret' };
+    const r = osvdEnv(root, ['build', '--json'], { ...env, OSVD_LOG: '' });
+    const json = JSON.parse(r.stdout) as SharedBuild;
+    expect(json.ok).toBe(true);
+    expect(json.remoteCache.uploads).toBeGreaterThan(0);
+    expect(json.remoteCache.errors).toBe(0);
+    const text = [r.stdout, r.stderr, fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8')].join('\n');
+    expect(text).not.toContain('secret');
+    expect(text).not.toContain(Buffer.from('ci:secret').toString('base64'));
+    expect(text).toContain(guarded.url);
+  });
+
+  it('a wrong cache setting is an error naming the file and the field, or the variable', () => {
+    const root = copyExample();
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: 'ftp://cache.example', mode: 'read' } };\n`);
+    const bad = osvdEnv(root, ['build'], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${path.join(root, 'osv.config.ts')}: cache: 'cache' 'cache.url' must be an http:// or https:// URL`);
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: 'http://u:pw@cache.example', mode: 'read' } };\n`);
+    expect(osvdEnv(root, ['build'], {}).stderr).toContain('must not hold credentials: put them in OSVD_CACHE_AUTH');
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: 'http://cache.example', mode: 'write' } };\n`);
+    expect(osvdEnv(root, ['build'], {}).stderr).toContain(`'cache.mode' must be 'read' or 'readwrite'`);
+    fs.rmSync(path.join(root, 'osv.config.ts'));
+    const env = osvdEnv(root, ['build'], { OSVD_CACHE_URL: 'http://127.0.0.1:9', OSVD_CACHE_MODE: 'sometimes' });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain(`the environment: OSVD_CACHE_MODE: OSVD_CACHE_MODE must be 'read' or 'readwrite' (it is 'sometimes')`);
+  });
+});
