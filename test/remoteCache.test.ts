@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../daemon/session.js';
-import { copyExample, hashTree, OUT, osvdEnv, removeCopies, sha, type BuildJson } from './helpers.js';
+import { decodeEntry, encodeEntry, ENTRY_FILE, sha256, type ActionEntry } from '../cache/actionEntry.js';
+import { appendTo, copyExample, hashTree, osvd, OUT, osvdEnv, removeCopies, sha, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
 import { startNginx, stopNginxes, type Nginx } from './nginx.js';
 
 /**
@@ -75,6 +76,7 @@ function filesHolding(root: string, needle: string): string[] {
 }
 
 afterAll(() => {
+  stopDaemons();
   stopNginxes();
   removeCopies();
 });
@@ -111,7 +113,9 @@ describe('a shared cache on nginx (WebDAV)', () => {
     const second = sharedBuild(secondRoot, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
     expect(second.ok, JSON.stringify(second.failed)).toBe(true);
     expect(second.ran).toEqual([]);
-    expect(outputs(second)).toEqual(outputs(first));
+    // Every file comes from the cache (the build folder's own action may find its folder made by then).
+    expect(second.restored.length + second.upToDate).toBe(first.ran.length);
+    expect(outputs(second).filter((o) => o !== OUT)).toEqual(outputs(first).filter((o) => o !== OUT));
     expect(second.remoteCache).toMatchObject({ hits: first.ran.length, misses: 0, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
     // The same bytes as the first checkout's, and no trace of either checkout's path.
     expect(built(secondRoot)).toEqual(firstOutputs);
@@ -166,6 +170,22 @@ describe('a shared cache on nginx (WebDAV)', () => {
     expect(result.remoteCache!.errors).toBeGreaterThan(0);
     expect(result.remoteCache!.warnings).toHaveLength(1);
     expect(built(root)).toEqual(firstOutputs);
+  });
+});
+
+describe('through the daemon', () => {
+  it('a daemon restores from the cache, and uploads what it built before it stops', () => {
+    const root = copyElsewhere();
+    appendTo(root, 'core/sched.cc', '\nint osvd_shared_probe() { return 7; }\n');
+    const entries = server.stored('ac').length;
+    startDaemon(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'readwrite' });
+    const r = JSON.parse(osvd(root, ['build', '--json']).stdout) as SharedBuild;
+    expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+    expect(ran(r)).toEqual([KERNEL, SCHED].sort());
+    expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 2, misses: 2, errors: 0 });
+    // The daemon answers before its uploads are done; it finishes them before it exits.
+    expect(osvd(root, ['stop']).code).toBe(0);
+    expect(server.stored('ac')).toHaveLength(entries + 2);
   });
 });
 
@@ -257,5 +277,43 @@ describe('modes and credentials', () => {
     const env = osvdEnv(root, ['build'], { OSVD_CACHE_URL: 'http://127.0.0.1:9', OSVD_CACHE_MODE: 'sometimes' });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain(`the environment: OSVD_CACHE_MODE: OSVD_CACHE_MODE must be 'read' or 'readwrite' (it is 'sometimes')`);
+  });
+});
+
+describe('the action entry', () => {
+  const entry: ActionEntry = {
+    traces: [
+      {
+        deps: [['include/osv/types.h', 'a'.repeat(40)], ['/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h', 'b'.repeat(40)]],
+        outputs: [
+          { path: 'build/release.x64/core/sched.o', hash: 'c'.repeat(40), sha256: 'c'.repeat(64), mode: 0o644, size: 10 },
+          { path: 'build/last', hash: 'link:release.x64', mode: 0o777, size: 0 },
+        ],
+        durationMs: 1200,
+      },
+    ],
+  };
+
+  it('is an ActionResult with one inlined output file, read back field for field, whatever fields a server adds', () => {
+    const bytes = encodeEntry(entry);
+    expect(bytes.includes(Buffer.from(ENTRY_FILE))).toBe(true);
+    expect(decodeEntry(bytes)).toEqual({ entry });
+    // bazel-remote adds execution_metadata (field 9) with the worker's address; exit_code 0 is a varint.
+    const metadata = Buffer.concat([Buffer.from([(9 << 3) | 2, 5, (1 << 3) | 2, 3]), Buffer.from('ci1'), Buffer.from([4 << 3, 0])]);
+    expect(decodeEntry(Buffer.concat([bytes, metadata]))).toEqual({ entry });
+  });
+
+  it('garbage, a changed entry, or a trace that points outside the tree is refused', () => {
+    expect(decodeEntry(Buffer.from('<html>502 Bad Gateway</html>'))).toHaveProperty('garbage');
+    const bytes = encodeEntry(entry);
+    expect(decodeEntry(bytes.subarray(0, bytes.length - 3))).toHaveProperty('garbage');
+    const changed = Buffer.from(bytes);
+    changed[changed.indexOf('sched.o')] = 'S'.charCodeAt(0);
+    expect(decodeEntry(changed)).toEqual({ garbage: 'the entry does not match its digest' });
+    const outside = encodeEntry({ traces: [{ ...entry.traces[0]!, outputs: [{ path: 'build/last', hash: 'link:/etc', mode: 0o777, size: 0 }] }] });
+    expect(decodeEntry(outside)).toEqual({ garbage: 'a trace of the entry is malformed' });
+    const wrongSha = encodeEntry({ traces: [{ ...entry.traces[0]!, outputs: [{ path: 'x.o', hash: 'c'.repeat(40), sha256: 'd'.repeat(64), mode: 0o644, size: 1 }] }] });
+    expect(decodeEntry(wrongSha)).toEqual({ garbage: 'a trace of the entry is malformed' });
+    expect(sha256(Buffer.from(''))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 });
