@@ -93,7 +93,8 @@ export class HttpCas {
       const r = await this.once(method, new URL(`${area}/${hash}`, this.base), body, maxBytes);
       if (r.status >= 500) throw new CacheTrouble(`${method} /${area}/: the server answered ${r.status}`, false, r.status);
       if (r.status === 401 || r.status === 403) throw new CacheTrouble(`${method} /${area}/: the server refused access (${r.status}): check OSVD_CACHE_AUTH`, true, r.status);
-      if (r.status !== 404 && (r.status < 200 || r.status > 299)) throw new CacheTrouble(`${method} /${area}/: unexpected answer ${r.status}`, false, r.status);
+      const found = r.status >= 200 && r.status <= 299;
+      if (!found && !(r.status === 404 && method !== 'PUT')) throw new CacheTrouble(`${method} /${area}/: unexpected answer ${r.status}`, false, r.status);
       this.errorsInARow = 0;
       return r;
     } catch (err) {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -30,10 +30,8 @@ export type NginxBehaviour =
   | 'davWithAuth';
 
 const started: Nginx[] = [];
-
-export function nginxAvailable(): boolean {
-  return spawnSync('nginx', ['-v'], { encoding: 'utf8' }).status === 0;
-}
+/** Debian puts nginx in /usr/sbin, which is not on every user's PATH. */
+const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 
 export async function startNginx(behaviour: NginxBehaviour = 'dav'): Promise<Nginx> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-nginx-'));
@@ -43,7 +41,11 @@ export async function startNginx(behaviour: NginxBehaviour = 'dav'): Promise<Ngi
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     fs.writeFileSync(path.join(dir, 'nginx.conf'), config(dir, port, behaviour));
-    const child = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+    const child = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
+    const missing = new Promise<Error>((resolve) => child.on('error', resolve));
+    if (await Promise.race([missing, new Promise((r) => setTimeout(r, 50))])) {
+      throw new Error(`cannot run nginx (${NGINX}): install it (Debian: apt-get install nginx); .ci/run does`);
+    }
     const up = await listening(port, child);
     if (up) {
       const server: Nginx = {
