@@ -61,6 +61,8 @@ const KEY_VERSION = 'osvd-remote-1';
 const ROOT = '${OSVD_ROOT}';
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 const UPLOADS_AT_ONCE = 4;
+/** Entries kept for merging into uploads (a run that failed is never uploaded: bound what it leaves). */
+const MAX_SEEN = 20_000;
 
 export class RemoteStore implements SharedCache {
   private readonly cas: HttpCas;
@@ -73,6 +75,8 @@ export class RemoteStore implements SharedCache {
   private idle: (() => void)[] = [];
   private warnings: string[] = [];
   private warned = false;
+  /** Dependency paths found safe to hash (see hashable). */
+  private readonly safeDeps = new Set<string>();
 
   constructor(readonly settings: RemoteSettings, private readonly deps: RemoteStoreDeps) {
     this.cas = new HttpCas({ url: settings.url, authorization: settings.authorization, timeoutMs: settings.timeoutMs });
@@ -112,9 +116,12 @@ export class RemoteStore implements SharedCache {
     }
     // An entry is trusted only for what it names: exactly the action's outputs, and dependencies that
     // hash here as they did there (paths outside the tree are only hashed, never written).
-    const trace = entry?.traces.find((t) => namesExactly(t.outputs, action.outputs) && t.deps.every(([p, h]) => (files.hash(p) ?? 'missing') === h));
+    const trace = entry?.traces.find((t) => namesExactly(t.outputs, action.outputs) && t.deps.every(([p, h]) => this.hashable(p) && (files.hash(p) ?? 'missing') === h));
     if (!trace) {
-      if (this.settings.mode === 'readwrite') this.seen.set(key, entry ?? null);
+      if (this.settings.mode === 'readwrite') {
+        if (this.seen.size >= MAX_SEEN) this.seen.clear();
+        this.seen.set(key, entry ?? null);
+      }
       this.counts.misses++;
       return false;
     }
@@ -156,6 +163,25 @@ export class RemoteStore implements SharedCache {
 
   close(): void {
     this.cas.close();
+  }
+
+  /**
+   * Whether a dependency another machine named may be hashed here: what is at its path must be a
+   * plain file, a folder or a link (or nothing), never a device or a pipe that reading would hang on.
+   */
+  private hashable(p: string): boolean {
+    if (this.safeDeps.has(p)) return true;
+    if (p.includes('\0') || p.split('/').includes('..')) return false;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(path.resolve(this.deps.root, p), { throwIfNoEntry: false });
+    } catch {
+      return false;
+    }
+    if (st && !st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) return false;
+    if (this.safeDeps.size >= MAX_SEEN) this.safeDeps.clear();
+    this.safeDeps.add(p);
+    return true;
   }
 
   /** Only actions that write files inside the tree are shared: nothing from elsewhere lands outside it. */

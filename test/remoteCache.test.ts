@@ -145,6 +145,38 @@ describe('a shared cache on nginx (WebDAV)', () => {
     }
   });
 
+  it('an entry is trusted only for what it names: one naming a device to hash, or a file the action does not write, is a miss', () => {
+    // Rewrite two entries in the server's folder, as a hostile or broken writer could.
+    const MUTEX = `${OUT}/core/mutex.o`;
+    const rewritten: [string, Buffer][] = [];
+    for (const name of server.stored('ac')) {
+      const file = path.join(server.data, 'ac', name);
+      const bytes = fs.readFileSync(file);
+      const decoded = decodeEntry(bytes);
+      if (!('entry' in decoded)) throw new Error(`entry ${name} does not decode`);
+      const [trace] = decoded.entry.traces;
+      const outputsOf = trace!.outputs.map((o) => o.path);
+      let changed: ActionEntry | undefined;
+      if (outputsOf.includes(SCHED)) changed = { traces: [{ ...trace!, deps: [['/dev/zero', 'a'.repeat(40)], ...trace!.deps] }] };
+      if (outputsOf.includes(MUTEX)) changed = { traces: [{ ...trace!, outputs: [...trace!.outputs, { ...trace!.outputs[0]!, path: `${OUT}/core/planted.o` }] }] };
+      if (!changed) continue;
+      rewritten.push([file, bytes]);
+      fs.writeFileSync(file, encodeEntry(changed));
+    }
+    expect(rewritten).toHaveLength(2);
+    try {
+      const root = copyElsewhere();
+      const r = sharedBuild(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
+      expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+      expect(ran(r)).toEqual([MUTEX, SCHED].sort());
+      expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 2, misses: 2, errors: 0 });
+      expect(fs.existsSync(path.join(root, OUT, 'core/planted.o'))).toBe(false);
+      expect(built(root)).toEqual(firstOutputs);
+    } finally {
+      for (const [file, bytes] of rewritten) fs.writeFileSync(file, bytes);
+    }
+  });
+
   it('a server killed in the middle of a build: what came before is restored, the rest is built here, the outputs are right', async () => {
     const root = copyElsewhere();
     fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: ${JSON.stringify(server.url)}, mode: 'read', timeoutMs: 5000 } };\n`);
