@@ -117,6 +117,8 @@ class Builder {
   private fetching = 0;
   /** Actions the shared cache was asked about in this build: asked once, whatever it answered. */
   private readonly askedShared = new Set<string>();
+  /** Actions the shared cache has answered for, to decide again (first) within the job limit. */
+  private readonly answered: Action[] = [];
   private pumpScheduled = false;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
@@ -148,13 +150,19 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
-      while (this.running < this.options.jobs && this.queue.hasReady()) {
+      while (this.running < this.options.jobs && (this.answered.length > 0 || this.queue.hasReady())) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
             setImmediate(() => this.pump());
           }
           return;
+        }
+        const back = this.answered.shift();
+        if (back) {
+          decided++;
+          this.decideAndStart(back);
+          continue;
         }
         const id = this.queue.next();
         if (id === undefined) break;
@@ -167,7 +175,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && this.fetching === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && this.fetching === 0 && this.answered.length === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
@@ -195,13 +203,14 @@ class Builder {
     }
     const shared = this.options.shared;
     if (shared && !this.askedShared.has(action.id)) {
-      // Asked without a job slot: the answer is a download, not work for this machine's cores.
+      // Asked without a job slot (the answer is a download, not work for this machine's cores), so
+      // every ready action is looked up at once; what must still run then waits for a slot.
       this.askedShared.add(action.id);
       this.fetching++;
       shared.fetch(action, decision.preKey, this.options.context).then(
         () => {
           this.fetching--;
-          this.decideAndStart(action);
+          this.answered.push(action);
           this.pump();
         },
         (err) => this.reject(err),
