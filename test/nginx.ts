@@ -13,6 +13,8 @@ export interface Nginx {
   readonly url: string;
   /** Where nginx keeps what was PUT (`ac/`, `cas/`). */
   readonly data: string;
+  /** Its own folder (config, logs, pid). */
+  readonly dir: string;
   readonly pid: number;
   /** The request lines nginx logged (`PUT /cas/... 201`). */
   requests(): string[];
@@ -33,14 +35,16 @@ const started: Nginx[] = [];
 /** Debian puts nginx in /usr/sbin, which is not on every user's PATH. */
 const NGINX = fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
 
-export async function startNginx(behaviour: NginxBehaviour = 'dav'): Promise<Nginx> {
+/** `data`: serve another server's folder (a second server on the same cache, to kill). */
+export async function startNginx(behaviour: NginxBehaviour = 'dav', data?: string): Promise<Nginx> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-nginx-'));
-  const data = path.join(dir, 'data');
-  fs.mkdirSync(data);
+  const own = data === undefined;
+  data ??= path.join(dir, 'data');
+  if (own) fs.mkdirSync(data);
   fs.mkdirSync(path.join(dir, 'tmp'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    fs.writeFileSync(path.join(dir, 'nginx.conf'), config(dir, port, behaviour));
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), config(dir, data, port, behaviour));
     const child = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: 'ignore' });
     const missing = new Promise<Error>((resolve) => child.on('error', resolve));
     if (await Promise.race([missing, new Promise((r) => setTimeout(r, 50))])) {
@@ -51,6 +55,7 @@ export async function startNginx(behaviour: NginxBehaviour = 'dav'): Promise<Ngi
       const server: Nginx = {
         url: `http://127.0.0.1:${port}`,
         data,
+        dir,
         pid: child.pid!,
         requests: () => {
           const log = path.join(dir, 'access.log');
@@ -75,11 +80,11 @@ export async function startNginx(behaviour: NginxBehaviour = 'dav'): Promise<Ngi
 export function stopNginxes(): void {
   for (const s of started.splice(0)) {
     s.kill();
-    fs.rmSync(path.dirname(s.data), { recursive: true, force: true });
+    fs.rmSync(s.dir, { recursive: true, force: true });
   }
 }
 
-function config(dir: string, port: number, behaviour: NginxBehaviour): string {
+function config(dir: string, data: string, port: number, behaviour: NginxBehaviour): string {
   const tmp = path.join(dir, 'tmp');
   let location: string;
   if (behaviour === 'error500') {
@@ -105,7 +110,7 @@ http {
   scgi_temp_path ${tmp}/scgi;
   server {
     listen 127.0.0.1:${port};
-    root ${path.join(dir, 'data')};
+    root ${data};
     client_max_body_size 0;
     location / { ${location} }
   }

@@ -178,8 +178,10 @@ describe('a shared cache on nginx (WebDAV)', () => {
   });
 
   it('a server killed in the middle of a build: what came before is restored, the rest is built here, the outputs are right', async () => {
+    // A second server on the same cache folder, so the other tests keep theirs.
+    const doomed = await startNginx('dav', server.data);
     const root = copyElsewhere();
-    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: ${JSON.stringify(server.url)}, mode: 'read', timeoutMs: 5000 } };\n`);
+    fs.writeFileSync(path.join(root, 'osv.config.ts'), `export default { cache: { url: ${JSON.stringify(doomed.url)}, mode: 'read', timeoutMs: 5000 } };\n`);
     const session = await Session.open({ cwd: root, root });
     let killedAfter: string | undefined;
     let result;
@@ -191,7 +193,7 @@ describe('a shared cache on nginx (WebDAV)', () => {
         // The first object restored from the cache: the link, which waits for every object, is asked after this.
         if (!killedAfter && e.type === 'done' && e.state === 'restored' && e.kind === 'compile') {
           killedAfter = e.output;
-          server.kill();
+          doomed.kill();
         }
       });
     } finally {
