@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Action, BuildContext, FileHash, OutputRecord } from '../graph/action.js';
 import { actionKey, inputHashes } from '../graph/rebuilder.js';
-import type { SharedCache } from '../graph/sharedCache.js';
+import type { SharedAnswer, SharedCache } from '../graph/sharedCache.js';
 import type { FileHasher, RunRecord, TraceStore } from '../graph/traces.js';
 import { decodeEntry, encodeEntry, parseEntryJson, sha256, TRACES_PER_ENTRY, type ActionEntry, type SharedOutput, type SharedTrace } from './actionEntry.js';
 import { CacheTrouble, HttpCas } from './httpCas.js';
@@ -58,6 +58,7 @@ export interface RemoteStoreDeps {
 }
 
 const KEY_VERSION = 'osvd-remote-1';
+const MISS: SharedAnswer = { found: false };
 const ROOT = '${OSVD_ROOT}';
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 const UPLOADS_AT_ONCE = 4;
@@ -102,8 +103,8 @@ export class RemoteStore implements SharedCache {
     return w;
   }
 
-  async fetch(action: Action, preKey: string, context: BuildContext): Promise<boolean> {
-    if (!this.shareable(action)) return false;
+  async fetch(action: Action, preKey: string, context: BuildContext): Promise<SharedAnswer> {
+    if (!this.shareable(action)) return MISS;
     const { files, traces } = this.deps;
     const inputs = inputHashes(action, files);
     const key = this.keyOf(action, action.commands, action.keyEnv, inputs);
@@ -112,23 +113,24 @@ export class RemoteStore implements SharedCache {
       entry = await this.readEntry(key);
     } catch (err) {
       this.trouble(err);
-      return false;
+      return MISS;
     }
     // An entry is trusted only for what it names: exactly the action's outputs, and dependencies that
     // hash here as they did there (paths outside the tree are only hashed, never written).
-    const trace = entry?.traces.find((t) => namesExactly(t.outputs, action.outputs) && t.deps.every(([p, h]) => this.hashable(p) && (files.hash(p) ?? 'missing') === h));
+    const usable = entry?.traces.filter((t) => restorable(t.outputs, action.outputs)) ?? [];
+    const trace = usable.find((t) => t.deps.every(([p, h]) => this.hashable(p) && (files.hash(p) ?? 'missing') === h));
     if (!trace) {
       if (this.settings.mode === 'readwrite') {
         if (this.seen.size >= MAX_SEEN) this.seen.clear();
         this.seen.set(key, entry ?? null);
       }
       this.counts.misses++;
-      return false;
+      return { found: false, missing: this.missingOnly(usable) };
     }
     for (const o of trace.outputs) {
       if (!(await this.download(o))) {
         this.counts.misses++;
-        return false;
+        return MISS;
       }
     }
     const deps: FileHash[] = trace.deps.map(([p, h]) => [p, h] as const);
@@ -146,7 +148,26 @@ export class RemoteStore implements SharedCache {
       finishedAt: Date.now(),
     });
     this.counts.hits++;
-    return true;
+    return { found: true };
+  }
+
+  /**
+   * The files a trace names that do not exist here, when they are all that keeps it from matching:
+   * the builder may wait for the actions that write them and ask again.
+   */
+  private missingOnly(traces: readonly SharedTrace[]): string[] | undefined {
+    const { files } = this.deps;
+    for (const t of traces) {
+      const missing: string[] = [];
+      const rest = t.deps.every(([p, h]) => {
+        if (!this.hashable(p)) return false;
+        const here = files.hash(p);
+        if (here === null && h !== 'missing') missing.push(p);
+        return here === null || here === h;
+      });
+      if (rest && missing.length > 0) return missing;
+    }
+    return undefined;
   }
 
   share(action: Action, run: RunRecord): void {
@@ -253,7 +274,7 @@ export class RemoteStore implements SharedCache {
    * file rewritten since is never shared), then the entry that names them.
    */
   private async upload(action: Action, run: RunRecord): Promise<void> {
-    if (!namesExactly(run.outputs, action.outputs)) return;
+    if (!restorable(run.outputs, action.outputs)) return;
     const outputs: SharedOutput[] = [];
     for (const o of run.outputs) {
       if (o.hash === 'dir' || o.hash.startsWith('link:')) {
@@ -291,9 +312,15 @@ export class RemoteStore implements SharedCache {
   }
 }
 
-/** Whether `records` name each of `outputs` once and nothing else. */
-function namesExactly(records: readonly { path: string }[], outputs: readonly string[]): boolean {
+/**
+ * Whether a result can be restored elsewhere from its records: they name each of the action's outputs
+ * once and nothing else, and none is a folder. A folder's record says nothing of what is in it:
+ * OSv's syscall header generator is known by the folder it writes three files into, and restoring
+ * the folder alone left linux.cc without its header.
+ */
+function restorable(records: readonly { path: string; hash: string }[], outputs: readonly string[]): boolean {
   const want = new Set(outputs);
+  if (records.some((r) => r.hash === 'dir')) return false;
   return records.length === want.size && new Set(records.map((r) => r.path)).size === want.size && records.every((r) => want.has(r.path));
 }
 

@@ -5,7 +5,7 @@ import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
-import type { SharedCache } from './sharedCache.js';
+import type { SharedAnswer, SharedCache } from './sharedCache.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -117,8 +117,15 @@ class Builder {
   private fetching = 0;
   /** Actions the shared cache was asked about in this build: asked once, whatever it answered. */
   private readonly askedShared = new Set<string>();
+  /** Deferred actions, asked a second time when woken. */
+  private readonly askedAgain = new Set<string>();
   /** Actions the shared cache has answered for, to decide again (first) within the job limit. */
   private readonly answered: Action[] = [];
+  /** Actions waiting for others to write files a shared result names (see deferUntilWritten), by id. */
+  private readonly deferred = new Map<string, { action: Action; waitingFor: Set<string> }>();
+  /** For each action some deferred ones wait for, their ids. */
+  private readonly wakers = new Map<string, string[]>();
+  private readonly finishedIds = new Set<string>();
   private pumpScheduled = false;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
@@ -175,7 +182,16 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && this.fetching === 0 && this.answered.length === 0 && !this.queue.hasReady()) {
+      const idle = this.running === 0 && this.recording === 0 && this.fetching === 0 && this.answered.length === 0 && !this.queue.hasReady();
+      if (idle && this.deferred.size > 0) {
+        // What they wait for cannot come first (it waits for them, or for a failure): decide them now.
+        for (const { action } of this.deferred.values()) this.answered.push(action);
+        this.deferred.clear();
+        this.wakers.clear();
+        setImmediate(() => this.pump());
+        return;
+      }
+      if (idle) {
         this.result.durationMs = performance.now() - this.started;
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
@@ -208,9 +224,9 @@ class Builder {
       this.askedShared.add(action.id);
       this.fetching++;
       shared.fetch(action, decision.preKey, this.options.context).then(
-        () => {
+        (answer) => {
           this.fetching--;
-          this.answered.push(action);
+          if (!this.deferUntilWritten(action, answer)) this.answered.push(action);
           this.pump();
         },
         (err) => this.reject(err),
@@ -218,6 +234,26 @@ class Builder {
       return;
     }
     this.start(action, decision.preKey);
+  }
+
+  /**
+   * A shared result that would do but for files other actions of this build have yet to write
+   * (headers this graph does not know the action reads: it has no last run here yet): ask again once
+   * they are written, rather than run the action now, when it may even fail for want of them.
+   * An action is deferred once; its second answer is final.
+   */
+  private deferUntilWritten(action: Action, answer: SharedAnswer): boolean {
+    if (answer.found || !answer.missing || this.askedAgain.has(action.id)) return false;
+    const waitingFor = new Set<string>();
+    for (const p of answer.missing) {
+      const producer = this.graph.producerOf(p);
+      if (producer && producer.id !== action.id && !this.finishedIds.has(producer.id)) waitingFor.add(producer.id);
+    }
+    if (waitingFor.size === 0) return false;
+    this.askedAgain.add(action.id);
+    this.deferred.set(action.id, { action, waitingFor });
+    for (const id of waitingFor) this.wakers.set(id, [...(this.wakers.get(id) ?? []), action.id]);
+    return true;
   }
 
   /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
@@ -271,9 +307,25 @@ class Builder {
     }
   }
 
+  /** Deferred actions whose last awaited action this was are asked the shared cache again. */
+  private wakeDeferred(id: string): void {
+    this.finishedIds.add(id);
+    for (const waiter of this.wakers.get(id) ?? []) {
+      const d = this.deferred.get(waiter);
+      if (!d) continue;
+      d.waitingFor.delete(id);
+      if (d.waitingFor.size > 0) continue;
+      this.deferred.delete(waiter);
+      this.askedShared.delete(waiter);
+      this.answered.push(d.action);
+    }
+    this.wakers.delete(id);
+  }
+
   /** The action is done with (in whatever state): what waited for it may be ready now. */
   private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
     this.queue.finish(id, state === 'failed');
+    if (this.options.shared) this.wakeDeferred(id);
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }

@@ -97,12 +97,12 @@ beforeAll(async () => {
 describe('a shared cache on nginx (WebDAV)', () => {
   it('the first checkout builds and uploads every result; the second, elsewhere, with an empty store, compiles nothing', () => {
     expect(first.ok, JSON.stringify(first.failed)).toBe(true);
-    // Nothing was in the cache: every action ran, was looked up once, missed, and was uploaded once.
-    // Every action of the example writes files (the build folder, links included): all are shared.
+    // Nothing was in the cache: every action ran, was looked up once, missed, and was uploaded once,
+    // but the one that makes the build folder (a folder's record says nothing of what is in it).
     expect(first.restored).toEqual([]);
     expect(first.ran.filter((e) => e.kind === 'compile').length).toBe(48 + 2);
-    expect(first.remoteCache).toMatchObject({ hits: 0, misses: first.ran.length, uploads: first.ran.length, errors: 0, bytesDown: 0, pendingUploads: 0, warnings: [] });
-    expect(server.stored('ac')).toHaveLength(first.ran.length);
+    expect(first.remoteCache).toMatchObject({ hits: 0, misses: first.ran.length, uploads: first.ran.length - 1, errors: 0, bytesDown: 0, pendingUploads: 0, warnings: [] });
+    expect(server.stored('ac')).toHaveLength(first.ran.length - 1);
     // The blobs are the build folder's files, each once, named by the SHA-256 of its bytes.
     expect(server.stored('cas')).toEqual([...new Set(firstOutputs.values())].sort());
     // The root does not appear in any output: objects record '.' as their folder.
@@ -112,11 +112,11 @@ describe('a shared cache on nginx (WebDAV)', () => {
     const before = server.requests().length;
     const second = sharedBuild(secondRoot, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
     expect(second.ok, JSON.stringify(second.failed)).toBe(true);
-    expect(second.ran).toEqual([]);
-    // Every file comes from the cache (the build folder's own action may find its folder made by then).
-    expect(second.restored.length + second.upToDate).toBe(first.ran.length);
+    // Every file comes from the cache; the build folder is made here (or found made by a restore).
+    expect(second.ran.filter((e) => e.output !== OUT)).toEqual([]);
+    expect(second.restored.length).toBe(first.ran.length - 1);
     expect(outputs(second).filter((o) => o !== OUT)).toEqual(outputs(first).filter((o) => o !== OUT));
-    expect(second.remoteCache).toMatchObject({ hits: first.ran.length, misses: 0, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
+    expect(second.remoteCache).toMatchObject({ hits: first.ran.length - 1, misses: 1, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
     // The same bytes as the first checkout's, and no trace of either checkout's path.
     expect(built(secondRoot)).toEqual(firstOutputs);
     expect(filesHolding(secondRoot, secondRoot)).toEqual([]);
@@ -168,8 +168,8 @@ describe('a shared cache on nginx (WebDAV)', () => {
       const root = copyElsewhere();
       const r = sharedBuild(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
       expect(r.ok, JSON.stringify(r.failed)).toBe(true);
-      expect(ran(r)).toEqual([MUTEX, SCHED].sort());
-      expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 2, misses: 2, errors: 0 });
+      expect(ran(r).filter((o) => o !== OUT)).toEqual([MUTEX, SCHED].sort());
+      expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 3, misses: 3, errors: 0 });
       expect(fs.existsSync(path.join(root, OUT, 'core/planted.o'))).toBe(false);
       expect(built(root)).toEqual(firstOutputs);
     } finally {
@@ -219,11 +219,33 @@ describe('through the daemon', () => {
     startDaemon(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'readwrite' });
     const r = JSON.parse(osvd(root, ['build', '--json']).stdout) as SharedBuild;
     expect(r.ok, JSON.stringify(r.failed)).toBe(true);
-    expect(ran(r)).toEqual([KERNEL, SCHED].sort());
-    expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 2, misses: 2, errors: 0 });
+    expect(ran(r).filter((o) => o !== OUT)).toEqual([KERNEL, SCHED].sort());
+    expect(r.remoteCache).toMatchObject({ hits: first.ran.length - 3, misses: 3, errors: 0 });
     // The daemon answers before its uploads are done; it finishes them before it exits.
     expect(osvd(root, ['stop']).code).toBe(0);
     expect(server.stored('ac')).toHaveLength(entries + 2);
+  });
+});
+
+describe('headers the graph does not know yet', () => {
+  it("an action whose rule misses its generated header waits for it when a shared result names it, then restores", async () => {
+    // OSv's tools/cpiod objects read a generated header without an order-only edge to its generator:
+    // on an empty store the graph cannot know it, but the shared trace does.
+    const withProbe = (root: string): string => {
+      fs.mkdirSync(path.join(root, 'extra'));
+      fs.writeFileSync(path.join(root, 'extra/probe.cc'), '#include <osv/drivers_config.h>\nint probe() { return CONF_drivers_virtio; }\n');
+      appendTo(root, 'Makefile', `\nall: $(out)/extra/probe.o\n$(out)/extra/probe.o: extra/probe.cc\n\t$(makedir)\n\t$(call quiet, $(CXX) $(CXXFLAGS) -c -o $@ $<, CXX extra/probe.cc)\n`);
+      return root;
+    };
+    const own = await startNginx('dav');
+    const env = { OSVD_CACHE_URL: own.url };
+    const a = sharedBuild(withProbe(copyExample()), { ...env, OSVD_CACHE_MODE: 'readwrite' });
+    expect(a.ok, JSON.stringify(a.failed)).toBe(true);
+    expect(ran(a, 'compile')).toContain(`${OUT}/extra/probe.o`);
+    const b = sharedBuild(withProbe(copyElsewhere()), { ...env, OSVD_CACHE_MODE: 'read' });
+    expect(b.ok, JSON.stringify(b.failed)).toBe(true);
+    expect(b.ran.filter((e) => e.output !== OUT)).toEqual([]);
+    expect(b.restored.map((e) => e.output)).toContain(`${OUT}/extra/probe.o`);
   });
 });
 
