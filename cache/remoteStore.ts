@@ -62,6 +62,7 @@ const MISS: SharedAnswer = { found: false };
 const ROOT = '${OSVD_ROOT}';
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 const UPLOADS_AT_ONCE = 4;
+const ASK_FIRST_BYTES = 64 * 1024;
 /** Entries kept for merging into uploads (a run that failed is never uploaded: bound what it leaves). */
 const MAX_SEEN = 20_000;
 
@@ -290,7 +291,8 @@ export class RemoteStore implements SharedCache {
       }
       const full = sha256(data);
       if (!full.startsWith(o.hash)) return;
-      if (!(await this.cas.has('cas', full))) await this.cas.put('cas', full, data);
+      // A large blob the server may have already is asked about first; a small one costs as much to ask about as to send.
+      if (data.length < ASK_FIRST_BYTES || !(await this.cas.has('cas', full))) await this.cas.put('cas', full, data);
       outputs.push({ path: o.path, hash: o.hash, sha256: full, mode: o.mode, size: o.size });
     }
     const key = this.keyOf(action, run.commands, run.keyEnv, run.inputs);
