@@ -16,6 +16,7 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { timelineOf } from '../graph/timeline.js';
 import { resolveCache, type CacheSettings } from '../osv/cacheConfig.js';
 import { parseSets } from '../osv/knobs.js';
 import { mapRootAway } from '../osv/pathMap.js';
@@ -31,8 +32,39 @@ export interface LoadedGraph {
   readonly importMs: number;
   /** Makefiles make read: editing one re-imports the build. */
   readonly makefiles: readonly string[];
+  /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
+  readonly readWhileParsing: readonly (readonly [string, string])[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
+}
+
+/**
+ * The actions that write a file make reads while parsing the Makefile, with everything they depend
+ * on, in the graph's order.
+ */
+function preImportActions(loaded: LoadedGraph): string[] {
+  const wanted = new Set<string>();
+  for (const [p] of loaded.readWhileParsing) {
+    const producer = loaded.graph.producerOf(p);
+    if (!producer || wanted.has(producer.id)) continue;
+    wanted.add(producer.id);
+    for (const u of loaded.graph.upstreamOf(producer.id)) wanted.add(u);
+  }
+  return loaded.graph.topologicalOrder().filter((id) => wanted.has(id));
+}
+
+/** The result of the actions run before the import, and of the build after it (which found them up to date). */
+function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
+  const done = first.ran.length + first.restored.length;
+  return {
+    ...rest,
+    ran: [...first.ran, ...rest.ran],
+    restored: [...first.restored, ...rest.restored],
+    upToDate: Math.max(0, rest.upToDate - done),
+    raced: [...first.raced, ...rest.raced],
+    racedBecause: { ...first.racedBecause, ...rest.racedBecause },
+    durationMs: first.durationMs + rest.durationMs,
+  };
 }
 
 /** What the shared cache did during one build (and the uploads still under way), for its report. */
@@ -140,8 +172,12 @@ export class Session {
     this.remote = this.openRemote();
   }
 
+  private graphKey(project: Project): string {
+    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.remote !== undefined]);
+  }
+
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.remote !== undefined]);
+    const key = this.graphKey(project);
     const cached = this.graphs.get(key);
     if (cached) {
       this.graphs.delete(key);
@@ -152,11 +188,23 @@ export class Session {
     const imported = this.pathIndependent(await projectActions(project, this.files, this.imports), project.root);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
-    const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    const graph = new BuildGraph(
+      imported.actions,
+      (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+      (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+    );
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};
     for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles, byKind };
+    const loaded: LoadedGraph = {
+      project,
+      graph,
+      importCached: imported.importCached,
+      importMs: imported.importMs,
+      makefiles: imported.makefiles,
+      readWhileParsing: imported.readWhileParsing,
+      byKind,
+    };
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -177,15 +225,49 @@ export class Session {
     this.traces.clearCache();
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean): Promise<BuildResult & { remoteCache?: RemoteCacheReport }> {
-    const { project, graph } = loaded;
+  /**
+   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
+   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
+   * first; when they changed such a file, the build is imported again before the rest runs, so the
+   * first build links what the second would (make does the same when it remakes a makefile).
+   * `reloaded` is the graph built then, when it is not `loaded`.
+   */
+  async build(
+    loaded: LoadedGraph,
+    onEvent?: (e: BuildEvent) => void,
+    niceness = 0,
+    knownUpToDate?: (id: string) => boolean,
+  ): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
     const startedAt = Date.now();
     const remoteBefore = this.remote?.counters();
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    let prepared: BuildResult | undefined;
+    let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
     try {
-      const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, shared: this.remote });
+      const first = preImportActions(loaded);
+      if (first.length > 0 && !first.every((id) => knownUpToDate?.(id))) {
+        const sub = new BuildGraph(
+          first.map((id) => loaded.graph.get(id)),
+          (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+          (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+        );
+        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined);
+        if (prepared.ok && this.parsedFilesChanged(loaded)) {
+          this.graphs.delete(this.graphKey(loaded.project));
+          this.log.info('an action rewrote a file make reads while parsing: importing again');
+          loaded = reloaded = await this.graph(loaded.project);
+          knownUpToDate = undefined;
+        }
+      }
+      if (prepared && !prepared.ok) {
+        // What waits for a failed action is not attempted: say so for the whole graph, as a build would.
+        const skipped = new Set<string>();
+        for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
+        result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
+      } else {
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, knownUpToDate);
+      }
+      if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -193,6 +275,64 @@ export class Session {
     }
     // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
     if (!this.longLived) await this.remote?.flush();
+    await this.afterBuild(loaded, result, startedAt);
+    const remoteCache = this.remoteReport(remoteBefore);
+    return { ...result, ...(reloaded ? { reloaded } : {}), ...(remoteCache ? { remoteCache } : {}) };
+  }
+
+  /** The shared cache's counters since `before`, and its warning, logged. */
+  private remoteReport(before: RemoteCounters | undefined): RemoteCacheReport | undefined {
+    const remote = this.remote;
+    if (!remote || !before) return undefined;
+    const now = remote.counters();
+    const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof RemoteCounters]])) as unknown as RemoteCounters;
+    const warnings = remote.takeWarnings();
+    for (const w of warnings) this.log.warn(w);
+    const report = { url: remote.settings.url, mode: remote.settings.mode, ...delta, pendingUploads: remote.pendingUploads, warnings };
+    this.log.info({ remoteCache: report }, 'remote cache');
+    return report;
+  }
+
+  /** Counters of the shared cache since this session opened (for `osvd stats`); undefined without one. */
+  remoteCounters(): (RemoteCounters & { url: string; mode: CacheSettings['mode']; pendingUploads: number }) | undefined {
+    const r = this.remote;
+    return r && { url: r.settings.url, mode: r.settings.mode, ...r.counters(), pendingUploads: r.pendingUploads };
+  }
+
+  /** Finish the shared cache's uploads (a daemon about to stop). */
+  async flushShared(): Promise<void> {
+    await this.remote?.flush();
+  }
+
+  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, knownUpToDate: ((id: string) => boolean) | undefined): Promise<BuildResult> {
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    const shells = this.longLived ? this.shellPool(niceness) : undefined;
+    const stateRel = path.relative(project.root, project.stateDir);
+    return build(graph, this.services, {
+      root: project.root,
+      jobs: project.jobs,
+      context: project.knobs,
+      onEvent,
+      niceness,
+      scratchDir: this.scratchDir,
+      knownUpToDate,
+      shells,
+      outputFolders: [project.outDir],
+      skipFolder: (rel) => rel === stateRel,
+      shared: this.remote,
+    });
+  }
+
+  /** Whether a file make read while parsing is no longer what the import saw. */
+  private parsedFilesChanged(loaded: LoadedGraph): boolean {
+    return loaded.readWhileParsing.some(([p, h]) => {
+      this.files.invalidate(p);
+      return (this.files.hash(p) ?? 'missing') !== h;
+    });
+  }
+
+  private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number): Promise<void> {
+    const { project, graph } = loaded;
     // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
     // The same graph writes the same file: it is written again only when it was changed or removed.
     try {
@@ -224,35 +364,9 @@ export class Session {
       knobs: project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    this.history.add(summary, timelineOf(result, project.jobs));
     this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    const remoteCache = this.remoteReport(remoteBefore);
-    return remoteCache ? { ...result, remoteCache } : result;
-  }
-
-  /** The shared cache's counters since `before`, and its warning, logged. */
-  private remoteReport(before: RemoteCounters | undefined): RemoteCacheReport | undefined {
-    const remote = this.remote;
-    if (!remote || !before) return undefined;
-    const now = remote.counters();
-    const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof RemoteCounters]])) as unknown as RemoteCounters;
-    const warnings = remote.takeWarnings();
-    for (const w of warnings) this.log.warn(w);
-    const report = { url: remote.settings.url, mode: remote.settings.mode, ...delta, pendingUploads: remote.pendingUploads, warnings };
-    this.log.info({ remoteCache: report }, 'remote cache');
-    return report;
-  }
-
-  /** Counters of the shared cache since this session opened (for `osvd stats`); undefined without one. */
-  remoteCounters(): (RemoteCounters & { url: string; mode: CacheSettings['mode']; pendingUploads: number }) | undefined {
-    const r = this.remote;
-    return r && { url: r.settings.url, mode: r.settings.mode, ...r.counters(), pendingUploads: r.pendingUploads };
-  }
-
-  /** Finish the shared cache's uploads (a daemon about to stop). */
-  async flushShared(): Promise<void> {
-    await this.remote?.flush();
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */

@@ -1,11 +1,14 @@
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
+import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
-import type { SharedAnswer, SharedCache } from './sharedCache.js';
+import type { SharedCache } from './sharedCache.js';
+import { SharedLookups } from './sharedLookups.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -21,12 +24,21 @@ export interface RanEntry {
   readonly reason: string;
   readonly reasons: readonly DirtyReason[];
   readonly durationMs: number;
+  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
+  readonly time: SlotTime;
+}
+
+/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
+export interface SlotTime extends ActionTime {
+  readonly slot: number;
 }
 
 export interface RestoredEntry {
   readonly id: string;
   readonly output: string;
   readonly kind: ActionKind;
+  /** When its outputs were put back (ms since the build started); restores take no job slot. */
+  readonly time: ActionTime;
 }
 
 export interface FailedEntry {
@@ -37,6 +49,7 @@ export interface FailedEntry {
   readonly command?: string;
   readonly exitCode: number | null;
   readonly message: string;
+  readonly time: SlotTime;
 }
 
 export interface BuildResult {
@@ -52,6 +65,8 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
+  readonly criticalPath?: readonly string[];
 }
 
 export type BuildEvent =
@@ -83,6 +98,14 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /**
+   * The build folders, relative to the root: every file an action writes under them is one of its
+   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
+   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
+   */
+  readonly outputFolders?: readonly string[];
+  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
+  readonly skipFolder?: (rel: string) => boolean;
   /** A cache other builds fill, asked for what the local store lacks before an action runs. */
   readonly shared?: SharedCache;
 }
@@ -111,22 +134,15 @@ class Builder {
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
   private running = 0;
+  /** Which job slots are busy: an action takes the lowest free one, for the timeline and the trace. */
+  private readonly busySlots: boolean[] = [];
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
-  /** Actions waiting for the shared cache's answer (they hold no job slot). */
-  private fetching = 0;
-  /** Actions the shared cache was asked about in this build: asked once, whatever it answered. */
-  private readonly askedShared = new Set<string>();
-  /** Deferred actions, asked a second time when woken. */
-  private readonly askedAgain = new Set<string>();
-  /** Actions the shared cache has answered for, to decide again (first) within the job limit. */
-  private readonly answered: Action[] = [];
-  /** Actions waiting for others to write files a shared result names (see deferUntilWritten), by id. */
-  private readonly deferred = new Map<string, { action: Action; waitingFor: Set<string> }>();
-  /** For each action some deferred ones wait for, their ids. */
-  private readonly wakers = new Map<string, string[]>();
-  private readonly finishedIds = new Set<string>();
   private pumpScheduled = false;
+  private readonly learner: OutputLearner;
+  /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
+  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
+  private readonly lookups: SharedLookups | undefined;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -140,6 +156,8 @@ class Builder {
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared };
+    if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
+    this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
   run(): Promise<BuildResult> {
@@ -157,7 +175,11 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
-      while (this.running < this.options.jobs && (this.answered.length > 0 || this.queue.hasReady())) {
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true)) {
+        const { action, preKey } = this.waitingOpen.shift()!;
+        this.start(action, preKey);
+      }
+      while (this.running < this.options.jobs && (this.lookups?.hasAnswered || this.queue.hasReady())) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -165,10 +187,10 @@ class Builder {
           }
           return;
         }
-        const back = this.answered.shift();
-        if (back) {
+        const answered = this.lookups?.nextAnswered();
+        if (answered) {
           decided++;
-          this.decideAndStart(back);
+          this.decideAndStart(answered);
           continue;
         }
         const id = this.queue.next();
@@ -182,17 +204,14 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      const idle = this.running === 0 && this.recording === 0 && this.fetching === 0 && this.answered.length === 0 && !this.queue.hasReady();
-      if (idle && this.deferred.size > 0) {
-        // What they wait for cannot come first (it waits for them, or for a failure): decide them now.
-        for (const { action } of this.deferred.values()) this.answered.push(action);
-        this.deferred.clear();
-        this.wakers.clear();
+      const idle = this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.lookups?.busy && !this.queue.hasReady();
+      if (idle && this.lookups?.releaseDeferred()) {
         setImmediate(() => this.pump());
         return;
       }
       if (idle) {
         this.result.durationMs = performance.now() - this.started;
+        this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
       }
@@ -211,55 +230,26 @@ class Builder {
       this.finish(action.id, 'upToDate', 0);
       return;
     }
+    const restoreStart = this.now();
     if (decision.state === 'restore' && restoreOutputs(decision.stale, files, store)) {
       traces.adoptRun(decision.entry.run);
-      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
+      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind, time: { startMs: restoreStart, endMs: this.now() } });
       this.finish(action.id, 'restored', 0);
       return;
     }
-    const shared = this.options.shared;
-    if (shared && !this.askedShared.has(action.id)) {
-      // Asked without a job slot (the answer is a download, not work for this machine's cores), so
-      // every ready action is looked up at once; what must still run then waits for a slot.
-      this.askedShared.add(action.id);
-      this.fetching++;
-      shared.fetch(action, decision.preKey, this.options.context).then(
-        (answer) => {
-          this.fetching--;
-          if (!this.deferUntilWritten(action, answer)) this.answered.push(action);
-          this.pump();
-        },
-        (err) => this.reject(err),
-      );
-      return;
-    }
+    // Not here: the shared cache may have it (asked once; its answer comes back to be decided again).
+    if (this.lookups?.ask(action, decision.preKey)) return;
     this.start(action, decision.preKey);
-  }
-
-  /**
-   * A shared result that would do but for files other actions of this build have yet to write
-   * (headers this graph does not know the action reads: it has no last run here yet): ask again once
-   * they are written, rather than run the action now, when it may even fail for want of them.
-   * An action is deferred once; its second answer is final.
-   */
-  private deferUntilWritten(action: Action, answer: SharedAnswer): boolean {
-    if (answer.found || !answer.missing || this.askedAgain.has(action.id)) return false;
-    const waitingFor = new Set<string>();
-    for (const p of answer.missing) {
-      const producer = this.graph.producerOf(p);
-      if (producer && producer.id !== action.id && !this.finishedIds.has(producer.id)) waitingFor.add(producer.id);
-    }
-    if (waitingFor.size === 0) return false;
-    this.askedAgain.add(action.id);
-    this.deferred.set(action.id, { action, waitingFor });
-    for (const id of waitingFor) this.wakers.set(id, [...(this.wakers.get(id) ?? []), action.id]);
-    return true;
   }
 
   /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
   private start(action: Action, preKey: string): void {
     const { files, traces } = this.services;
     const id = action.id;
+    if (action.outputsOpen && !this.learner.mayStart(true)) {
+      this.waitingOpen.push({ action, preKey });
+      return;
+    }
     const reasons = explain({
       action,
       files,
@@ -272,18 +262,33 @@ class Builder {
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.running++;
+    const slot = this.takeSlot();
+    const startMs = this.now();
+    let time: SlotTime | undefined;
     this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
     // The job slot is given back as soon as the commands end: the next command starts while
     // this run is hashed and recorded, rather than after.
     const release = (): void => {
+      time = { slot, startMs, endMs: this.now() };
+      this.busySlots[slot] = false;
       this.running--;
       this.recording++;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
+    let look: (() => string[]) | undefined;
+    if (action.outputsOpen && (this.options.outputFolders?.length ?? 0) > 0) {
+      const before = this.learner.start(id);
+      look = () =>
+        this.learner.finish(id, before, (p) => {
+          const producer = this.graph.producerOf(p);
+          return producer !== undefined && producer.id !== id;
+        });
+    }
+    runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
-        this.addToResult(action, outcome, reason, reasons);
+        this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
@@ -292,40 +297,43 @@ class Builder {
   }
 
   /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
     const { id, kind } = action;
     const output = primaryOutput(action);
     if (outcome.state === 'failed') {
       const { exitCode, message, command } = outcome;
-      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
+      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
       return;
     }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time });
     if (outcome.racedBecause) {
       this.result.raced.push(id);
       this.result.racedBecause[id] = outcome.racedBecause;
     }
   }
 
-  /** Deferred actions whose last awaited action this was are asked the shared cache again. */
-  private wakeDeferred(id: string): void {
-    this.finishedIds.add(id);
-    for (const waiter of this.wakers.get(id) ?? []) {
-      const d = this.deferred.get(waiter);
-      if (!d) continue;
-      d.waitingFor.delete(id);
-      if (d.waitingFor.size > 0) continue;
-      this.deferred.delete(waiter);
-      this.askedShared.delete(waiter);
-      this.answered.push(d.action);
-    }
-    this.wakers.delete(id);
+  private now(): number {
+    return performance.now() - this.started;
+  }
+
+  private takeSlot(): number {
+    let slot = this.busySlots.indexOf(false);
+    if (slot < 0) slot = this.busySlots.length;
+    this.busySlots[slot] = true;
+    return slot;
+  }
+
+  /** Over what ran, failed or was restored: the rest finished at once when they were ready. */
+  private criticalPath(): string[] {
+    const times = new Map<string, ActionTime>();
+    for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id));
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
   private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
     this.queue.finish(id, state === 'failed');
-    if (this.options.shared) this.wakeDeferred(id);
+    this.lookups?.finished(id);
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }
