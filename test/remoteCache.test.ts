@@ -160,6 +160,30 @@ describe('a shared cache on nginx (WebDAV)', () => {
     }
   });
 
+  it('an entry the server garbles (an error page where the entry was) is unusable: that one object is compiled, one warning', () => {
+    const name = server.stored('ac').find((n) => {
+      const decoded = decodeEntry(fs.readFileSync(path.join(server.data, 'ac', n)));
+      return 'entry' in decoded && decoded.entry.traces[0]!.outputs.some((o) => o.path === SCHED);
+    });
+    expect(name).toBeDefined();
+    const file = path.join(server.data, 'ac', name!);
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, '<html><body>502 Bad Gateway</body></html>\n');
+    try {
+      const root = copyElsewhere();
+      const r = sharedBuild(root, { OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'read' });
+      expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+      expect(ran(r, 'compile')).toEqual([SCHED]);
+      expect(ran(r, 'link')).toEqual([]);
+      expect(r.remoteCache).toMatchObject({ hits: first.ran.length - NOT_SHARED.length - 1, errors: 1 });
+      expect(r.remoteCache.warnings).toEqual([`remote cache ${server.url}: the entry under /ac/${name!.slice(0, 12)}... is unusable: ${(decodeEntry(fs.readFileSync(file)) as { garbage: string }).garbage}`]);
+      expect(r.stderr.match(/osvd: warning:/g)).toHaveLength(1);
+      expect(built(root)).toEqual(firstOutputs);
+    } finally {
+      fs.writeFileSync(file, good);
+    }
+  });
+
   it('an entry is trusted only for what it names: one naming a device to hash, or a file the action does not write, is a miss', () => {
     // Rewrite two entries in the server's folder, as a hostile or broken writer could.
     const MUTEX = `${OUT}/core/mutex.o`;
