@@ -42,6 +42,14 @@ export interface RemoteCounters {
   bytesUp: number;
 }
 
+/** What the shared cache did during one build (and the uploads still under way), for its report. */
+export interface RemoteCacheReport extends RemoteCounters {
+  url: string;
+  mode: RemoteSettings['mode'];
+  pendingUploads: number;
+  warnings: string[];
+}
+
 /** The local store as the remote cache needs it: a blob already checked against its hash goes in. */
 export interface BlobSink {
   has(hash: string): boolean;
@@ -96,12 +104,15 @@ export class RemoteStore implements SharedCache {
     return this.uploadQueue.length + this.uploading;
   }
 
-  /** The warnings since the last call (at most one): a build's. The next build may warn again. */
-  takeWarnings(): string[] {
-    const w = this.warnings;
+  /** What it did since `before` (counters() then), and its warning since the last report (at most one): a build's. */
+  reportSince(before: RemoteCounters): RemoteCacheReport {
+    const now = this.counters();
+    const delta = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof RemoteCounters]])) as unknown as RemoteCounters;
+    const warnings = this.warnings;
+    // The next build may warn again.
     this.warnings = [];
     this.warned = false;
-    return w;
+    return { url: this.settings.url, mode: this.settings.mode, ...delta, pendingUploads: this.pendingUploads, warnings };
   }
 
   async fetch(action: Action, preKey: string, context: BuildContext): Promise<SharedAnswer> {
