@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../daemon/session.js';
 import { decodeEntry, encodeEntry, ENTRY_FILE, sha256, type ActionEntry } from '../cache/actionEntry.js';
-import { appendTo, copyExample, hashTree, KERNEL_CHAIN, osvd, OUT, osvdEnv, removeCopies, sha, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
+import { appendTo, copyExample, hashTree, KERNEL_CHAIN, osvd, OUT, osvdEnv, removeCopies, sha, startDaemon, status, stopDaemons, waitFor, type BuildJson } from './helpers.js';
 import { startNginx, stopNginxes, type Nginx } from './nginx.js';
 
 /**
@@ -265,6 +265,33 @@ describe('through the daemon', () => {
     // The daemon answers before its uploads are done; it finishes them before it exits.
     expect(osvd(root, ['stop']).code).toBe(0);
     expect(server.stored('ac')).toHaveLength(entries + changed.length);
+  });
+
+
+  it('a daemon whose config gains a cache uses it from its next build: objects stop naming the tree, and come from the cache', async () => {
+    const root = copyElsewhere();
+    const config = path.join(root, 'osv.config.ts');
+    fs.writeFileSync(config, 'export default {};\n');
+    startDaemon(root);
+    const local = JSON.parse(osvd(root, ['build', '--json']).stdout) as SharedBuild;
+    expect(local.ok, JSON.stringify(local.failed)).toBe(true);
+    expect(local).not.toHaveProperty('remoteCache');
+    // Without a cache the commands are make's: an object names the folder it was compiled in.
+    expect(filesHolding(root, root)).toContain('core/sched.o');
+    fs.writeFileSync(config, `export default { cache: { url: ${JSON.stringify(server.url)}, mode: 'read' } };\n`);
+    // The root mapped away changes every compile command: once the daemon has read the config again, they are to run.
+    await waitFor('the daemon to read the config again', () => status(root).dirty.run > 0);
+    const r = JSON.parse(osvd(root, ['build', '--json']).stdout) as SharedBuild;
+    expect(r.ok, JSON.stringify(r.failed)).toBe(true);
+    // What is not shared runs; every compile, the kernel's link among them, comes from the cache (the
+    // actions whose commands name no compiler are still up to date here).
+    expect(ran(r)).toEqual([`${OUT}/bootfs.bin`, `${OUT}/loader-stripped.elf.lz.o`]);
+    expect(ran(r, 'compile')).toEqual([]);
+    expect(r.restored.map((e) => e.output)).toEqual(expect.arrayContaining([SCHED, KERNEL]));
+    expect(r.remoteCache).toMatchObject({ mode: 'read', misses: r.ran.length, uploads: 0, errors: 0 });
+    expect(r.remoteCache.hits).toBeGreaterThanOrEqual(r.restored.length);
+    expect(built(root)).toEqual(firstOutputs);
+    expect(filesHolding(root, root)).toEqual([]);
   });
 });
 
