@@ -371,7 +371,7 @@ describe('modes and credentials', () => {
     expect(empty.stored('cas')).toEqual([]);
   });
 
-  it('credentials come from OSVD_CACHE_AUTH and never reach the output, the JSON or the log', async () => {
+  it('credentials come from OSVD_CACHE_AUTH and never reach the output, the JSON, the log or the build\'s commands', async () => {
     const guarded = await startNginx('davWithAuth');
     // Without them, uploads are refused: one warning, and the build is fine.
     const a = sharedBuild(copyExample(), { OSVD_CACHE_URL: guarded.url, OSVD_CACHE_MODE: 'readwrite' });
@@ -379,13 +379,17 @@ describe('modes and credentials', () => {
     expect(a.remoteCache.uploads).toBe(0);
     expect(a.remoteCache.warnings).toEqual([expect.stringMatching(/refused access \(401\)/)]);
     const root = copyExample();
+    // An action that writes its environment down: the build's commands never see the credentials either.
+    appendTo(root, 'Makefile', `\n$(out)/loader.elf: | $(out)/env.txt\n$(out)/env.txt:\n\t$(makedir)\n\tenv > $@\n`);
     const env = { OSVD_CACHE_URL: guarded.url, OSVD_CACHE_MODE: 'readwrite', OSVD_CACHE_AUTH: 'ci:secret' };
     const r = osvdEnv(root, ['build', '--json'], { ...env, OSVD_LOG: '' });
     const json = JSON.parse(r.stdout) as SharedBuild;
     expect(json.ok).toBe(true);
     expect(json.remoteCache.uploads).toBeGreaterThan(0);
     expect(json.remoteCache.errors).toBe(0);
-    const text = [r.stdout, r.stderr, fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8')].join('\n');
+    const commandsSaw = fs.readFileSync(path.join(root, OUT, 'env.txt'), 'utf8');
+    expect(commandsSaw).toMatch(/^PATH=/m);
+    const text = [r.stdout, r.stderr, fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8'), commandsSaw].join('\n');
     expect(text).not.toContain('secret');
     expect(text).not.toContain(Buffer.from('ci:secret').toString('base64'));
     expect(text).toContain(guarded.url);
