@@ -10,6 +10,8 @@ import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
+import type { SharedCache } from './sharedCache.js';
+import { SharedLookups } from './sharedLookups.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -63,6 +65,8 @@ export interface BuildOptions {
   readonly outputFolders?: readonly string[];
   /** A folder under them that is not the build's (osvd's own state), relative to the root. */
   readonly skipFolder?: (rel: string) => boolean;
+  /** A cache other builds fill, asked for what the local store lacks before an action runs. */
+  readonly shared?: SharedCache;
   /**
    * Stops the build: no action starts any more, the commands running are killed with their process
    * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
@@ -109,11 +113,14 @@ class Builder {
   /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
   private stopping = false;
   private killed = false;
+  /** Resolved: a shared-cache answer that comes after a build stopped at its failure limit changes nothing. */
+  private ended = false;
   /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
   private recordedCount = 0;
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
   private readonly waitingOpen: { action: Action; preKey: string }[] = [];
+  private readonly lookups: SharedLookups | undefined;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -127,7 +134,8 @@ class Builder {
     const only = options.targets ? graph.withUpstream(options.targets) : undefined;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs), only);
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor, shared: options.shared };
+    if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
     let known = 0;
     if (options.knownUpToDate) for (const id of only ?? graph.actions.keys()) if (options.knownUpToDate(id)) known++;
@@ -165,6 +173,7 @@ class Builder {
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.ended) return;
     if (this.stopping) {
       if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
       return;
@@ -178,13 +187,19 @@ class Builder {
         const { action, preKey } = this.waitingOpen.shift()!;
         this.start(action, preKey);
       }
-      while (this.running < this.options.jobs && this.queue.hasReady() && !this.limitReached) {
+      while (this.running < this.options.jobs && (this.lookups?.hasAnswered || this.queue.hasReady()) && !this.limitReached) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
             setImmediate(() => this.pump());
           }
           return;
+        }
+        const answered = this.lookups?.nextAnswered();
+        if (answered) {
+          decided++;
+          this.decideAndStart(answered);
+          continue;
         }
         const id = this.queue.next();
         if (id === undefined) break;
@@ -197,8 +212,16 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      // Once stopped, what waits (ready, or an open action waiting for its turn) never starts.
-      if (this.running === 0 && this.recording === 0 && (this.limitReached || (this.waitingOpen.length === 0 && !this.queue.hasReady()))) {
+      // Past the failure limit, what waits (ready, answered by the shared cache, an open action waiting
+      // for its turn) never starts: the build ends once what runs has finished.
+      const settled = this.running === 0 && this.recording === 0;
+      const idle = settled && (this.limitReached || (this.waitingOpen.length === 0 && !this.lookups?.busy && !this.queue.hasReady()));
+      if (idle && !this.limitReached && this.lookups?.releaseDeferred()) {
+        setImmediate(() => this.pump());
+        return;
+      }
+      if (idle) {
+        this.ended = true;
         this.result.durationMs = performance.now() - this.started;
         this.result.stopped = this.limitReached && !this.queue.allAccounted();
         this.result.criticalPath = this.criticalPath();
@@ -227,6 +250,8 @@ class Builder {
       this.finish(action.id, 'restored', 0);
       return;
     }
+    // Not here: the shared cache may have it (asked once; its answer comes back to be decided again).
+    if (this.lookups?.ask(action, decision.preKey)) return;
     this.start(action, decision.preKey);
   }
 
@@ -334,6 +359,7 @@ class Builder {
    */
   private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number, outcome?: RunOutcome, counted = true): void {
     this.queue.finish(id, state === 'failed');
+    this.lookups?.finished(id);
     if (!counted) return;
     this.progressed++;
     const onEvent = this.options.onEvent;

@@ -6,6 +6,7 @@ import { DepfileError, parseDepfile } from './depfile.js';
 import { failureHint, failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
+import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
 import type { FileHasher } from './traces.js';
@@ -26,6 +27,7 @@ export interface RunSetting extends BuildServices {
    * colours): its key and its record keep its own commands.
    */
   readonly commandsFor?: (action: Action) => readonly string[];
+  readonly shared?: SharedCache;
 }
 
 /** `printed`: what the commands printed (stdout and stderr as they came), escapes and all. */
@@ -112,7 +114,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     if (record) outputs.push(record);
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
-  s.traces.recordRun({
+  const run = {
     actionId: action.id,
     key: actionKey(preKey, deps),
     preKey,
@@ -125,7 +127,9 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
     ...(exec.output ? { printed: keptOutput(stripAnsi(exec.output)) } : {}),
-  });
+  };
+  s.traces.recordRun(run);
+  s.shared?.share(action, run);
   return { state: 'ran', durationMs: exec.durationMs, printed: exec.output };
 }
 
