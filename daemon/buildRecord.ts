@@ -1,6 +1,7 @@
 import { stripAnsi } from '../base/ansi.js';
 import { crashPoint } from '../base/crashPoint.js';
 import type { BuildResult } from '../graph/builder.js';
+import type { RemoteCacheReport } from './session.js';
 import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import type { LoadedGraph, Session } from './session.js';
 
@@ -35,6 +36,16 @@ export function recordUpToDate(s: Session, loaded: LoadedGraph, result: BuildRes
   s.writeCompileCommands(loaded);
   recordSummary(s, loaded, result, Date.now() - Math.round(result.durationMs), {});
   s.counters.add({ builds: 1, upToDate: result.upToDate });
+}
+
+/** What the shared cache did in a build, added to the counters of osvd stats (uploads as far as done then). */
+export function countShared(s: Session, r: RemoteCacheReport): void {
+  const { hits, misses, uploads, errors, bytesDown, bytesUp } = r;
+  try {
+    s.counters.add({ 'shared.hits': hits, 'shared.misses': misses, 'shared.uploads': uploads, 'shared.errors': errors, 'shared.bytesDown': bytesDown, 'shared.bytesUp': bytesUp });
+  } catch (err) {
+    s.log.warn({ err }, 'could not add to the counters of osvd stats');
+  }
 }
 
 /** The build's summary, in the history and the log. */

@@ -22,7 +22,7 @@ import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
-import { recordFinishedBuild } from './buildRecord.js';
+import { countShared, recordFinishedBuild } from './buildRecord.js';
 import { mergeResults, preImportActions } from './preImport.js';
 import { RunningBuild } from './runningBuild.js';
 
@@ -299,8 +299,14 @@ export class Session {
     if (remoteCache) {
       for (const w of remoteCache.warnings) this.log.warn(w);
       this.log.info({ remoteCache }, 'remote cache');
+      countShared(this, remoteCache);
     }
     return { ...result, ...(reloaded ? { reloaded } : {}), ...(remoteCache ? { remoteCache } : {}) };
+  }
+
+  /** The shared cache this session uses, if any (for osvd stats). */
+  get sharedCache(): { readonly url: string; readonly mode: string } | undefined {
+    return this.remote?.settings;
   }
 
   /** Finish the shared cache's uploads (a daemon about to stop). */

@@ -16,14 +16,18 @@ export interface StatsReport {
   /** Blobs the store dropped to stay within its cap. */
   evicted: number;
   /**
-   * The shared cache's figures (hits, misses, uploads, errors) once one is configured: the shared
-   * cache of cache/ fills this in; null while there is none.
+   * The shared cache this tree uses now (osv.config.ts or OSVD_CACHE_URL) and what shared caches did
+   * in its builds since counting started: actions restored from it (hits), lookups without a usable
+   * result (misses), entries uploaded, failed requests, bytes each way. Null while none is configured.
    */
-  shared: Record<string, number> | null;
+  shared: ({ url: string; mode: string } & Record<(typeof SHARED_FIGURES)[number], number>) | null;
 }
+
+const SHARED_FIGURES = ['hits', 'misses', 'uploads', 'errors', 'bytesDown', 'bytesUp'] as const;
 
 export function statsReport(session: Session): StatsReport {
   const counts = session.counters.all();
+  const shared = session.sharedCache;
   const byKind: StatsReport['byKind'] = {};
   for (const [name, n] of Object.entries(counts)) {
     const m = /^(ran|restored|failed)\.(\w+)$/.exec(name);
@@ -38,7 +42,7 @@ export function statsReport(session: Session): StatsReport {
     byKind,
     upToDate: counts.upToDate ?? 0,
     evicted: counts.evicted ?? 0,
-    shared: null,
+    shared: shared ? { url: shared.url, mode: shared.mode, ...(Object.fromEntries(SHARED_FIGURES.map((f) => [f, counts[`shared.${f}`] ?? 0])) as Record<(typeof SHARED_FIGURES)[number], number>) } : null,
   };
 }
 
@@ -63,7 +67,9 @@ export function printStats(s: StatsReport, o: { json?: boolean }): void {
     `hit rate:    ${looked ? `${Math.round((100 * total.restored) / looked)}%` : '-'} of the actions that were not up to date came from the store`,
     `up to date:  ${num(s.upToDate)} actions, summed over builds`,
     `evicted:     ${num(s.evicted)} blobs (to stay within the cap)`,
-    `shared cache: ${s.shared ? Object.entries(s.shared).map(([k, v]) => `${k} ${num(v)}`).join(', ') : 'none configured'}`,
+    s.shared
+      ? `shared cache: ${s.shared.url} (${s.shared.mode}): ${num(s.shared.hits)} hits, ${num(s.shared.misses)} misses, ${num(s.shared.uploads)} uploads, ${num(s.shared.errors)} errors; ${bytes(s.shared.bytesDown)} down, ${bytes(s.shared.bytesUp)} up`
+      : 'shared cache: none configured',
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }
