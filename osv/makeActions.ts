@@ -4,7 +4,7 @@ import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
 import type { ImportRequest } from './importRequest.js';
-import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
+import { buildPathVariables, expandsLate, latePrerequisites, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, type RecipeFacts } from './recipes.js';
 
@@ -152,7 +152,7 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   return {
     id: t.target,
     kind,
-    commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : t.recipe,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : t.recipe,
     cwd: '.',
     env: im.env,
     // Compilers and linkers read no variable make exports; commands and scripts read those they name.
@@ -221,6 +221,12 @@ function prerequisitesOf(
   for (const i of inputs) traced.delete(i);
   orderAfter.delete(target);
   return { inputs, traced, orderAfter };
+}
+
+/** Whether make has something to do for a name: a recipe, a phony target, or prerequisites of its own. */
+function makesSomething(im: ImportContext, name: string): boolean {
+  const rule = im.db.rules.get(name);
+  return im.recipeTargets.has(name) || (rule !== undefined && (rule.phony || rule.prereqs.length > 0 || rule.orderOnly.length > 0));
 }
 
 /** Actions reached through a phony or recipe-less prerequisite, for ordering. */
