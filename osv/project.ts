@@ -11,6 +11,7 @@ import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, typ
 import { importBuild, type ImportStore } from './cachedImport.js';
 import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
+import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
@@ -180,8 +181,17 @@ export async function projectActions(project: Project, files: FileHasher, import
     const source = versionScriptSource(project, extraVars) ?? `${outDir}/default_version_script`;
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }
+  // What scripts/build copies into the build folder for the kernel's bootfs (fs=ramfs's fstab).
+  let actions = withGitState(root, imported.actions);
+  if (project.tree.isOsvKernel) {
+    for (const { action, reader } of kernelFileCopies(root, knobs, outDir, project.baseEnv)) {
+      if (actions.some((a) => a.outputs.includes(action.outputs[0]!))) continue;
+      own.push(action);
+      actions = actions.map((a) => (a.id === reader ? { ...a, inputs: [...new Set([...a.inputs, ...action.outputs])].sort() } : a));
+    }
+  }
   return {
-    actions: [...withGitState(root, imported.actions), ...own],
+    actions: [...actions, ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: imported.makefiles.map(([p]) => p),
