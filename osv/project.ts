@@ -10,7 +10,7 @@ import { ConfigError } from './errors.js';
 import { gitScripts, gitStateFiles } from './gitState.js';
 import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
 import { importBuild, type ImportStore } from './cachedImport.js';
-import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
+import { configureBuildFolder, hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
 import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
@@ -163,6 +163,7 @@ export async function projectActions(project: Project, files: FileHasher, import
       fs.writeFileSync(abs, '');
     }
   }
+  await configureBuildFolder({ root, outDir, mode: knobs.mode, arch: knobs.arch, env: project.baseEnv });
   const keyFile = versionScriptSource(project, extraVars);
   const keyHash = keyFile ? (files.hash(keyFile) ?? 'missing') : undefined;
   const imported = await importBuild(

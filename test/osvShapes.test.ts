@@ -175,6 +175,18 @@ describe('OSv Makefile constructs', () => {
     expect(file(`${OUT}/gen/include/osv/kernel_config_logger_debug.h`).toString()).toContain('CONF_logger_debug 1');
   });
 
+  it("mode=debug on a tree never configured for it: osvd runs the Kconfig step first, as OSv's scripts/build does", () => {
+    // The Makefile's own fallback runs conf/Makefile in a $(shell) that make 4.3 gives no command-line
+    // variables: it configures release, and the include of debug's kernel_conf.mk fails.
+    const fresh = writeTree();
+    trees.push(fresh);
+    const debug = build(fresh, 'mode=debug');
+    expect(debug.ok, JSON.stringify(debug)).toBe(true);
+    expect(fs.existsSync(path.join(fresh, 'build/debug.x64/gen/config/kernel_conf.mk'))).toBe(true);
+    expect(fs.existsSync(path.join(fresh, 'build/release.x64'))).toBe(false);
+    expect(ranOf(build(fresh, 'mode=debug'))).toEqual([]);
+  });
+
   it('writes compile_commands.json for the knobs in effect, linked from build/', () => {
     const entries = JSON.parse(fs.readFileSync(path.join(root, 'build/compile_commands.json'), 'utf8')) as { file: string; command: string; directory: string }[];
     expect(entries.map((e) => e.file)).toEqual(['a.c', 'b.c', 'c.c', 'd.c', 'e.s']);
