@@ -12,6 +12,7 @@ import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, typ
 import { importBuild, type ImportStore } from './cachedImport.js';
 import { configureBuildFolder, hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
+import { generatedHeadersFirst } from './generatedFirst.js';
 import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
@@ -187,7 +188,7 @@ export async function projectActions(project: Project, files: FileHasher, import
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }
   // What scripts/build copies into the build folder for the kernel's bootfs (fs=ramfs's fstab).
-  let actions = withGitState(root, imported.actions);
+  let actions = generatedHeadersFirst(withGitState(root, imported.actions), outDir);
   if (project.tree.isOsvKernel) {
     for (const { action, reader } of kernelFileCopies(root, knobs, outDir, project.baseEnv)) {
       if (actions.some((a) => a.outputs.includes(action.outputs[0]!))) continue;
