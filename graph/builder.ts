@@ -2,6 +2,8 @@ import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
+import { JobSlots, type Pool } from './jobSlots.js';
+import type { LaunchedRun, LaunchReport, Launcher } from './launcher.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
@@ -51,6 +53,8 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** With a launcher: what it said about the compiles it ran (remote, local, fallen back). */
+  readonly distributed?: LaunchReport;
 }
 
 export type BuildEvent =
@@ -82,6 +86,8 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /** Runs compiles elsewhere (distcc): they take its slots, everything else `jobs`. */
+  readonly launcher?: Launcher;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -92,6 +98,7 @@ export function primaryOutput(action: Action): string {
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
+    options.launcher?.begin();
     return await new Builder(graph, services, options, shells).run();
   } finally {
     if (!options.shells) shells.close();
@@ -107,7 +114,7 @@ class Builder {
   private readonly queue: BuildQueue;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
-  private running = 0;
+  private readonly slots: JobSlots<Job>;
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
@@ -124,6 +131,7 @@ class Builder {
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
   }
 
   run(): Promise<BuildResult> {
@@ -141,7 +149,13 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
-      while (this.running < this.options.jobs && this.queue.hasReady()) {
+      for (;;) {
+        const waiting = this.slots.nextWaiting();
+        if (waiting) {
+          this.start(waiting.item, waiting.pool);
+          continue;
+        }
+        if (!this.slots.hasRoom() || !this.queue.hasReady()) break;
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -160,9 +174,10 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.slots.total === 0 && this.recording === 0 && !this.queue.hasReady() && !this.slots.hasWaiting()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
+        if (this.options.launcher) this.result.distributed = this.options.launcher.report();
         this.resolve(this.result);
       }
     } catch (err) {
@@ -170,7 +185,7 @@ class Builder {
     }
   }
 
-  /** Up to date, or restored from the store: finished at once. Otherwise its commands start. */
+  /** Up to date, or restored from the store: finished at once. Otherwise its commands start when a slot is free. */
   private decideAndStart(action: Action): void {
     const { files, traces, store } = this.services;
     const decision = decide(action, files, traces, store);
@@ -186,11 +201,16 @@ class Builder {
       this.finish(action.id, 'restored', 0);
       return;
     }
-    this.start(action, decision.preKey);
+    // A compile the launcher takes waits for one of its slots; anything else for a local one.
+    const launched = this.options.launcher?.launch(action);
+    const pool: Pool = launched ? 'launched' : 'local';
+    const job: Job = { action, preKey: decision.preKey, launched };
+    if (this.slots.free(pool)) this.start(job, pool);
+    else this.slots.wait(pool, job);
   }
 
   /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
-  private start(action: Action, preKey: string): void {
+  private start({ action, preKey, launched }: Job, pool: Pool): void {
     const { files, traces } = this.services;
     const id = action.id;
     const reasons = explain({
@@ -204,16 +224,16 @@ class Builder {
     });
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
-    this.running++;
-    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
+    this.slots.take(pool);
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.slots.total });
     // The job slot is given back as soon as the commands end: the next command starts while
     // this run is hashed and recorded, rather than after.
     const release = (): void => {
-      this.running--;
+      this.slots.give(pool);
       this.recording++;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    runAndRecord(action, preKey, this.setting, release, launched).then(
       (outcome) => {
         this.recording--;
         this.addToResult(action, outcome, reason, reasons);
@@ -246,6 +266,13 @@ class Builder {
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }
+}
+
+/** An action decided to run, with the launcher's commands when it takes it. */
+interface Job {
+  readonly action: Action;
+  readonly preKey: string;
+  readonly launched: LaunchedRun | undefined;
 }
 
 /** Put stale outputs back from the store; false when one of them has no good copy there. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
 import type { ShellPool } from './executor.js';
+import type { LaunchedRun } from './launcher.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
@@ -28,15 +29,16 @@ export type RunOutcome =
 
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
- * `release` is called as soon as its commands end, before the run is hashed and recorded.
+ * `release` is called as soon as its commands end, before the run is hashed and recorded. `launched`:
+ * the commands to run instead of the action's (a launcher's), recorded as the action's own.
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, launched?: LaunchedRun): Promise<RunOutcome> {
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
   let exec;
   try {
-    exec = await s.shells.run(action, s.root);
+    exec = await s.shells.run(action, s.root, launched);
   } finally {
     release();
   }
