@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { BuildResult } from '../graph/builder.js';
+import type { LaunchReport } from '../graph/launcher.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
@@ -23,6 +24,8 @@ export interface BuildReport {
   knobs: Readonly<Record<string, string>>;
   import: { cached: boolean; ms: number };
   via: 'daemon' | 'one-shot';
+  /** With distcc or icecc: where the compiles ran, and which fell back to this machine. */
+  distributed?: LaunchReport;
 }
 
 export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
@@ -38,6 +41,7 @@ export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildRepor
     knobs: loaded.project.knobs,
     import: { cached: loaded.importCached, ms: Math.round(loaded.importMs) },
     via,
+    ...(r.distributed ? { distributed: r.distributed } : {}),
   };
 }
 

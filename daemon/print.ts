@@ -1,5 +1,6 @@
 import type { PlanState } from '../graph/plan.js';
 import type { BuildReport, StatusReport, WhyNode, WhyReport } from './answers.js';
+import { distributedLines } from './distributedText.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
 
@@ -21,6 +22,7 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
     if (fresh.length) lines.push(`  never built before: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`);
     if (r.restored.length) lines.push(`  restored from the store: ${r.restored.length} (${r.restored.slice(0, 3).map((e) => e.output).join(', ')}${r.restored.length > 3 ? ', ...' : ''})`);
   }
+  lines.push(...distributedLines(r.distributed));
   for (const f of r.failed) {
     lines.push(`FAILED ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);
     lines.push(f.message.split('\n').map((l) => `  | ${l}`).join('\n'));

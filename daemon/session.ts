@@ -17,6 +17,7 @@ import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { parseSets } from '../osv/knobs.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
+import { launcherFor } from '../osv/distribute.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 
@@ -152,7 +153,8 @@ export class Session {
     let result: BuildResult;
     try {
       const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
+      const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, launcher });
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -190,7 +192,7 @@ export class Session {
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary);
-    this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
+    this.log.info({ ...summary, evicted, raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
   }

@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readConfigCache, writeConfigCache } from './configCache.js';
+import { distributeProblem, type DistributeConfig } from './distributeConfig.js';
 import { ConfigError } from './errors.js';
 import type { KnobSettings } from './knobs.js';
 
 export type { KnobSettings, KnobValue } from './knobs.js';
+export type { DistributeConfig } from './distributeConfig.js';
 
 /** The configuration of one OSv tree, written as `export default defineConfig({...})` in osv.config.ts. */
 export interface OsvdConfig {
@@ -29,6 +31,8 @@ export interface OsvdConfig {
   exportedSymbols?: string;
   /** The daemon (`osvd start`). */
   daemon?: DaemonConfig;
+  /** Compiles on other machines (distcc, icecc); false: not even with DISTCC_HOSTS set. */
+  distribute?: DistributeConfig | false;
 }
 
 export interface DaemonConfig {
@@ -71,6 +75,7 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
     }
     return undefined;
   },
+  distribute: distributeProblem,
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
