@@ -13,6 +13,7 @@ import { build } from '../graph/builder.js';
 import { distccSlots, parseDistccHosts } from '../graph/distccHosts.js';
 import { readDistccLog } from '../graph/distccLauncher.js';
 import { BuildGraph } from '../graph/graph.js';
+import { IceccLauncher } from '../graph/iceccLauncher.js';
 import { prefixProgram, type Launcher } from '../graph/launcher.js';
 import { unwrapCompiler, withoutWrappers } from '../osv/compilerWrappers.js';
 import { compileLineOf, recipeFacts } from '../osv/recipes.js';
@@ -100,7 +101,7 @@ describe('compiler wrappers', () => {
     expect(recipeFacts(['/usr/bin/distcc gcc -c -o a.o a.c'], ['a.o']).kind).toBe('compile');
     expect(recipeFacts(['distcc -c -o a.o a.c'], ['a.o']).kind).toBe('compile');
     expect(recipeFacts(['sccache g++ -o k.elf a.o'], ['k.elf']).kind).toBe('link');
-    expect(compileLineOf(['mkdir -p out', line])).toEqual({ index: 1, wrappers: ['ccache'] });
+    expect(compileLineOf(['mkdir -p out', line])).toEqual({ index: 1, wrappers: ['ccache'], launchArgs: ['-MF', 'out/a.d'] });
     expect(unwrapCompiler({ program: 'ccache', args: ['distcc', 'g++', '-c', 'a.cc'] })).toEqual({ program: 'g++', args: ['-c', 'a.cc'], wrappers: ['ccache', 'distcc'] });
   });
 
@@ -112,6 +113,29 @@ describe('compiler wrappers', () => {
     expect(prefixProgram('g++ -c a.cc', 'distcc')).toBe('distcc g++ -c a.cc');
     expect(prefixProgram('LANG=C g++ -c a.cc', 'distcc')).toBe('LANG=C distcc g++ -c a.cc');
     expect(prefixProgram("X='a b' g++ -c a.cc", 'distcc')).toBeUndefined();
+  });
+});
+
+describe('a launcher', () => {
+  const compile = (line: string): Action => ({ id: 'out/a.o', kind: 'compile', commands: ['mkdir -p out', line], cwd: '.', env: { PATH: '/usr/bin' }, keyEnv: {}, inputs: [], orderAfter: [], outputs: ['out/a.o'] });
+  const icecc = new IceccLauncher({ slots: 8, compileLine: (a) => compileLineOf(a.commands) });
+
+  it('goes in front of the compiler, names the depfile, and leaves the other lines alone', () => {
+    const run = icecc.launch(compile('g++ -MD -MT out/a.o -MP -c -o out/a.o a.cc'))!;
+    expect(run.commands).toEqual(['mkdir -p out', 'icecc g++ -MD -MT out/a.o -MP -c -o out/a.o a.cc -MF out/a.d']);
+    expect(icecc.launch(compile('g++ -MD -MF out/a.dep -c -o out/a.o a.cc'))!.commands[1]).toBe('icecc g++ -MD -MF out/a.dep -c -o out/a.o a.cc');
+  });
+
+  it("lets ccache call it, leaves another distributor's line as it is, and counts what it launched", () => {
+    icecc.begin();
+    const action = compile('ccache g++ -c -o out/a.o a.cc');
+    const viaCcache = icecc.launch(action)!;
+    expect(viaCcache.commands).toEqual(action.commands);
+    expect(viaCcache.env).toEqual({ PATH: '/usr/bin', CCACHE_PREFIX: 'icecc' });
+    expect(icecc.launch(action)!.env).toBe(viaCcache.env);
+    expect(icecc.launch(compile('distcc g++ -c -o out/a.o a.cc'))).toBeUndefined();
+    expect(icecc.launch({ ...compile('ld -o k.elf a.o'), kind: 'link' })).toBeUndefined();
+    expect(icecc.report()).toEqual({ tool: 'icecc', slots: 8, hosts: [], launched: 2, fellBack: [] });
   });
 });
 
