@@ -4,9 +4,9 @@ import { ToolMissingError } from '../base/errors.js';
 import type { Action } from '../graph/action.js';
 import { DistccLauncher } from '../graph/distccLauncher.js';
 import { DistccHostError, parseDistccHosts, type DistccHostList } from '../graph/distccHosts.js';
-import type { DistributeConfig } from './distributeConfig.js';
 import { IceccLauncher } from '../graph/iceccLauncher.js';
 import type { CompileLine, Launcher } from '../graph/launcher.js';
+import type { DistributeConfig } from './distributeConfig.js';
 import { ConfigError } from './errors.js';
 import { compileLineOf } from './recipes.js';
 
