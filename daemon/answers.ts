@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BuildResult } from '../graph/builder.js';
+import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
 import type { LaunchReport } from '../graph/launcher.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
@@ -14,8 +14,10 @@ import type { LoadedGraph, Session } from './session.js';
 
 export interface BuildReport {
   ok: boolean;
-  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
+  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
   restored: { output: string; kind: string }[];
+  /** Outputs of the actions on the build's critical path, first to last (see graph/criticalPath.ts). */
+  criticalPath: string[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
   skipped: string[];
@@ -31,8 +33,9 @@ export interface BuildReport {
 export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
   return {
     ok: r.ok,
-    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
+    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
+    criticalPath: (r.criticalPath ?? []).map((id) => primaryOutput(loaded.graph.get(id))),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
     skipped: r.skipped,
@@ -43,6 +46,10 @@ export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildRepor
     via,
     ...(r.distributed ? { distributed: r.distributed } : {}),
   };
+}
+
+function roundTime(t: SlotTime): SlotTime {
+  return { slot: t.slot, startMs: Math.round(t.startMs), endMs: Math.round(t.endMs) };
 }
 
 export interface DaemonInfo {

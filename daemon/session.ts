@@ -15,6 +15,7 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { timelineOf } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
 import { launcherFor } from '../osv/distribute.js';
@@ -191,7 +192,8 @@ export class Session {
       knobs: project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
+    this.history.add(summary, timelineOf(result, project.jobs + (result.distributed?.slots ?? 0)));
     this.log.info({ ...summary, evicted, raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;

@@ -6,6 +6,7 @@ import { JobSlots, type Pool } from './jobSlots.js';
 import type { LaunchedRun, LaunchReport, Launcher } from './launcher.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
@@ -22,12 +23,21 @@ export interface RanEntry {
   readonly reason: string;
   readonly reasons: readonly DirtyReason[];
   readonly durationMs: number;
+  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
+  readonly time: SlotTime;
+}
+
+/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
+export interface SlotTime extends ActionTime {
+  readonly slot: number;
 }
 
 export interface RestoredEntry {
   readonly id: string;
   readonly output: string;
   readonly kind: ActionKind;
+  /** When its outputs were put back (ms since the build started); restores take no job slot. */
+  readonly time: ActionTime;
 }
 
 export interface FailedEntry {
@@ -38,6 +48,7 @@ export interface FailedEntry {
   readonly command?: string;
   readonly exitCode: number | null;
   readonly message: string;
+  readonly time: SlotTime;
 }
 
 export interface BuildResult {
@@ -53,6 +64,8 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
+  readonly criticalPath?: readonly string[];
   /** With a launcher: what it said about the compiles it ran (remote, local, fallen back). */
   readonly distributed?: LaunchReport;
 }
@@ -115,6 +128,8 @@ class Builder {
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
   private readonly slots: JobSlots<Job>;
+  /** Which job slots are busy: an action takes the lowest free one, for the timeline and the trace. */
+  private readonly busySlots: boolean[] = [];
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
@@ -176,6 +191,7 @@ class Builder {
       }
       if (this.slots.total === 0 && this.recording === 0 && !this.queue.hasReady() && !this.slots.hasWaiting()) {
         this.result.durationMs = performance.now() - this.started;
+        this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         if (this.options.launcher) this.result.distributed = this.options.launcher.report();
         this.resolve(this.result);
@@ -195,9 +211,10 @@ class Builder {
       this.finish(action.id, 'upToDate', 0);
       return;
     }
+    const restoreStart = this.now();
     if (decision.state === 'restore' && restoreOutputs(decision.stale, files, store)) {
       traces.adoptRun(decision.entry.run);
-      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
+      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind, time: { startMs: restoreStart, endMs: this.now() } });
       this.finish(action.id, 'restored', 0);
       return;
     }
@@ -225,10 +242,15 @@ class Builder {
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.slots.take(pool);
+    const slot = this.takeSlot();
+    const startMs = this.now();
+    let time: SlotTime | undefined;
     this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.slots.total });
     // The job slot is given back as soon as the commands end: the next command starts while
     // this run is hashed and recorded, rather than after.
     const release = (): void => {
+      time = { slot, startMs, endMs: this.now() };
+      this.busySlots[slot] = false;
       this.slots.give(pool);
       this.recording++;
       this.pump();
@@ -236,7 +258,7 @@ class Builder {
     runAndRecord(action, preKey, this.setting, release, launched).then(
       (outcome) => {
         this.recording--;
-        this.addToResult(action, outcome, reason, reasons);
+        this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
@@ -245,19 +267,37 @@ class Builder {
   }
 
   /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
     const { id, kind } = action;
     const output = primaryOutput(action);
     if (outcome.state === 'failed') {
       const { exitCode, message, command } = outcome;
-      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
+      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
       return;
     }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time });
     if (outcome.racedBecause) {
       this.result.raced.push(id);
       this.result.racedBecause[id] = outcome.racedBecause;
     }
+  }
+
+  private now(): number {
+    return performance.now() - this.started;
+  }
+
+  private takeSlot(): number {
+    let slot = this.busySlots.indexOf(false);
+    if (slot < 0) slot = this.busySlots.length;
+    this.busySlots[slot] = true;
+    return slot;
+  }
+
+  /** Over what ran, failed or was restored: the rest finished at once when they were ready. */
+  private criticalPath(): string[] {
+    const times = new Map<string, ActionTime>();
+    for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id));
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
