@@ -175,6 +175,10 @@ describe('job slots', () => {
       report: () => ({ tool: 'test', slots: 3, hosts: [], launched, fellBack: [] }),
     };
     const r = await build(new BuildGraph(actions), services, { root, jobs: 1, context: {}, launcher, scratchDir: scratch });
+    // As a session closes: the store's copies finish before the database closes.
+    services.traces.flush();
+    await services.store.settled();
+    services.store.close();
     db.close();
     expect(r.ok, JSON.stringify(r.failed)).toBe(true);
     expect(r.ran.length).toBe(9);
