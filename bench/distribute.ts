@@ -44,8 +44,7 @@ interface Flip {
 
 /** The newest build whose knobs differ from the build before only in conf_hide_symbols. */
 function findFlip(session: Session): Flip | undefined {
-  const rows = session.db.prepare('SELECT summary FROM builds ORDER BY id').all() as { summary: string }[];
-  const builds = rows.map((r) => JSON.parse(r.summary) as Flip);
+  const builds: readonly Flip[] = session.history.summaries();
   for (let i = builds.length - 1; i > 0; i--) {
     const [a, b] = [builds[i - 1]!.knobs, builds[i]!.knobs];
     const changed = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
