@@ -33,7 +33,7 @@ export function launcherFor(s: LauncherSetting): Launcher | undefined {
   }
   const field = 'distribute.tool';
   if (!onPath(d.tool, s.env)) throw new ToolMissingError(d.tool, { file: s.configFile, field, hint: `install it (on Debian: apt-get install ${d.tool})` });
-  if (d.tool === 'icecc') return new IceccLauncher({ slots: d.jobs!, compileLine });
+  if (d.tool === 'icecc') return new IceccLauncher({ slots: d.jobs!, compileLine: compileLineFor('icecc') });
   return distcc(s, d, distccHostsText(s, d));
 }
 
@@ -54,7 +54,7 @@ function distcc(s: LauncherSetting, d: DistributeConfig, hosts: HostsText): Laun
   if (list.zeroconf && d.jobs === undefined) {
     throw new ConfigError("distcc's host list has +zeroconf, whose hosts are found while compiling", { ...hosts.origin, hint: "give 'distribute.jobs' in osv.config.ts" });
   }
-  return new DistccLauncher({ hostsText: hosts.text, hosts: list, slots: d.jobs, logFile: path.join(s.scratchDir, 'distcc.log'), compileLine });
+  return new DistccLauncher({ hostsText: hosts.text, hosts: list, slots: d.jobs, logFile: path.join(s.scratchDir, 'distcc.log'), compileLine: compileLineFor('distcc') });
 }
 
 /** distcc's own order: the config's hosts, DISTCC_HOSTS, $DISTCC_DIR/hosts (~/.distcc/hosts), /etc/distcc/hosts. */
@@ -77,8 +77,17 @@ function distccHostsText(s: LauncherSetting, d: DistributeConfig): HostsText {
   });
 }
 
-function compileLine(action: Action): CompileLine | undefined {
-  return action.kind === 'compile' ? compileLineOf(action.commands) : undefined;
+/**
+ * The compile line a launcher takes: a compile's; or, in a recipe that compiles then links (OSv's
+ * libvdso.so), one that runs the tool itself: that compile is sent away anyway, and launched, it is
+ * counted (distcc logs to the launcher's file). Other links stay here.
+ */
+function compileLineFor(tool: string): (action: Action) => CompileLine | undefined {
+  return (action) => {
+    if (action.kind === 'compile') return compileLineOf(action.commands);
+    const line = action.kind === 'link' ? compileLineOf(action.commands) : undefined;
+    return line?.wrappers.includes(tool) ? line : undefined;
+  };
 }
 
 function onPath(program: string, env: Readonly<Record<string, string>>): boolean {

@@ -67,7 +67,10 @@ export interface RecipeFacts {
   readonly kind: ActionKind;
   /** For a compile with -MD/-MMD: the depfile it writes, as written in the command. */
   readonly depfile?: string;
-  /** For a compile: the wrappers before its compiler (`ccache`, `distcc`, ...), when there are any. */
+  /**
+   * The wrappers before the compiler of its compile line (`ccache`, `distcc`, ...), when there are any:
+   * a compile's, or a recipe's that compiles then links (OSv's libvdso.so).
+   */
   readonly wrappers?: readonly string[];
 }
 
@@ -128,7 +131,7 @@ export function recipeFacts(commands: readonly string[], outputs: readonly strin
   }
   // A compiler driver that compiles and links in one command (OSv's libenviron.so, fastlz/lz) writes
   // its -MD depfile as a compile does; a recipe that compiles then links (libvdso.so) keeps the compile's.
-  if (kind) return kind === 'compile' && wrappers.length ? { kind, depfile, wrappers } : { kind, depfile };
+  if (kind) return wrappers.length ? { kind, depfile, wrappers } : { kind, depfile };
   const generates = outputs.some((o) => o.includes('/gen/') || /\.(h|hh|hpp|symbols)$/.test(o) || /version_script/.test(o));
   return { kind: generates ? 'generate' : 'other' };
 }

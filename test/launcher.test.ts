@@ -16,7 +16,7 @@ import { BuildGraph } from '../graph/graph.js';
 import { IceccLauncher } from '../graph/iceccLauncher.js';
 import { prefixProgram, type Launcher } from '../graph/launcher.js';
 import { unwrapCompiler, withoutWrappers } from '../osv/compilerWrappers.js';
-import { compileLineOf, recipeFacts } from '../osv/recipes.js';
+import { compileLineOf, recipeFacts, withLaunchArgs } from '../osv/recipes.js';
 
 const made: string[] = [];
 afterAll(() => {
@@ -103,6 +103,15 @@ describe('compiler wrappers', () => {
     expect(recipeFacts(['sccache g++ -o k.elf a.o'], ['k.elf']).kind).toBe('link');
     expect(compileLineOf(['mkdir -p out', line])).toEqual({ index: 1, wrappers: ['ccache'], launchArgs: ['-MF', 'out/a.d'] });
     expect(unwrapCompiler({ program: 'ccache', args: ['distcc', 'g++', '-c', 'a.cc'] })).toEqual({ program: 'g++', args: ['-c', 'a.cc'], wrappers: ['ccache', 'distcc'] });
+  });
+
+  it("of a recipe that compiles then links (OSv's libvdso.so) are kept, and a distcc there gets the depfile named", () => {
+    const recipe = ['distcc g++ -MD -c -o out/v.o v.cc', 'ld -shared -o out/v.so out/v.o'];
+    expect(recipeFacts(recipe, ['out/v.so'])).toEqual({ kind: 'link', depfile: 'out/v.d', wrappers: ['distcc'] });
+    expect(withLaunchArgs(recipe)).toEqual(['distcc g++ -MD -c -o out/v.o v.cc -MF out/v.d', recipe[1]]);
+    // Without a distributor the recipe is left as it is; a plain link has no wrappers.
+    expect(withLaunchArgs(['ccache g++ -MD -c -o out/v.o v.cc', recipe[1]!])).toEqual(['ccache g++ -MD -c -o out/v.o v.cc', recipe[1]]);
+    expect(recipeFacts(['g++ -MD -c -o out/v.o v.cc', recipe[1]!], ['out/v.so'])).toEqual({ kind: 'link', depfile: 'out/v.d' });
   });
 
   it('are left out of compile_commands.json, and the launcher goes in front of the compiler', () => {
