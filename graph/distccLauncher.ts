@@ -74,7 +74,7 @@ const LINE = /^distcc\[(\d+)\] (?:\(\w+\) )?(.*)$/;
 /** Read distcc's log lines (info level: one process's lines carry its pid). */
 export function readDistccLog(text: string): DistccLogReading {
   const out: DistccLogReading = { remote: 0, here: [], byHost: {}, fellBack: [], errors: [] };
-  const pending = new Map<string, { error?: string; fallBack?: Omit<FallBack, 'source'> }>();
+  const pending = new Map<string, { error?: string; fallBack?: Omit<FallBack, 'source'>; command?: string }>();
   for (const line of text.split('\n')) {
     const m = LINE.exec(line);
     if (!m) continue;
@@ -94,8 +94,12 @@ export function readDistccLog(text: string): DistccLogReading {
       state.fallBack = { reason: `no host took it in ${w[1]} attempts${state.error ? ` (${state.error})` : ''}` };
     } else if (/^Warning: remote compilation of '.+' failed, retrying locally$/.test(msg)) {
       state.fallBack = { reason: 'the remote compile failed and the local one was tried' };
+    } else if ((w = /^exec on localhost: (.*)$/.exec(msg))) {
+      state.command = w[1]!;
     } else if ((w = /^compile (.+) on (\S+) completed ok$/.exec(msg))) {
-      const [, source, host] = w as unknown as [string, string, string];
+      const [, named, host] = w as unknown as [string, string, string];
+      // A source distcc does not take as one (`.S`: "no visible input file") it names "(null)".
+      const source = named === '(null)' ? (sourceIn(state.command) ?? named) : named;
       if (state.fallBack) out.fellBack.push({ source, ...state.fallBack });
       else if (host === 'localhost') out.here.push(source);
       else {
@@ -108,4 +112,10 @@ export function readDistccLog(text: string): DistccLogReading {
     }
   }
   return out;
+}
+
+/** The source file a compiler command names (distcc logs the words as given, joined by spaces). */
+function sourceIn(command: string | undefined): string | undefined {
+  const words = command?.split(' ') ?? [];
+  return words.find((w, i) => words[i - 1] !== '-o' && !w.startsWith('-') && /\.(?:c|cc|cpp|cxx|c\+\+|C|S|sx|s|m|mm)$/.test(w));
 }

@@ -80,12 +80,16 @@ describe("distcc's log", () => {
       'distcc[12] compile c.c on localhost completed ok',
       'distcc[13] cpp d.S on localhost completed ok',
       'distcc[13] compile d.S on localhost completed ok',
+      // distcc 3.4 takes no .S for a source: it runs such a compile here and names it "(null)".
+      'distcc[14] (dcc_scan_args) no visible input file',
+      'distcc[14] exec on localhost: x86_64-linux-gnu-gcc -MD -MT out/e.o -MP -I include -c -o out/e.o arch/e.S -MF out/e.d',
+      'distcc[14] compile (null) on localhost completed ok',
       'distcc[11] (dcc_exit) exit: code 0; self: 0.001 user 0.002 sys',
     ].join('\n');
     const r = readDistccLog(log);
     expect(r.remote).toBe(1);
     expect(r.byHost).toEqual({ '10.0.0.7:3632/4': 1 });
-    expect(r.here).toEqual(['d.S']);
+    expect(r.here).toEqual(['d.S', 'arch/e.S']);
     expect(r.fellBack).toEqual([
       { source: 'b.c', host: '10.0.0.9:3632/4', reason: 'nonblocking connect to 10.0.0.9:3632 failed: Connection refused' },
       { source: 'c.c', reason: 'no host could take it: each was backing off after a failure (DISTCC_BACKOFF_PERIOD, 60 s by default)' },
