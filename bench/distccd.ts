@@ -19,6 +19,11 @@ export interface Distccd {
   host(slots: number): string;
   /** Compiles the daemon has finished successfully so far (its COMPILE_OK lines). */
   compilesOk(): number;
+  /**
+   * compilesOk() once it reaches `n`, or after `timeoutMs` whatever it is: distccd writes a job's line
+   * after it has sent the object back, so a client (and a build) can end before the line is there.
+   */
+  compilesOkReaching(n: number, timeoutMs?: number): Promise<number>;
   stop(): void;
 }
 
@@ -54,6 +59,13 @@ export async function startDistccd(jobs = os.availableParallelism()): Promise<Di
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-distccd-'));
     fs.chmodSync(dir, 0o1777);
     const logFile = path.join(dir, 'distccd.log');
+    const compilesOk = (): number => {
+      try {
+        return (fs.readFileSync(logFile, 'utf8').match(/ COMPILE_OK /g) ?? []).length;
+      } catch {
+        return 0;
+      }
+    };
     const port = await unusedPort();
     const child: ChildProcess = spawn(
       'distccd',
@@ -80,12 +92,11 @@ export async function startDistccd(jobs = os.availableParallelism()): Promise<Di
         dir,
         logFile,
         host: (slots) => `127.0.0.1:${port}/${slots}`,
-        compilesOk: () => {
-          try {
-            return (fs.readFileSync(logFile, 'utf8').match(/ COMPILE_OK /g) ?? []).length;
-          } catch {
-            return 0;
-          }
+        compilesOk,
+        compilesOkReaching: async (n, timeoutMs = 60_000) => {
+          const deadline = Date.now() + timeoutMs;
+          while (compilesOk() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          return compilesOk();
         },
         stop,
       };
