@@ -1,7 +1,7 @@
 /**
  * What distributed compiles would give, on paper, for a real hide-symbols flip (every TU recompiles):
  *
- *   npm run bench:distribute -- --tree DIR [--sample 40] [--slots 2,4,8,16,32,64,128] [--gbit 1]
+ *   npm run bench:distribute -- --tree DIR [--build N] [--sample 40] [--slots 2,4,8,16,32,64,128] [--gbit 1]
  *
  * DIR is an OSv tree osvd has built, whose database has a flip of conf_hide_symbols (a build whose
  * knobs differ from the one before only in it): `osvd build`, then `osvd build --set
@@ -12,7 +12,10 @@
  * build takes at least max(C', W'/N, P/J) and at most about C' + W'/N (Brent's bound for a greedy
  * scheduler), where W' and C' count each compile with distcc's additions and P/J is the
  * preprocessing of every TU on the J local cores, which no number of hosts removes.
- * The tree is not changed (the sampled compiles write to a temporary folder).
+ * `--build N` takes the recorded runs of build N of the tree's history instead (its number in `builds`,
+ * e.g. a cold build, which also recompiles every TU), for a database that has no flip.
+ * The tree's sources are not changed (the sampled compiles write to a temporary folder); its database
+ * is written to as by any osvd command (the import, file states).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,11 +43,13 @@ interface Flip {
   readonly durationMs: number;
   readonly knobs: Record<string, string>;
   readonly ran: number;
+  readonly ok: boolean;
 }
 
-/** The newest build whose knobs differ from the build before only in conf_hide_symbols. */
-function findFlip(session: Session): Flip | undefined {
+/** The newest build whose knobs differ from the build before only in conf_hide_symbols, or build `n` (1-based). */
+function findFlip(session: Session, n: number | undefined): Flip | undefined {
   const builds: readonly Flip[] = session.history.summaries();
+  if (n !== undefined) return builds[n - 1];
   for (let i = builds.length - 1; i > 0; i--) {
     const [a, b] = [builds[i - 1]!.knobs, builds[i]!.knobs];
     const changed = Object.keys({ ...a, ...b }).filter((k) => a[k] !== b[k]);
@@ -111,8 +116,16 @@ async function main(): Promise<void> {
   let distccd: Awaited<ReturnType<typeof startDistccd>> | undefined;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-bench-distribute-'));
   try {
-    const flip = findFlip(session);
-    if (!flip) throw new Error(`${root}: its database has no hide-symbols flip: run 'osvd build' and then 'osvd build --set conf_hide_symbols=1' there`);
+    const buildArg = arg('--build');
+    const flip = findFlip(session, buildArg === undefined ? undefined : Number(buildArg));
+    if (!flip) {
+      throw new Error(
+        buildArg === undefined
+          ? `${root}: its database has no hide-symbols flip: run 'osvd build' and then 'osvd build --set conf_hide_symbols=1' there`
+          : `${root}: its history has no build ${buildArg}`,
+      );
+    }
+    const what = buildArg === undefined ? `flip (conf_hide_symbols -> ${flip.knobs.conf_hide_symbols})` : `build ${buildArg} (${flip.ok ? 'ok' : 'failed'})`;
     const sets = Object.entries(flip.knobs).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`);
     const loaded = await session.graph(session.project(sets));
     const { graph, project } = loaded;
@@ -135,7 +148,7 @@ async function main(): Promise<void> {
     const critical = pathOf(0);
     console.log(`tree: ${root} (cc1 processes running as it starts: ${spawnSync('pgrep', ['-c', 'cc1'], { encoding: 'utf8' }).stdout.trim() || '0'})`);
     console.log(
-      `recorded flip (conf_hide_symbols -> ${flip.knobs.conf_hide_symbols}): ${flip.ran} actions ran in ${seconds(flip.durationMs)} on ${jobs} jobs; ` +
+      `recorded ${what}: ${flip.ran} actions ran in ${seconds(flip.durationMs)} on ${jobs} jobs; ` +
         `${compiles.length} compiles, work ${seconds(compileWork)}; ${others.length} other actions, ${seconds(otherWork)}; critical path ${seconds(critical)}`,
     );
 
@@ -173,7 +186,7 @@ async function main(): Promise<void> {
       const high = Math.max(criticalPrime + workPrime / n, localBound);
       return { slots: n, workOverN: workPrime / n, lowMs: low, highMs: high, speedup: flip.durationMs / high };
     });
-    console.log(`\nN remote slots | W'/N      | at least  | about (C'+W'/N) | recorded flip / about`);
+    console.log(`\nN remote slots | W'/N      | at least  | about (C'+W'/N) | recorded / about`);
     for (const r of rows) {
       console.log(`${String(r.slots).padStart(14)} | ${seconds(r.workOverN).padStart(9)} | ${seconds(r.lowMs).padStart(9)} | ${seconds(r.highMs).padStart(15)} | ${r.speedup.toFixed(2)}x`);
     }
