@@ -6,7 +6,8 @@ import { treePath } from '../graph/paths.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, latePrerequisites, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, type RecipeFacts } from './recipes.js';
+import { keyedWrapperEnv } from './compilerWrappers.js';
+import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, withLaunchArgs, type RecipeFacts } from './recipes.js';
 
 /**
  * Turn what make said it would run (the traced recipes and make's database) into actions: each target
@@ -57,6 +58,8 @@ interface ImportContext {
   readonly late: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string>>;
   readonly exported: Readonly<Record<string, string>>;
+  /** What a compile run through a wrapper (ccache, distcc, ...) reads of the environment (see compilerWrappers.ts). */
+  readonly wrappedCompileEnv: Readonly<Record<string, string>>;
   isPhony(target: string): boolean;
   /** A recipe's word as a path of the tree. */
   inTree(word: string): string;
@@ -87,6 +90,7 @@ function importContext(
     late: lateVariables(db, inBuild),
     env,
     exported,
+    wrappedCompileEnv: keyedWrapperEnv(env),
     isPhony: (t) => db.rules.get(t)?.phony ?? false,
     inTree: (w) => {
       let p = resolved.get(w);
@@ -152,11 +156,12 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   return {
     id: t.target,
     kind,
-    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : t.recipe,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
     cwd: '.',
     env: im.env,
-    // Compilers and linkers read no variable make exports; commands and scripts read those they name.
-    keyEnv: kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    // Compilers and linkers read no variable make exports (wrapped compiles: those of their wrappers
+    // that change outputs); commands and scripts read those they name.
+    keyEnv: facts.wrappers ? im.wrappedCompileEnv : kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
     inputs: [...inputs].sort(),
     ...(traced.size ? { tracedInputs: [...traced].sort() } : {}),
     orderAfter: [...orderAfter].sort(),
