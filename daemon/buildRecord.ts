@@ -28,7 +28,9 @@ export function recordFinishedBuild(s: Session, loaded: LoadedGraph, result: Bui
   }
   for (const e of result.ran) if (e.printed) s.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
   for (const f of result.failed) s.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
-  recordSummary(s, loaded, result, startedAt, { evicted, raced: result.racedBecause, stopped: result.stopped }, timelineOf(result, jobs));
+  const more = { evicted, raced: result.racedBecause, stopped: result.stopped, ...(result.distributed ? { distributed: result.distributed } : {}) };
+  // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
+  recordSummary(s, loaded, result, startedAt, more, timelineOf(result, jobs + (result.distributed?.slots ?? 0)));
 }
 
 /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */

@@ -1,5 +1,6 @@
 import type { PlanState } from '../graph/plan.js';
 import type { BuildReport, DryRunEntry, DryRunReport, StatusReport, WhyNode, WhyReport } from './answers.js';
+import { distributedLines } from './distributedText.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
 
@@ -27,6 +28,7 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
       lines.push(`  remote cache (${c.mode}): ${c.hits} hits, ${c.misses} misses, ${c.uploads} uploaded${c.pendingUploads ? ` (${c.pendingUploads} under way)` : ''}, ${c.errors} errors; ${mb(c.bytesDown)} down, ${mb(c.bytesUp)} up`);
     }
   }
+  lines.push(...distributedLines(r.distributed));
   // What failed was printed as it failed (with its command and output): the summary names it again.
   for (const f of r.failed.slice(0, 20)) lines.push(`FAILED: ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);
   if (r.failed.length > 20) lines.push(`FAILED: ... and ${r.failed.length - 20} more`);

@@ -19,6 +19,7 @@ import { mapRootAway } from '../osv/pathMap.js';
 import { withColour } from '../osv/recipes.js';
 import { Toolchain } from '../osv/toolchain.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
+import { launcherFor } from '../osv/distribute.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
@@ -326,6 +327,7 @@ export class Session {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
+    const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
     return build(graph, this.services, {
       root: project.root,
       jobs,
@@ -342,6 +344,7 @@ export class Session {
       commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
       shared: this.remote,
       signal: choices.signal,
+      launcher,
     });
   }
 

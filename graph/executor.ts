@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
+import type { LaunchedRun } from './launcher.js';
 import { ToolMissingError } from '../base/errors.js';
 import { groupsGone, killGroups, noteGroup, type JobGroup } from '../base/jobGroups.js';
 
@@ -58,15 +59,13 @@ export class ShellPool {
     this.scratch = fs.mkdtempSync(path.join(scratchParent, 'osvd-run-'));
   }
 
-  /**
-   * `commands`: what to run in place of the action's own commands (the same commands with a flag for
-   * the terminal, say); a failed line is still named by the action's own command.
-   */
-  async run(action: Action, root: string, commands: readonly string[] = action.commands): Promise<ExecResult> {
+  /** Run the action's commands, or those a launcher gave for it (`launched`). */
+  async run(action: Action, root: string, launched?: LaunchedRun): Promise<ExecResult> {
     const started = performance.now();
-    const envKey = JSON.stringify(action.env);
+    const { commands, env } = launched ?? action;
+    const envKey = JSON.stringify(env);
     const kills = this.kills;
-    const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
+    const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(env));
     if (kills !== this.kills) {
       killGroups([worker.group]);
       throw new Error('the build was stopped');
@@ -102,7 +101,7 @@ export class ShellPool {
       }
     }
     if (done.status === 0) return { ok: true, exitCode: 0, output, durationMs };
-    const failedCommand = action.commands[done.line ?? 0];
+    const failedCommand = commands[done.line ?? 0];
     return { ok: false, exitCode: done.status, output, failedCommand, durationMs };
   }
 
