@@ -15,6 +15,8 @@ export interface BuildReport {
   ok: boolean;
   ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
   restored: { output: string; kind: string }[];
+  /** Compiles that did not run: their preprocessed input was the one their objects were built from. */
+  cutoff: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
   skipped: string[];
@@ -30,6 +32,7 @@ export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildRepor
     ok: r.ok,
     ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
+    cutoff: r.cutoff.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
     skipped: r.skipped,
@@ -122,7 +125,14 @@ export interface WhyReport extends WhyNode {
   source?: string;
   /** The commands the action runs (make's own recipe lines). */
   commands: readonly string[];
-  lastRun: { finishedAt: number; knobs: Readonly<Record<string, string>>; durationMs: number; changedSincePrevious: (DirtyReason & { text: string })[] } | null;
+  lastRun: {
+    finishedAt: number;
+    knobs: Readonly<Record<string, string>>;
+    durationMs: number;
+    /** The compile did not run: its preprocessed input was unchanged (the outputs were kept). */
+    cutoff: boolean;
+    changedSincePrevious: (DirtyReason & { text: string })[];
+  } | null;
 }
 
 export class UnknownPathError extends OsvdError {
@@ -166,7 +176,7 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
     ...node,
     source: action.source,
     commands: action.commands,
-    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, changedSincePrevious: changes } : null,
+    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, cutoff: last.cutoff === true, changedSincePrevious: changes } : null,
   };
 }
 

@@ -25,7 +25,7 @@ export interface LoadedGraph {
   readonly graph: BuildGraph;
   readonly importCached: boolean;
   readonly importMs: number;
-  /** Makefiles make read: editing one re-imports the build. */
+  /** Makefiles make read and the compilers' files: a change to one re-imports the build. */
   readonly makefiles: readonly string[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
@@ -152,7 +152,7 @@ export class Session {
     let result: BuildResult;
     try {
       const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells });
+      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, knownUpToDate, shells, preprocess: project.config.preprocess });
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -183,6 +183,7 @@ export class Session {
       ok: result.ok,
       ran: result.ran.length,
       restored: result.restored.length,
+      cutoff: result.cutoff.length,
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),

@@ -1,9 +1,11 @@
+import os from 'node:os';
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
+import { CUTOFF_REASON, PreprocessCutoff, type CutoffEntry, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
 import { decide, type BuildServices } from './rebuilder.js';
-import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import type { RunOutcome, RunSetting } from './runAndRecord.js';
 import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
@@ -42,6 +44,8 @@ export interface BuildResult {
   readonly ok: boolean;
   readonly ran: RanEntry[];
   readonly restored: RestoredEntry[];
+  /** Compiles not run: their preprocessed input was the one their outputs were built from. */
+  readonly cutoff: CutoffEntry[];
   readonly upToDate: number;
   readonly failed: FailedEntry[];
   /** Actions not attempted because something they depend on failed. */
@@ -55,7 +59,9 @@ export interface BuildResult {
 
 export type BuildEvent =
   | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
+  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: FinishState; readonly finished: number; readonly total: number; readonly durationMs: number };
+
+export type FinishState = 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -82,6 +88,8 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /** When a compile whose headers alone changed is preprocessed first (see preprocessCutoff.ts); default `auto`. */
+  readonly preprocess?: PreprocessMode;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -107,6 +115,7 @@ class Builder {
   private readonly queue: BuildQueue;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
+  private readonly cutoff: PreprocessCutoff;
   private running = 0;
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
@@ -122,8 +131,9 @@ class Builder {
   ) {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
-    this.result = { ok: true, ran: [], restored: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
+    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
   }
 
   run(): Promise<BuildResult> {
@@ -213,7 +223,7 @@ class Builder {
       this.recording++;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    this.cutoff.run(action, preKey, this.setting, release).then(
       (outcome) => {
         this.recording--;
         this.addToResult(action, outcome, reason, reasons);
@@ -225,9 +235,13 @@ class Builder {
   }
 
   /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+  private addToResult(action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[]): void {
     const { id, kind } = action;
     const output = primaryOutput(action);
+    if (outcome.state === 'cutoff') {
+      this.result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs) });
+      return;
+    }
     if (outcome.state === 'failed') {
       const { exitCode, message, command } = outcome;
       this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
@@ -241,7 +255,7 @@ class Builder {
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
-  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
+  private finish(id: string, state: FinishState, durationMs: number): void {
     this.queue.finish(id, state === 'failed');
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });

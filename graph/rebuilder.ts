@@ -1,5 +1,6 @@
 import type { Action, FileHash, OutputRecord } from './action.js';
 import { hashValue } from './hash.js';
+import { keyedCommands, keyedInputs } from './toolKey.js';
 import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from './traces.js';
 
 /**
@@ -23,9 +24,14 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
   return unique.map((p) => [p, files.hash(p) ?? 'missing'] as const);
 }
 
-/** The part of an action's key known before it runs: command, folder, environment, declared inputs. */
+/**
+ * The part of an action's key known before it runs: command, folder, environment, declared inputs, and
+ * the contents of the program it runs (see toolKey.ts).
+ */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
-  return hashValue([KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])]);
+  if (!action.tool) return hashValue([KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])]);
+  const { files, tool } = keyedInputs(action, inputs);
+  return hashValue([KEY_VERSION, keyedCommands(action), action.cwd, action.keyEnv, files, tool]);
 }
 
 /** The full key: the pre-key plus the discovered dependencies with their hashes. */

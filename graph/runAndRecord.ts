@@ -6,7 +6,7 @@ import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
-import type { FileHasher } from './traces.js';
+import type { FileHasher, RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -26,11 +26,14 @@ export type RunOutcome =
   /** `racedBecause`: when inputs changed while it ran (the run is then not recorded), the first ten of them. */
   | { readonly state: 'ran'; readonly durationMs: number; readonly racedBecause?: string[] };
 
+/** What else a run's record says, once its commands ended and it was found not raced (preprocessCutoff.ts). */
+export type RunAnnotation = (run: { readonly deps: readonly FileHash[]; readonly startedAt: number; readonly durationMs: number }) => Promise<Partial<Pick<RunRecord, 'preprocessed'>>>;
+
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
  * `release` is called as soon as its commands end, before the run is hashed and recorded.
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, annotate?: RunAnnotation): Promise<RunOutcome> {
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
@@ -81,6 +84,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     if (record) outputs.push(record);
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
+  const more = annotate ? await annotate({ deps, startedAt, durationMs: exec.durationMs }) : {};
   s.traces.recordRun({
     actionId: action.id,
     key: actionKey(preKey, deps),
@@ -93,6 +97,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     context: s.context,
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
+    ...more,
   });
   return { state: 'ran', durationMs: exec.durationMs };
 }

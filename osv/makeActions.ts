@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
+import { readCompileLine } from './compileCommand.js';
+import { CompilerFiles } from './compilerIdentity.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
@@ -14,8 +16,10 @@ import { envReadBy, fileLikeWords, recipeFacts, type RecipeFacts } from './recip
  * action can then be told apart from the outputs of others.
  */
 
-/** The environment compiles and links read: shared by all of them. */
+/** The environment links read: shared by all of them. */
 const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
+/** Variables gcc itself reads that change what it writes (__DATE__, include folders, its own programs). */
+const COMPILER_ENV = ['SOURCE_DATE_EPOCH', 'CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH', 'GCC_EXEC_PREFIX', 'COMPILER_PATH'];
 
 /** Build actions from the traced recipes and make's database. */
 export function actionsFrom(
@@ -53,6 +57,10 @@ interface ImportContext {
   readonly late: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string>>;
   readonly exported: Readonly<Record<string, string>>;
+  /** The part of the environment compiles read (one object shared by all of them). */
+  readonly compilerEnv: Readonly<Record<string, string>>;
+  /** The files of each compiler the compiles name (the compiler's identity in their keys). */
+  readonly compilers: CompilerFiles;
   isPhony(target: string): boolean;
   /** A recipe's word as a path of the tree. */
   inTree(word: string): string;
@@ -83,6 +91,8 @@ function importContext(
     late: lateVariables(db, inBuild),
     env,
     exported,
+    compilers: new CompilerFiles(root, env),
+    compilerEnv: compilerEnvOf(env),
     isPhony: (t) => db.rules.get(t)?.phony ?? false,
     inTree: (w) => {
       let p = resolved.get(w);
@@ -95,6 +105,11 @@ function importContext(
       return known;
     },
   };
+}
+
+function compilerEnvOf(env: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const read = COMPILER_ENV.filter((n) => env[n] !== undefined);
+  return read.length ? Object.fromEntries(read.map((n) => [n, env[n]!])) : NO_ENV;
 }
 
 /** What the first pass reads out of a recipe, kept for the second. */
@@ -131,19 +146,24 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
   const text = im.db.ruleText.get(t.target) ?? '';
   const expandLate = !im.isPhony(t.target) && expandsLate(text, im.late, im.inBuild);
+  const compile = kind === 'compile' && !expandLate ? readCompileLine(t.recipe) : undefined;
+  const compiler = compile ? im.compilers.of(compile.program, '.') : [];
+  for (const f of compiler) inputs.add(f);
   return {
     id: t.target,
     kind,
     commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : t.recipe,
     cwd: '.',
     env: im.env,
-    // Compilers and linkers read no variable make exports; commands and scripts read those they name.
-    keyEnv: kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    // Compilers read only their own variables, linkers none; commands and scripts read those they name.
+    keyEnv: kind === 'compile' ? im.compilerEnv : kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
     inputs: [...inputs].sort(),
     orderAfter: [...orderAfter].sort(),
     outputs,
     depfile,
     source,
+    ...(compile && compiler.length ? { tool: { command: compile.command, name: compile.name, files: compiler } } : {}),
+    ...(compile?.preprocess && depfile ? { preprocess: compile.preprocess } : {}),
   };
 }
 

@@ -92,6 +92,7 @@ export interface ProjectActions {
   readonly actions: Action[];
   readonly importCached: boolean;
   readonly importMs: number;
+  /** The files the import depends on: the makefiles make read and the compilers' files (a change re-imports). */
   readonly makefiles: readonly string[];
   /** Depfiles make could not read (cut short by a crash), removed so that their compiles are redone. */
   readonly removedDepfiles: readonly string[];
@@ -160,7 +161,7 @@ export async function projectActions(project: Project, files: FileHasher, import
     actions: [...imported.actions, ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
-    makefiles: imported.makefiles.map(([p]) => p),
+    makefiles: [...imported.makefiles, ...(imported.tools ?? [])].map(([p]) => p),
     removedDepfiles: imported.removedDepfiles ?? [],
   };
 }

@@ -49,6 +49,11 @@ export function shellWords(command: string): string[] {
 }
 
 const COMPILERS = /^(?:[\w.-]+-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+)?$/;
+
+/** Whether a program's file name is a C/C++ compiler driver's (`g++`, `x86_64-linux-gnu-gcc-12`, `clang`). */
+export function isCompilerName(name: string): boolean {
+  return COMPILERS.test(name);
+}
 const LINKERS = /^(?:[\w.-]+-)?(?:ld|ld\.bfd|ld\.gold|ld\.lld|ar)$/;
 
 /** The program a command runs, skipping leading `VAR=value` assignments and `exec`/`env`. */
