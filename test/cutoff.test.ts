@@ -8,7 +8,7 @@ import type { Action } from '../graph/action.js';
 import { preprocessCommand } from '../graph/preprocessCutoff.js';
 import { preKeyOf } from '../graph/rebuilder.js';
 import { readCompileLine } from '../osv/compileCommand.js';
-import { build, copyExample, depfileReaders, driversConfigIncluders, osvd, OUT, ranOf, removeCopies, type BuildJson } from './helpers.js';
+import { build, copyExample, depfileReaders, driversConfigIncluders, osvd, OUT, ranOf, removeCopies, startDaemon, status, stopDaemons, type BuildJson } from './helpers.js';
 
 /**
  * Early cutoff on preprocessed output, and the compiler's identity in the key, on the example tree with
@@ -74,7 +74,10 @@ function replaceIn(root: string, rel: string, from: string, to: string): void {
   fs.writeFileSync(file, text.replace(from, to));
 }
 
-afterAll(removeCopies);
+afterAll(() => {
+  stopDaemons();
+  removeCopies();
+});
 
 describe('reading a compile line', () => {
   const line = `g++ -std=gnu++17 -MD -MT build/x/a.o -MP -O2 -g -D'NAME=a b' -c -o build/x/a.o a.cc`;
@@ -182,6 +185,19 @@ describe('preprocessed-output cutoff', () => {
     expect(r.ok).toBe(true);
     expect(ranOf(r)).toEqual([stamp]);
     expect(cutoffOf(r)).toEqual(readers.filter((o) => o !== stamp));
+  });
+
+  it('works the same through the daemon, whose plan is current afterwards', () => {
+    startDaemon(root);
+    const readers = depfileReaders(root, 'include/osv/debug.hh');
+    replaceIn(root, 'include/osv/debug.hh', 'Not built yet:', 'Not built now:');
+    const r = buildCut(root);
+    expect(r.ok).toBe(true);
+    expect((r as CutoffJson & { via: string }).via).toBe('daemon');
+    expect(r.ran).toEqual([]);
+    expect(cutoffOf(r)).toEqual(readers);
+    expect(status(root).dirty).toEqual({ run: 0, restore: 0, pending: 0, upToDate: expect.any(Number) });
+    osvd(root, ['stop']);
   });
 });
 
