@@ -3,6 +3,7 @@ import type { BuildEvent } from '../graph/builder.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { RunningBuild } from './runningBuild.js';
@@ -205,9 +206,9 @@ export class LiveGraph {
 
   /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
   private unwatchedTest(): (p: string) => boolean {
-    const ignored = this.ignore.map((i) => i + '/');
+    const ignored = ignoredFolders(this.session.base.root, this.ignore);
     const graph = this.current.graph;
-    return (p) => (path.isAbsolute(p) || p.startsWith('..') || ignored.some((i) => p.startsWith(i))) && !graph.producerOf(p);
+    return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
   }
 
   /** Builds run one at a time, in the order asked. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ignoredFolders, isUnder } from './ignore.js';
 
 /**
  * The tree's file watcher: one inotify watch per folder (fs.watch on a folder names the entries that
@@ -21,7 +22,7 @@ export interface WatcherHealth {
 
 export interface TreeWatcherOptions {
   root: string;
-  /** Paths (relative to the root) whose whole subtree is ignored, e.g. build, .git. */
+  /** Folders whose whole subtree is ignored, e.g. build, .git (read by ignoredFolders). */
   ignore: readonly string[];
   onBatch: (paths: string[]) => void;
   onHealth: (health: WatcherHealth) => void;
@@ -36,7 +37,6 @@ const COOKIE_PREFIX = '.osvd-cookie-';
 const CONFIG_SCRATCH_PREFIX = '.osv.config.';
 
 const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
-
 /** Folders read at once while the tree is first walked (the walk must not hold the main thread). */
 const WALK_CHUNK = 64;
 
@@ -60,8 +60,7 @@ export class TreeWatcher {
   private cookieSerial = 0;
 
   constructor(private readonly options: TreeWatcherOptions) {
-    const root = path.resolve(options.root);
-    this.ignored = options.ignore.map((p) => path.relative(root, path.resolve(root, p)).split(path.sep).join('/')).filter((p) => p !== '' && !p.startsWith('..'));
+    this.ignored = ignoredFolders(options.root, options.ignore);
   }
 
   /** Number of folders watched (one inotify watch each). */
@@ -324,7 +323,7 @@ export class TreeWatcher {
   }
 
   private isIgnored(rel: string): boolean {
-    return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || this.ignored.some((i) => rel === i || rel.startsWith(i + '/'));
+    return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || isUnder(rel, this.ignored);
   }
 
   /** Is this a folder, not following a symbolic link (as the walk does not). */

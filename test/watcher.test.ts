@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ignoredFolders, isUnder } from '../daemon/ignore.js';
 import { build, copyExample, OUT, removeCopies, startDaemon, status, stopDaemons, waitFor, writeConfig } from './helpers.js';
 
 /** The daemon's tree watcher on copies of examples/mini-osv: real inotify, real files. */
@@ -121,5 +122,16 @@ describe('the tree watcher', () => {
     expect(fixed.ok).toBe(true);
     expect(fixed.ran.map((r) => r.output)).toContain(`${OUT}/fs/vfs.o`);
     expect(build(root).ran).toEqual([]);
+  });
+});
+
+describe('the ignore list', () => {
+  it('reads ./x, x/, x and the absolute path alike, and drops the root and paths outside it', () => {
+    expect(ignoredFolders('/r', ['docs/', './x', '/r/y/z/', 'build', '../out', '.', '/elsewhere'])).toEqual(['docs', 'x', 'y/z', 'build']);
+  });
+
+  it('matches a folder and what lies under it, not a sibling that shares its prefix', () => {
+    const folders = ignoredFolders('/r', ['docs/']);
+    expect(['docs', 'docs/a.md', 'docs/sub/b', 'docsx/c', 'doc'].filter((p) => isUnder(p, folders))).toEqual(['docs', 'docs/a.md', 'docs/sub/b']);
   });
 });
