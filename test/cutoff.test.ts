@@ -16,13 +16,7 @@ import { build, copyExample, depfileReaders, driversConfigIncluders, osvd, OUT, 
  * would check it by hand: never from osvd's own answer.
  */
 
-type CutoffJson = BuildJson & { cutoff: { output: string; kind: string; reason: string }[] };
-
-function buildCut(root: string, ...sets: string[]): CutoffJson {
-  return build(root, ...sets) as CutoffJson;
-}
-
-function cutoffOf(r: CutoffJson): string[] {
+function cutoffOf(r: BuildJson): string[] {
   return r.cutoff.map((e) => e.output).sort();
 }
 
@@ -117,7 +111,7 @@ describe('preprocessed-output cutoff', () => {
   beforeAll(() => {
     root = copyExample();
     writeConfig(root);
-    const cold = buildCut(root);
+    const cold = build(root);
     expect(cold.ok).toBe(true);
     expect(cold.cutoff).toEqual([]);
   });
@@ -125,7 +119,7 @@ describe('preprocessed-output cutoff', () => {
   it('a profile switch compiles exactly the includers whose preprocessed output changes; the others are kept and say why', () => {
     const includers = driversConfigIncluders(root);
     const before = preprocessedHashes(root, includers);
-    const r = buildCut(root, 'conf_drivers_profile=virtio-mmio');
+    const r = build(root, 'conf_drivers_profile=virtio-mmio');
     expect(r.ok).toBe(true);
     const after = preprocessedHashes(root, includers);
     const both = [...after.keys()].filter((o) => before.has(o)).sort();
@@ -144,7 +138,7 @@ describe('preprocessed-output cutoff', () => {
     expect(osvd(root, ['why', kept, '--set', 'conf_drivers_profile=virtio-mmio']).stdout).toContain('preprocessed input unchanged');
 
     // Back: the compiled ones come from the store, the kept ones were never replaced.
-    const back = buildCut(root, 'conf_drivers_profile=all');
+    const back = build(root, 'conf_drivers_profile=all');
     expect(ranOf(back, 'compile')).toEqual([]);
     expect(back.cutoff).toEqual([]);
   });
@@ -153,11 +147,11 @@ describe('preprocessed-output cutoff', () => {
     const readers = depfileReaders(root, 'include/osv/debug.hh');
     expect(readers.length).toBeGreaterThan(10);
     replaceIn(root, 'include/osv/debug.hh', 'Not built: dbg::set_level covers', 'Not built yet: set_level covers');
-    const r = buildCut(root);
+    const r = build(root);
     expect(r.ok).toBe(true);
     expect(r.ran).toEqual([]);
     expect(cutoffOf(r)).toEqual(readers);
-    expect(buildCut(root).cutoff).toEqual([]);
+    expect(build(root).cutoff).toEqual([]);
   });
 
   it('an edit that shifts lines compiles the includers whose output changed (line markers, debug info)', () => {
@@ -167,7 +161,7 @@ describe('preprocessed-output cutoff', () => {
     const after = preprocessedHashes(root, readers);
     const changed = changedBetween(before, after);
     expect(changed.length).toBeGreaterThan(0);
-    const r = buildCut(root);
+    const r = build(root);
     expect(r.ok).toBe(true);
     expect(ranOf(r, 'compile')).toEqual(changed);
     expect(cutoffOf(r)).toEqual(readers.filter((o) => !changed.includes(o)));
@@ -181,7 +175,7 @@ describe('preprocessed-output cutoff', () => {
     // A comment: gone from the preprocessed output, and no line moves.
     replaceIn(root, 'include/osv/types.h', 'Basic fixed-size types', 'Basic fixed-width types');
     expect(changedBetween(before, preprocessedHashes(root, readers))).toEqual([]);
-    const r = buildCut(root);
+    const r = build(root);
     expect(r.ok).toBe(true);
     expect(ranOf(r)).toEqual([stamp]);
     expect(cutoffOf(r)).toEqual(readers.filter((o) => o !== stamp));
@@ -191,9 +185,9 @@ describe('preprocessed-output cutoff', () => {
     startDaemon(root);
     const readers = depfileReaders(root, 'include/osv/debug.hh');
     replaceIn(root, 'include/osv/debug.hh', 'Not built yet:', 'Not built now:');
-    const r = buildCut(root);
+    const r = build(root);
     expect(r.ok).toBe(true);
-    expect((r as CutoffJson & { via: string }).via).toBe('daemon');
+    expect((r as BuildJson & { via: string }).via).toBe('daemon');
     expect(r.ran).toEqual([]);
     expect(cutoffOf(r)).toEqual(readers);
     expect(status(root).dirty).toEqual({ run: 0, restore: 0, pending: 0, upToDate: expect.any(Number) });
@@ -217,7 +211,7 @@ describe("the compiler's identity in every compile's key", () => {
     root = copyExample();
     bin = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-cc-'));
     writeConfig(root, { CXX: install('a', wrapper('1')) });
-    expect(buildCut(root).ok).toBe(true);
+    expect(build(root).ok).toBe(true);
     cxxObjects = compileEntries(root)
       .filter((e) => e.file.endsWith('.cc'))
       .map((e) => e.output)
@@ -228,7 +222,7 @@ describe("the compiler's identity in every compile's key", () => {
 
   it('a new compiler at the same path recompiles every C++ TU, and nothing else', () => {
     install('a', wrapper('2'));
-    const r = buildCut(root);
+    const r = build(root);
     expect(r.ok).toBe(true);
     // The same g++ underneath writes the same objects: nothing is linked again.
     expect(ranOf(r)).toEqual(cxxObjects);
@@ -237,7 +231,7 @@ describe("the compiler's identity in every compile's key", () => {
 
   it('the same compiler at another path compiles nothing: a copy, and a symbolic link against g++ on PATH', () => {
     writeConfig(root, { CXX: install('b', wrapper('2')) });
-    const copy = buildCut(root);
+    const copy = build(root);
     expect(copy.ok).toBe(true);
     expect(copy.ran).toEqual([]);
 
@@ -246,9 +240,9 @@ describe("the compiler's identity in every compile's key", () => {
     const onPath = spawnSync('sh', ['-c', 'command -v g++'], { encoding: 'utf8' }).stdout.trim();
     fs.symlinkSync(onPath, linked);
     writeConfig(root, { CXX: linked });
-    expect(ranOf(buildCut(root))).toEqual(cxxObjects);
+    expect(ranOf(build(root))).toEqual(cxxObjects);
     writeConfig(root, {});
-    const plain = buildCut(root);
+    const plain = build(root);
     expect(plain.ok).toBe(true);
     expect(plain.ran).toEqual([]);
   });

@@ -45,6 +45,8 @@ export interface BuildJson {
   ok: boolean;
   ran: { output: string; kind: string; reason: string; reasons: { type: string; added?: string[]; removed?: string[]; context?: { name: string }[] }[] }[];
   restored: { output: string; kind: string }[];
+  /** Compiles kept because their preprocessed input was unchanged. */
+  cutoff: { output: string; kind: string; reason: string }[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; message: string; exitCode: number | null }[];
   skipped: string[];
@@ -71,6 +73,14 @@ export function make(root: string, args: string[]): RunResult {
 /** Outputs of the actions that ran, by kind. */
 export function ranOf(r: BuildJson, kind?: string): string[] {
   return r.ran.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
+}
+
+/**
+ * Compiles that ran or were kept because their preprocessed input was unchanged: the TUs a build had to
+ * look at. Which of the two a TU is depends, by default, on recorded durations (preprocess: 'auto').
+ */
+export function compiledOrKept(r: BuildJson): string[] {
+  return [...ranOf(r, 'compile'), ...r.cutoff.map((e) => e.output)].sort();
 }
 
 export function restoredOf(r: BuildJson, kind?: string): string[] {
