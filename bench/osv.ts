@@ -4,7 +4,10 @@
  * script (with hidden symbols); back to the default script; back to conf_hide_symbols=0.
  * Both build with fs=rofs (the kernel without ZFS, as `scripts/build fs=rofs` makes it).
  *
- *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep]
+ *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep] [--profile-only]
+ *
+ * `--profile-only` stops after the profile switch and back (the hide-symbols steps rebuild the whole
+ * kernel twice for each tool).
  *
  * The checkout is never built in place: it is copied (without .git and build/) to a temporary folder,
  * make runs the sequence there, its build folder is moved aside, then osvd runs the sequence in the
@@ -242,7 +245,7 @@ function linkLine(log: string): string | undefined {
 function main(): void {
   const treeArg = arg('--tree');
   if (!treeArg) {
-    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--keep]');
+    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--keep] [--profile-only]');
     process.exit(2);
   }
   const tree = path.resolve(treeArg);
@@ -264,6 +267,7 @@ function main(): void {
     { name: 'back to default script', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
     { name: 'back to hide_symbols 0', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
   ];
+  if (process.argv.includes('--profile-only')) STEPS.splice(STEPS.findIndex((s) => s.name === 'back to all') + 1);
   const rows: { step: string; make: Measure; osvd: Measure }[] = [];
   let preprocessing: ReturnType<typeof preprocessingCost>;
   let switchCompiles: { includers: number; builtInBoth: number; minimum: number; osvd: number; osvdCutoff: number; make: number; osvdOther: string[]; makeOther: string[] } | undefined;

@@ -43,6 +43,8 @@ interface Preprocessing {
   /** When it started (Date.now()): a file modified since may not be what it read. */
   readonly startedAt: number;
   readonly hash?: string;
+  /** No hash because the preprocessor said no (temporal macros, `.incbin`, an error). */
+  readonly refused: boolean;
 }
 
 /** One build's use of preprocessing: its mode, and where the preprocessed outputs are written. */
@@ -68,27 +70,18 @@ export class PreprocessCutoff {
         release();
         return { state: 'cutoff', durationMs: pp.ms };
       }
-      return runAndRecord(action, preKey, s, release, async (run) => ({ preprocessed: this.asRecorded(pp, run, action, s) }));
+      return runAndRecord(action, preKey, s, release, async (run) => this.asRecorded(pp, run, action, s));
     }
-    // Preprocessing refused (and the TU is the same) or not worth it: compile, keeping its timing known.
-    if (known !== undefined) {
-      const refused = onlyHeaders && known.refused === true;
-      if (refused || (last !== undefined && !this.worth(last.durationMs, known.ms))) {
-        const carried: Preprocessed = { ms: known.ms, ...(refused ? { refused: true as const } : {}) };
-        return runAndRecord(action, preKey, s, release, async () => ({ preprocessed: carried }));
-      }
+    // Otherwise it compiles, and is preprocessed too when that is worth it: the hash is for next time.
+    if (last === undefined && this.mode !== 'always') {
+      // Never compiled: whether it is worth it is known from this compile's duration, after it.
+      return runAndRecord(action, preKey, s, release, async (run) => (this.worth(run.durationMs, undefined) ? this.asRecorded(await this.preprocess(action, recipe, s), run, action, s) : {}));
     }
-    // Not known yet: preprocess alongside the compile when its duration says it is worth it, or after
-    // it when the compile is new and its duration is known only then.
-    if (last !== undefined || this.mode === 'always') {
-      if (!this.worth(last?.durationMs, known?.ms)) return runAndRecord(action, preKey, s, release);
-      const alongside = this.preprocess(action, recipe, s);
-      return runAndRecord(action, preKey, s, release, async (run) => ({ preprocessed: this.asRecorded(await alongside, run, action, s) }));
+    if (!this.worth(last?.durationMs, known?.ms)) {
+      return runAndRecord(action, preKey, s, release, async () => (known ? { preprocessed: { ms: known.ms } } : {}));
     }
-    return runAndRecord(action, preKey, s, release, async (run) => {
-      if (!this.worth(run.durationMs, undefined)) return {};
-      return { preprocessed: this.asRecorded(await this.preprocess(action, recipe, s), run, action, s) };
-    });
+    const alongside = this.preprocess(action, recipe, s);
+    return runAndRecord(action, preKey, s, release, async (run) => this.asRecorded(await alongside, run, action, s));
   }
 
   /** Whether a compile of this duration is worth preprocessing first (unknown durations: see FIRST_LOOK_MS). */
@@ -104,21 +97,26 @@ export class PreprocessCutoff {
     const refuse = recipe.refuseIf !== undefined ? ` && ! grep -qF -e ${quote(recipe.refuseIf)} ${file}` : '';
     const line = `${preprocessCommand(action, recipe)} >${file} 2>/dev/null${refuse} && sha256sum <${file}; s=$?; rm -f ${file}; exit $s`;
     const startedAt = Date.now();
-    const exec = await s.shells.run({ ...action, commands: [line] }, s.root);
-    const hash = exec.ok ? /^([0-9a-f]{64})\s/.exec(exec.output)?.[1] : undefined;
-    return { ms: exec.durationMs, startedAt, hash };
+    try {
+      const exec = await s.shells.run({ ...action, commands: [line] }, s.root);
+      const hash = exec.ok ? /^([0-9a-f]{64})\s/.exec(exec.output)?.[1] : undefined;
+      return { ms: exec.durationMs, startedAt, hash, refused: hash === undefined };
+    } catch {
+      // The shell itself failed (the compile will say so if it is more than that): nothing learnt.
+      return { ms: 0, startedAt, refused: false };
+    }
   }
 
   /**
    * What a compile's record says of preprocessing: the hash only when the preprocessing read what the
    * compile read (no file either read changed after the earlier of the two started).
    */
-  private asRecorded(pp: Preprocessing, run: { readonly deps: readonly FileHash[]; readonly startedAt: number }, action: Action, s: RunSetting): Preprocessed {
+  private asRecorded(pp: Preprocessing, run: { readonly deps: readonly FileHash[]; readonly startedAt: number }, action: Action, s: RunSetting): { preprocessed?: Preprocessed } {
     const ms = Math.round(pp.ms);
-    if (pp.hash === undefined) return { ms, refused: true };
+    if (pp.hash === undefined) return pp.refused ? { preprocessed: { ms, refused: true } } : {};
     const since = Math.min(pp.startedAt, run.startedAt);
     const read = [...action.inputs, ...run.deps.map(([p]) => p)];
-    return read.some((p) => modifiedSince(p, since, s.files)) ? { ms } : { ms, hash: pp.hash };
+    return { preprocessed: read.some((p) => modifiedSince(p, since, s.files)) ? { ms } : { ms, hash: pp.hash } };
   }
 
   /**
