@@ -1,3 +1,4 @@
+import type { BuildTimeline } from '../graph/timeline.js';
 import type { Db } from './db.js';
 
 /** One finished build, as kept in the history. */
@@ -18,13 +19,19 @@ export interface BuildSummary {
   readonly via?: string;
 }
 
+/** Only the last builds keep their timeline (about 200 bytes an action). */
+const TIMELINES_KEPT = 3;
+
 export class BuildHistory {
   constructor(private readonly db: Db) {}
 
-  add(summary: BuildSummary): void {
-    this.db
+  add(summary: BuildSummary, timeline?: BuildTimeline): void {
+    const { lastInsertRowid } = this.db
       .prepare('INSERT INTO builds (started_at, finished_at, ok, summary) VALUES (?, ?, ?, ?)')
       .run(summary.startedAt, summary.finishedAt, summary.ok ? 1 : 0, JSON.stringify(summary));
+    if (!timeline) return;
+    this.db.prepare('INSERT INTO build_timelines (build_id, timeline) VALUES (?, ?)').run(lastInsertRowid, JSON.stringify(timeline));
+    this.db.prepare('DELETE FROM build_timelines WHERE build_id NOT IN (SELECT build_id FROM build_timelines ORDER BY build_id DESC LIMIT ?)').run(TIMELINES_KEPT);
   }
 
   count(): number {
@@ -34,5 +41,14 @@ export class BuildHistory {
   last(): BuildSummary | undefined {
     const row = this.db.prepare('SELECT summary FROM builds ORDER BY id DESC LIMIT 1').get() as { summary: string } | undefined;
     return row ? (JSON.parse(row.summary) as BuildSummary) : undefined;
+  }
+
+  /** The last build with its timeline (none when nothing was decided, as in the daemon's up-to-date builds). */
+  lastWithTimeline(): { summary: BuildSummary; timeline: BuildTimeline | undefined } | undefined {
+    const row = this.db
+      .prepare('SELECT b.summary, t.timeline FROM builds b LEFT JOIN build_timelines t ON t.build_id = b.id ORDER BY b.id DESC LIMIT 1')
+      .get() as { summary: string; timeline: string | null } | undefined;
+    if (!row) return undefined;
+    return { summary: JSON.parse(row.summary) as BuildSummary, timeline: row.timeline ? (JSON.parse(row.timeline) as BuildTimeline) : undefined };
   }
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BuildResult } from '../graph/builder.js';
+import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
@@ -13,10 +13,12 @@ import type { LoadedGraph, Session } from './session.js';
 
 export interface BuildReport {
   ok: boolean;
-  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
+  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
   restored: { output: string; kind: string }[];
   /** Compiles that did not run: their preprocessed input was the one their objects were built from. */
-  cutoff: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number }[];
+  cutoff: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
+  /** Outputs of the actions on the build's critical path, first to last (see graph/criticalPath.ts). */
+  criticalPath: string[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
   skipped: string[];
@@ -30,9 +32,10 @@ export interface BuildReport {
 export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
   return {
     ok: r.ok,
-    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
+    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
-    cutoff: r.cutoff.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs })),
+    cutoff: r.cutoff.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
+    criticalPath: (r.criticalPath ?? []).map((id) => primaryOutput(loaded.graph.get(id))),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
     skipped: r.skipped,
@@ -42,6 +45,10 @@ export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildRepor
     import: { cached: loaded.importCached, ms: Math.round(loaded.importMs) },
     via,
   };
+}
+
+function roundTime(t: SlotTime): SlotTime {
+  return { slot: t.slot, startMs: Math.round(t.startMs), endMs: Math.round(t.endMs) };
 }
 
 export interface DaemonInfo {

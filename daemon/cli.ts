@@ -12,6 +12,7 @@ import { formatLogLine, logPath } from './log.js';
 import type { BuildReport, StatusReport, WhyReport } from './answers.js';
 import { ProgressPrinter, progressMode } from './progress.js';
 import { printBuild, printStatus, printWhy } from './print.js';
+import { registerViewCommands } from './viewCommands.js';
 
 /**
  * The `osvd` command. Each command talks to the tree's daemon when one runs and otherwise does the
@@ -238,6 +239,8 @@ export async function main(argv: string[]): Promise<void> {
         await new Promise(() => undefined);
       }
     });
+
+  registerViewCommands(program, common);
 
   try {
     await program.parseAsync(argv);

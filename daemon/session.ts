@@ -15,6 +15,7 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
+import { timelineOf } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
 import { writeCompileCommands } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
@@ -190,7 +191,7 @@ export class Session {
       knobs: project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary);
+    this.history.add(summary, timelineOf(result, project.jobs));
     this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;

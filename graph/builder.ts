@@ -3,9 +3,10 @@ import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
-import { CUTOFF_REASON, PreprocessCutoff, type CutoffEntry, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
+import { CUTOFF_REASON, PreprocessCutoff, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import type { RunOutcome, RunSetting } from './runAndRecord.js';
+import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
@@ -22,12 +23,35 @@ export interface RanEntry {
   readonly reason: string;
   readonly reasons: readonly DirtyReason[];
   readonly durationMs: number;
+  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
+  readonly time: SlotTime;
+}
+
+/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
+export interface SlotTime extends ActionTime {
+  readonly slot: number;
+}
+
+/** A compile that did not run: its preprocessed input was the one its outputs were built from. */
+export interface CutoffEntry {
+  readonly id: string;
+  readonly output: string;
+  readonly kind: ActionKind;
+  readonly reason: typeof CUTOFF_REASON;
+  /** The changes that made it a candidate: headers only. */
+  readonly reasons: readonly DirtyReason[];
+  /** How long preprocessing it took. */
+  readonly durationMs: number;
+  /** When it was preprocessed, and in which job slot. */
+  readonly time: SlotTime;
 }
 
 export interface RestoredEntry {
   readonly id: string;
   readonly output: string;
   readonly kind: ActionKind;
+  /** When its outputs were put back (ms since the build started); restores take no job slot. */
+  readonly time: ActionTime;
 }
 
 export interface FailedEntry {
@@ -38,6 +62,7 @@ export interface FailedEntry {
   readonly command?: string;
   readonly exitCode: number | null;
   readonly message: string;
+  readonly time: SlotTime;
 }
 
 export interface BuildResult {
@@ -55,6 +80,8 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
+  readonly criticalPath?: readonly string[];
 }
 
 export type BuildEvent =
@@ -117,6 +144,8 @@ class Builder {
   private readonly setting: RunSetting;
   private readonly cutoff: PreprocessCutoff;
   private running = 0;
+  /** Which job slots are busy: an action takes the lowest free one, for the timeline and the trace. */
+  private readonly busySlots: boolean[] = [];
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
@@ -172,6 +201,7 @@ class Builder {
       }
       if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
+        this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         this.resolve(this.result);
       }
@@ -190,9 +220,10 @@ class Builder {
       this.finish(action.id, 'upToDate', 0);
       return;
     }
+    const restoreStart = this.now();
     if (decision.state === 'restore' && restoreOutputs(decision.stale, files, store)) {
       traces.adoptRun(decision.entry.run);
-      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind });
+      this.result.restored.push({ id: action.id, output: primaryOutput(action), kind: action.kind, time: { startMs: restoreStart, endMs: this.now() } });
       this.finish(action.id, 'restored', 0);
       return;
     }
@@ -215,10 +246,15 @@ class Builder {
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.running++;
+    const slot = this.takeSlot();
+    const startMs = this.now();
+    let time: SlotTime | undefined;
     this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
     // The job slot is given back as soon as the commands end: the next command starts while
     // this run is hashed and recorded, rather than after.
     const release = (): void => {
+      time = { slot, startMs, endMs: this.now() };
+      this.busySlots[slot] = false;
       this.running--;
       this.recording++;
       this.pump();
@@ -226,7 +262,7 @@ class Builder {
     this.cutoff.run(action, preKey, this.setting, release).then(
       (outcome) => {
         this.recording--;
-        this.addToResult(action, outcome, reason, reasons);
+        this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
@@ -235,23 +271,41 @@ class Builder {
   }
 
   /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[]): void {
+  private addToResult(action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
     const { id, kind } = action;
     const output = primaryOutput(action);
     if (outcome.state === 'cutoff') {
-      this.result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs) });
+      this.result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs), time });
       return;
     }
     if (outcome.state === 'failed') {
       const { exitCode, message, command } = outcome;
-      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message });
+      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
       return;
     }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs) });
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time });
     if (outcome.racedBecause) {
       this.result.raced.push(id);
       this.result.racedBecause[id] = outcome.racedBecause;
     }
+  }
+
+  private now(): number {
+    return performance.now() - this.started;
+  }
+
+  private takeSlot(): number {
+    let slot = this.busySlots.indexOf(false);
+    if (slot < 0) slot = this.busySlots.length;
+    this.busySlots[slot] = true;
+    return slot;
+  }
+
+  /** Over what ran, failed or was restored: the rest finished at once when they were ready. */
+  private criticalPath(): string[] {
+    const times = new Map<string, ActionTime>();
+    for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id));
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */

@@ -1,9 +1,8 @@
 import path from 'node:path';
-import type { Action, ActionKind, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
+import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
 import { actionKey, inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import type { FileHasher, Preprocessed, RunRecord } from './traces.js';
-import type { DirtyReason } from './why.js';
 
 /**
  * Early cutoff before a compile, in the manner of ccache's preprocessor mode: when the only inputs of a
@@ -25,16 +24,6 @@ const WORTH_RATIO = 2;
 const FIRST_LOOK_MS = 100;
 
 export const CUTOFF_REASON = 'preprocessed input unchanged';
-
-export interface CutoffEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly reason: typeof CUTOFF_REASON;
-  /** The changes that made the compile a candidate: headers only. */
-  readonly reasons: readonly DirtyReason[];
-  readonly durationMs: number;
-}
 
 export type CutoffOutcome = { readonly state: 'cutoff'; readonly durationMs: number };
 

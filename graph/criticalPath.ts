@@ -1,0 +1,40 @@
+import type { BuildGraph } from './graph.js';
+
+/** When an action's work started and ended, in ms since its build started. */
+export interface ActionTime {
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/**
+ * The critical path of a finished build, as Bazel reports it: the chain of dependent actions whose
+ * durations add up to the most. No number of job slots makes the build shorter than that chain; how
+ * much longer the build took shows what waiting for a slot cost. Actions without a time (up to date)
+ * count for nothing but still connect what is above them to what is below. Returns ids, first to last.
+ */
+export function criticalChain(graph: BuildGraph, timeOf: (id: string) => ActionTime | undefined): string[] {
+  const own = (id: string): number => {
+    const t = timeOf(id);
+    return t ? Math.max(0, t.endMs - t.startMs) : 0;
+  };
+  // The longest chain ending at each action, and the action before it on that chain.
+  const total = new Map<string, number>();
+  const before = new Map<string, string>();
+  let last: string | undefined;
+  for (const id of graph.topologicalOrder()) {
+    let best = 0;
+    for (const p of graph.predecessors(id)) {
+      const t = total.get(p)!;
+      if (t > best) {
+        best = t;
+        before.set(id, p);
+      }
+    }
+    const sum = best + own(id);
+    total.set(id, sum);
+    if (timeOf(id) && (last === undefined || sum > total.get(last)!)) last = id;
+  }
+  const chain: string[] = [];
+  for (let id = last; id !== undefined; id = before.get(id)) if (timeOf(id)) chain.push(id);
+  return chain.reverse();
+}
