@@ -1,46 +1,58 @@
 import path from 'node:path';
 import type { BuildEvent } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { BuildTurns } from './buildTurns.js';
+import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { RunningBuild } from './runningBuild.js';
 import type { LoadedGraph, Session } from './session.js';
-import { TreeWatcher, type WatcherHealth } from './watcher.js';
+import type { WatcherHealth } from './changeSource.js';
+import { trackedPaths } from './trackedPaths.js';
+import { TreeView } from './treeView.js';
 
 export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
 
 /**
- * The daemon's graph for the live knobs, with a plan kept current by the file watcher (by periodic
- * stat scans when the watcher fails), and the builds of it: run one at a time, in the order asked,
- * and started by themselves after edits when auto-build is on.
+ * The daemon's graph for the live knobs, with a plan kept current by the tree's view (treeView.ts:
+ * watchman or the folder watcher, checked by stat where they cannot vouch; periodic stat scans when
+ * watching fails), and the builds of it: run one at a time, in the order asked, and started by
+ * themselves after edits when auto-build is on.
  */
 export class LiveGraph {
   private current!: LoadedGraph;
   private livePlan!: LivePlan;
-  private watcher: TreeWatcher | undefined;
+  private readonly view: TreeView;
   private outputWatcher: OutputWatcher | undefined;
-  private watcherHealth: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   private building: RunningBuild | null = null;
-  private buildChain: Promise<unknown> = Promise.resolve();
+  private readonly turns = new BuildTurns();
   private autoBuildTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
+  /** Aborted when the daemon stops: the build in progress is interrupted. */
+  private readonly closing = new AbortController();
   private readonly log: Logger;
-  /**
-   * Folders the tree watcher does not watch, relative to the root. Taken once: the watcher is not
-   * restarted when osv.config.ts changes, so what it ignores stays what it was given.
-   */
-  private readonly ignore: readonly string[];
 
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
     this.log = session.log;
     const base = session.base;
-    this.ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
+    // Taken once: the view is not restarted when osv.config.ts changes, so what it ignores stays.
+    this.view = new TreeView({
+      root: base.root,
+      ignore: ['.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])],
+      outputs: 'build',
+      watcher: base.config.daemon?.watcher,
+      pollMs: base.config.daemon?.pollMs ?? 2000,
+      files: session.files,
+      log: this.log,
+      tracked: () => trackedPaths(this.current, this.livePlan, this.session.base.configFiles),
+      onChanges: (paths) => this.onChanges(paths),
+    });
   }
 
   /** The graph for the live knobs. */
@@ -54,7 +66,12 @@ export class LiveGraph {
   }
 
   get health(): WatcherHealth {
-    return this.watcherHealth;
+    return this.view.health;
+  }
+
+  /** Why the plan may miss changes while every tracked path is checked (events lost); null when current. */
+  get verifying(): string | null {
+    return this.view.verifying;
   }
 
   /** How long the last batch of changes took to be taken into account. */
@@ -68,8 +85,9 @@ export class LiveGraph {
 
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
+    await this.view.open();
     await this.reload();
-    await this.startWatcher();
+    await this.view.start();
   }
 
   /** Look at every file afresh and reload the graph (`osvd refresh`). */
@@ -89,6 +107,8 @@ export class LiveGraph {
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
     this.session.trimMemory();
+    // The config was read without FileState: its state now is the one the checks compare with.
+    for (const f of this.session.base.configFiles) this.session.files.hash(path.relative(this.session.base.root, f));
     this.current = await this.session.graph(this.session.project());
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
@@ -100,68 +120,24 @@ export class LiveGraph {
 
   /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
   private watchOutputs(): void {
-    this.outputWatcher ??= new OutputWatcher(this.session.base.root);
+    if (this.view.seesOutputs) return;
+    this.outputWatcher ??= new OutputWatcher(this.session.base.root, this.view.inotify);
     const outputs: string[] = [];
     for (const a of this.current.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
     this.outputWatcher.track(outputs);
-  }
-
-  private async startWatcher(): Promise<void> {
-    this.watcher = new TreeWatcher({
-      root: this.session.base.root,
-      ignore: this.ignore,
-      onBatch: (paths) => void this.onChanges(paths),
-      onHealth: (h) => {
-        this.log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
-        if (h.mode === 'polling') this.startPolling();
-      },
-    });
-    this.watcherHealth = this.watcher.health;
-    const started = performance.now();
-    await this.watcher.start();
-    this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
-  }
-
-  /**
-   * Without a working watcher: re-stat every file the plan depends on, periodically. A build then
-   * looks at every file afresh (see build), so the scan only keeps the plan and auto-build current.
-   */
-  private startPolling(): void {
-    if (this.pollTimer) return;
-    const every = this.session.base.config.daemon?.pollMs ?? 2000;
-    this.pollTimer = setInterval(() => {
-      const { files } = this.session;
-      const paths = this.trackedPaths();
-      // changedSince counts a path not looked at yet as changed; the scan takes its state now as the
-      // starting point instead (nothing else hashes osv.config.ts, for one).
-      for (const p of paths) files.hash(p);
-      const changed = files.changedSince(paths);
-      if (changed.length) void this.onChanges(changed);
-    }, every);
-    this.pollTimer.unref();
-  }
-
-  private trackedPaths(): Set<string> {
-    const paths = new Set<string>([...this.current.makefiles]);
-    if (this.session.base.configFile) paths.add(path.relative(this.session.base.root, this.session.base.configFile));
-    for (const a of this.current.graph.actions.values()) {
-      for (const p of a.inputs) if (!path.isAbsolute(p)) paths.add(p);
-      for (const [p] of this.session.traces.lastRun(a.id)?.deps ?? []) if (!path.isAbsolute(p)) paths.add(p);
-    }
-    return paths;
   }
 
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
     const base = this.session.base;
-    const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
+    const configRels = base.configFiles.map((f) => path.relative(base.root, f));
     const makefiles = new Set(this.current.makefiles);
-    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRel ? [configRel] : []]);
+    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
     for (const p of paths) this.session.files.invalidate(p);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
-      if (configRel && paths.includes(configRel)) {
+      if (configRels.some((c) => paths.includes(c))) {
         this.log.info('osv.config.ts changed: reloading');
         await this.session.reloadBase(this.options);
         await this.reload();
@@ -183,12 +159,14 @@ export class LiveGraph {
 
   private scheduleAutoBuild(): void {
     if (!this.autoBuild || this.closed) return;
-    const dirty = this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
-    if (dirty === 0) return;
+    const dirty = (): number => this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
+    if (dirty() === 0) return;
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     this.autoBuildTimer = setTimeout(() => {
       this.autoBuildTimer = undefined;
-      if (this.building) return; // the build in progress reschedules when it ends
+      // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
+      // meanwhile (changes its own pre-build check found schedule this timer too).
+      if (this.turns.busy || dirty() === 0) return;
       void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
@@ -199,90 +177,108 @@ export class LiveGraph {
    * folders).
    */
   private unwatchedPaths(): string[] {
-    const paths = this.outputWatcher?.takeChanged() ?? [];
+    const paths = this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
     for (const p of this.livePlan.unwatchedReadPaths()) paths.push(p);
     return paths;
   }
 
   /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
   private unwatchedTest(): (p: string) => boolean {
-    const ignored = ignoredFolders(this.session.base.root, this.ignore);
+    const ignored = ignoredFolders(this.session.base.root, this.view.sourceIgnores());
     const graph = this.current.graph;
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
   }
 
-  /** Builds run one at a time, in the order asked. */
-  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
+  /**
+   * Builds run one at a time, in the order asked, and each holds the tree's build lock (a one-shot
+   * `osvd build --no-daemon` may hold it: the build waits, and `onWait` says for whom). An aborted
+   * `signal` (its client went away) stops the build, or drops it if it has not started.
+   */
+  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, control: BuildControl = {}): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
-      const started = performance.now();
-      const live = sets.length === 0;
-      // With a healthy watcher the live plan is current for the watched tree: check only the files it
-      // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
-      // knobs, no watcher), look at every file afresh and decide every action.
-      const trustPlan = live && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
-      if (trustPlan) {
-        const changed = this.session.files.changedSince(this.unwatchedPaths());
-        // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
-        if (changed.some((p) => this.current.makefiles.includes(p))) {
-          this.session.dropGraphs();
-          await this.reload();
-        } else if (changed.length) this.livePlan.update(changed);
-        const { run: toRun, restore, pending } = this.livePlan.counts;
-        if (toRun + restore + pending === 0) return this.upToDateReport(this.current, performance.now() - started);
-      } else {
-        this.session.files.invalidateAll();
-      }
-      const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
-      const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
-      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
-      const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
-      this.changesDuringBuild = new Set();
-      const plan = this.livePlan;
-      const decided = new Set(dirtyIds);
-      const knownUpToDate = (id: string): boolean => {
-        if (plan.entries.get(id)?.state === 'upToDate') return true;
-        decided.add(id);
-        return false;
-      };
+      const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
+      signal.throwIfAborted();
+      const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
+      const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
+      let recovered = false;
       try {
-        const result = await this.session.build(
-          loaded,
-          (e) => {
-            building.track(e);
-            onEvent?.(e);
-          },
-          BUILD_NICENESS,
-          trustPlan ? knownUpToDate : undefined,
-        );
-        return buildReport(result, loaded, 'daemon');
+        // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, signal, reaped === 0 && !recovered);
+        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
       } finally {
-        this.building = null;
-        const changed = [...this.changesDuringBuild];
-        if (trustPlan && this.livePlan === plan) {
-          // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-          this.watchOutputs();
-          this.livePlan.refresh(decided);
-          this.session.files.flush();
-          this.session.traces.compact();
-        } else {
-          await this.reload();
-        }
-        // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
-        // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
-        (globalThis as { gc?: () => void }).gc?.();
-        if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
-        this.scheduleAutoBuild();
+        lock.release();
       }
     };
-    const next = this.buildChain.then(run, run);
-    this.buildChain = next.catch(() => undefined);
-    return next;
+    return this.turns.take(run, control.signal, () => control.onWait?.(this.session.lockHolder()));
+  }
+
+  /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
+  private async buildLocked(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
+    const started = performance.now();
+    const live = sets.length === 0;
+    // With a healthy watcher the live plan is current for the watched tree: check only the files it
+    // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
+    // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
+    // yet), look at every file afresh and decide every action.
+    const trustPlan = live && mayTrustPlan && (await this.view.isCurrent());
+    if (trustPlan) {
+      const changed = this.session.files.changedSince(this.unwatchedPaths());
+      // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
+      if (changed.some((p) => this.current.makefiles.includes(p))) {
+        this.session.dropGraphs();
+        await this.reload();
+      } else if (changed.length) this.livePlan.update(changed);
+      const { run: toRun, restore, pending } = this.livePlan.counts;
+      if (toRun + restore + pending === 0) return this.upToDateReport(this.current, performance.now() - started);
+    } else {
+      this.session.files.invalidateAll();
+    }
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
+    const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
+    const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
+    this.changesDuringBuild = new Set();
+    const plan = this.livePlan;
+    let reimported = false;
+    const decided = new Set(dirtyIds);
+    const knownUpToDate = (id: string): boolean => {
+      if (plan.entries.get(id)?.state === 'upToDate') return true;
+      decided.add(id);
+      return false;
+    };
+    try {
+      const track = (e: BuildEvent): void => {
+        building.track(e);
+        onEvent?.(e);
+      };
+      const result = await this.session.build(loaded, track, BUILD_NICENESS, trustPlan ? knownUpToDate : undefined, signal);
+      if (result.reloaded) reimported = true;
+      return buildReport(result, result.reloaded ?? loaded, 'daemon');
+    } finally {
+      this.building = null;
+      const changed = [...this.changesDuringBuild];
+      // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
+      if (trustPlan && this.livePlan === plan && !reimported) {
+        // Only the actions the builder decided can have changed: refresh those, not the whole plan.
+        this.watchOutputs();
+        this.livePlan.refresh(decided);
+        this.session.files.flush();
+        this.session.traces.compact();
+      } else {
+        await this.reload();
+      }
+      // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
+      // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
+      (globalThis as { gc?: () => void }).gc?.();
+      if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
+      this.scheduleAutoBuild();
+    }
   }
 
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
     const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
-    this.session.recordUpToDate(loaded, result.durationMs);
+    this.session.recordUpToDate(loaded, result);
     return buildReport(result, loaded, 'daemon');
   }
 
@@ -291,14 +287,14 @@ export class LiveGraph {
     return this.building?.progress() ?? null;
   }
 
-  /** Stop watching and building: no new build starts, the one in progress is waited for. */
+  /** Stop watching and building: no new build starts, the one in progress is stopped (its commands killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    await this.watcher?.close();
+    await this.view.close();
     this.outputWatcher?.close();
-    await this.buildChain.catch(() => undefined);
+    await this.turns.idle();
   }
 }
 

@@ -1,7 +1,11 @@
 import os from 'node:os';
-import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import type { Action, BuildContext, OutputRecord } from './action.js';
+import type { BuildEvent, BuildResult, FinishState, SlotTime } from './buildResult.js';
+import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
+import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
+import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
 import { CUTOFF_REASON, PreprocessCutoff, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
 import { decide, type BuildServices } from './rebuilder.js';
@@ -16,79 +20,7 @@ import { describeReason, explain, type DirtyReason } from './why.js';
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
 
-export interface RanEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly reason: string;
-  readonly reasons: readonly DirtyReason[];
-  readonly durationMs: number;
-  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
-  readonly time: SlotTime;
-}
-
-/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
-export interface SlotTime extends ActionTime {
-  readonly slot: number;
-}
-
-/** A compile that did not run: its preprocessed input was the one its outputs were built from. */
-export interface CutoffEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly reason: typeof CUTOFF_REASON;
-  /** The changes that made it a candidate: headers only. */
-  readonly reasons: readonly DirtyReason[];
-  /** How long preprocessing it took. */
-  readonly durationMs: number;
-  /** When it was preprocessed, and in which job slot. */
-  readonly time: SlotTime;
-}
-
-export interface RestoredEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  /** When its outputs were put back (ms since the build started); restores take no job slot. */
-  readonly time: ActionTime;
-}
-
-export interface FailedEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly source?: string;
-  readonly command?: string;
-  readonly exitCode: number | null;
-  readonly message: string;
-  readonly time: SlotTime;
-}
-
-export interface BuildResult {
-  readonly ok: boolean;
-  readonly ran: RanEntry[];
-  readonly restored: RestoredEntry[];
-  /** Compiles not run: their preprocessed input was the one their outputs were built from. */
-  readonly cutoff: CutoffEntry[];
-  readonly upToDate: number;
-  readonly failed: FailedEntry[];
-  /** Actions not attempted because something they depend on failed. */
-  readonly skipped: string[];
-  /** Actions whose inputs changed while they ran: not recorded, they run again next time. */
-  readonly raced: string[];
-  /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
-  readonly racedBecause: Record<string, string[]>;
-  readonly durationMs: number;
-  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
-  readonly criticalPath?: readonly string[];
-}
-
-export type BuildEvent =
-  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: FinishState; readonly finished: number; readonly total: number; readonly durationMs: number };
-
-export type FinishState = 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';
+export type { BuildEvent, BuildResult, CutoffEntry, FailedEntry, FinishState, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -115,6 +47,20 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /**
+   * The build folders, relative to the root: every file an action writes under them is one of its
+   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
+   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
+   */
+  readonly outputFolders?: readonly string[];
+  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
+  readonly skipFolder?: (rel: string) => boolean;
+  /**
+   * Stops the build: no action starts any more, the commands running are killed with their process
+   * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
+   * before is recorded; what was cut short is not, and its outputs are removed.
+   */
+  readonly signal?: AbortSignal;
   /** When a compile whose headers alone changed is preprocessed first (see preprocessCutoff.ts); default `auto`. */
   readonly preprocess?: PreprocessMode;
 }
@@ -149,6 +95,14 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
+  private stopping = false;
+  private killed = false;
+  /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
+  private recordedCount = 0;
+  private readonly learner: OutputLearner;
+  /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
+  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -156,30 +110,60 @@ class Builder {
     private readonly graph: BuildGraph,
     private readonly services: BuildServices,
     private readonly options: BuildOptions,
-    shells: ShellPool,
+    private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
+    this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
   run(): Promise<BuildResult> {
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.reject(this.interruption());
+    const onAbort = (): void => this.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
     return new Promise<BuildResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       this.pump();
-    });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /** The error the build ends with: the one its signal was aborted with (it says why), if a BuildInterruptedError. */
+  private interruption(): BuildInterruptedError {
+    const reason: unknown = this.options.signal?.reason;
+    return reason instanceof BuildInterruptedError ? reason : new BuildInterruptedError();
+  }
+
+  private interrupt(): void {
+    this.stopping = true;
+    this.shells.kill().then(
+      () => {
+        this.killed = true;
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
   }
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.stopping) {
+      if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
+      return;
+    }
     try {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       let known = 0;
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true)) {
+        const { action, preKey } = this.waitingOpen.shift()!;
+        this.start(action, preKey);
+      }
       while (this.running < this.options.jobs && this.queue.hasReady()) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
@@ -199,7 +183,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
@@ -234,6 +218,10 @@ class Builder {
   private start(action: Action, preKey: string): void {
     const { files, traces } = this.services;
     const id = action.id;
+    if (action.outputsOpen && !this.learner.mayStart(true)) {
+      this.waitingOpen.push({ action, preKey });
+      return;
+    }
     const reasons = explain({
       action,
       files,
@@ -259,14 +247,30 @@ class Builder {
       this.recording++;
       this.pump();
     };
-    this.cutoff.run(action, preKey, this.setting, release).then(
+    // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
+    let look: (() => string[]) | undefined;
+    if (action.outputsOpen && (this.options.outputFolders?.length ?? 0) > 0) {
+      const before = this.learner.start(id);
+      look = () =>
+        this.learner.finish(id, before, (p) => {
+          const producer = this.graph.producerOf(p);
+          return producer !== undefined && producer.id !== id;
+        });
+    }
+    this.cutoff.run(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
+        if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
         this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
-      (err) => this.reject(err),
+      (err) => {
+        this.recording--;
+        // A run whose shell was killed because the build is stopping: the build's end says so.
+        if (this.stopping) this.pump();
+        else this.reject(err);
+      },
     );
   }
 

@@ -126,6 +126,11 @@ export class LivePlan implements Plan {
     return this.readers.keys();
   }
 
+  /** Whether some action reads this path. */
+  isRead(path: string): boolean {
+    return this.readers.has(path);
+  }
+
   /** The read paths `isUnwatched` picked: kept current as actions are indexed, not found by a walk. */
   unwatchedReadPaths(): ReadonlySet<string> {
     return this.unwatched;

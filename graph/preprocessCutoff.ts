@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
 import { actionKey, inputHashes, preKeyOf } from './rebuilder.js';
-import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import type { FileHasher, Preprocessed, RunRecord } from './traces.js';
 
 /**
@@ -45,10 +45,14 @@ export class PreprocessCutoff {
     private readonly scratchDir: string,
   ) {}
 
-  /** Run an action whose key had no recorded result, unless it is a compile whose preprocessed input is unchanged. */
-  async run(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome | CutoffOutcome> {
+  /**
+   * Run an action whose key had no recorded result, unless it is a compile whose preprocessed input is
+   * unchanged. `look` is runAndRecord's (open outputs).
+   */
+  async run(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[]): Promise<RunOutcome | CutoffOutcome> {
     const recipe = action.preprocess;
-    if (!recipe || this.mode === 'never') return runAndRecord(action, preKey, s, release);
+    const runIt = (annotate?: RunAnnotation): Promise<RunOutcome> => runAndRecord(action, preKey, s, release, { look, annotate });
+    if (!recipe || this.mode === 'never') return runIt();
     const last = s.traces.lastRun(action.id);
     // The same pre-key: the same command, compiler and declared inputs; only discovered headers changed.
     const onlyHeaders = last !== undefined && last.preKey === preKey;
@@ -59,18 +63,18 @@ export class PreprocessCutoff {
         release();
         return { state: 'cutoff', durationMs: pp.ms };
       }
-      return runAndRecord(action, preKey, s, release, async (run) => this.asRecorded(pp, run, action, s));
+      return runIt(async (run) => this.asRecorded(pp, run, action, s));
     }
     // Otherwise it compiles, and is preprocessed too when that is worth it: the hash is for next time.
     if (last === undefined && this.mode !== 'always') {
       // Never compiled: whether it is worth it is known from this compile's duration, after it.
-      return runAndRecord(action, preKey, s, release, async (run) => (this.worth(run.durationMs, undefined) ? this.asRecorded(await this.preprocess(action, recipe, s), run, action, s) : {}));
+      return runIt(async (run) => (this.worth(run.durationMs, undefined) ? this.asRecorded(await this.preprocess(action, recipe, s), run, action, s) : {}));
     }
     if (!this.worth(last?.durationMs, known?.ms)) {
-      return runAndRecord(action, preKey, s, release, async () => (known ? { preprocessed: { ms: known.ms } } : {}));
+      return runIt(async () => (known ? { preprocessed: { ms: known.ms } } : {}));
     }
     const alongside = this.preprocess(action, recipe, s);
-    return runAndRecord(action, preKey, s, release, async (run) => this.asRecorded(await alongside, run, action, s));
+    return runIt(async (run) => this.asRecorded(await alongside, run, action, s));
   }
 
   /** Whether a compile of this duration is worth preprocessing first (unknown durations: see FIRST_LOOK_MS). */

@@ -29,10 +29,20 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
  * the contents of the program it runs (see toolKey.ts).
  */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
-  if (!action.tool) return hashValue([KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])]);
-  const { files, tool } = keyedInputs(action, inputs);
-  return hashValue([KEY_VERSION, keyedCommands(action), action.cwd, action.keyEnv, files, tool]);
+  const key: unknown[] = action.tool ? toolKeyed(action, inputs) : [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];
+  // An action whose outputs are learned keys on that too: a trace recorded before osvd learned them
+  // (outputs named only) would restore too little, so such an action runs once more and learns.
+  if (action.outputsOpen) key.push(OPEN_OUTPUTS);
+  return hashValue(key);
 }
+
+/** A key's parts for an action whose program is known: its files' contents, not its name (toolKey.ts). */
+function toolKeyed(action: Action, inputs: readonly FileHash[]): unknown[] {
+  const { files, tool } = keyedInputs(action, inputs);
+  return [KEY_VERSION, keyedCommands(action), action.cwd, action.keyEnv, files, tool];
+}
+
+const OPEN_OUTPUTS = 'open-outputs-1';
 
 /** The full key: the pre-key plus the discovered dependencies with their hashes. */
 export function actionKey(preKey: string, deps: readonly FileHash[]): string {

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readConfigCache, writeConfigCache } from './configCache.js';
+import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
 import { ConfigError } from './errors.js';
 import type { KnobSettings } from './knobs.js';
 
@@ -46,6 +46,8 @@ export interface DaemonConfig {
   ignore?: string[];
   /** Interval of the stat scans that replace the watcher when it cannot work, in ms (default 2000). */
   pollMs?: number;
+  /** How the tree is watched: watchman when it is installed (`auto`, the default), or always `watchman` or `folders`. */
+  watcher?: 'auto' | 'watchman' | 'folders';
 }
 
 export function defineConfig(config: OsvdConfig): OsvdConfig {
@@ -74,7 +76,8 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
       if (k === 'autoBuild' && typeof x !== 'boolean') return `'daemon.autoBuild' must be true or false`;
       if ((k === 'quietMs' || k === 'pollMs') && !(Number.isInteger(x) && (x as number) >= 0)) return `'daemon.${k}' must be a whole number of milliseconds`;
       if (k === 'ignore' && !(Array.isArray(x) && x.every((i) => typeof i === 'string'))) return `'daemon.ignore' must be a list of paths`;
-      if (!['autoBuild', 'quietMs', 'ignore', 'pollMs'].includes(k)) return `has an unknown field '${k}' (known: autoBuild, quietMs, ignore, pollMs)`;
+      if (k === 'watcher' && !['auto', 'watchman', 'folders'].includes(x as string)) return `'daemon.watcher' must be 'auto', 'watchman' or 'folders'`;
+      if (!['autoBuild', 'quietMs', 'ignore', 'pollMs', 'watcher'].includes(k)) return `has an unknown field '${k}' (known: autoBuild, quietMs, ignore, pollMs, watcher)`;
     }
     return undefined;
   },
@@ -107,8 +110,9 @@ export function validateConfig(value: unknown, file: string): OsvdConfig {
 export async function loadConfig(file: string): Promise<OsvdConfig> {
   const cached = readConfigCache(file);
   if (cached !== undefined) return validateConfig(cached, file);
+  const stamps = sourceStamps(file);
   const config = await transpileAndImport(file);
-  writeConfigCache(file, config);
+  writeConfigCache(file, config, stamps);
   return config;
 }
 
@@ -141,10 +145,16 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
   return validateConfig(mod!.default, file);
 }
 
-/** The config's `osvd` import, pointed at this module. */
+/**
+ * The config's `osvd` import, pointed at this module. Its relative imports get a query of this load:
+ * a process that reads the config again (the daemon) gets them afresh, not as first imported.
+ */
 function pointAtSelf(js: string): string {
   const self = pathToFileURL(new URL(import.meta.url).pathname).href;
-  return js.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+  const fresh = `?osvd-load=${Date.now()}.${loads}`;
+  return js
+    .replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`)
+    .replace(/(from\s*|import\s*\(\s*|import\s*)(['"])(\.\.?\/[^'"?]+)\2/g, `$1$2$3${fresh}$2`);
 }
 
 /**

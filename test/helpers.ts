@@ -3,14 +3,22 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gatedCompilers as openGate, type Gate } from '../bench/gate.js';
+
+export type { Gate };
 
 /** Shared by the suites: fresh copies of the example tree, and the real osvd and make run on them. */
 export const REPO = path.resolve(__dirname, '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'mini-osv');
 export const OUT = 'build/release.x64';
+/** The example kernel's link chain: what a new loader.elf reruns (as OSv's: strip, lz, lzloader, vmlinuz). */
+export const KERNEL_CHAIN = [`${OUT}/loader.elf`, `${OUT}/loader-stripped.elf`, `${OUT}/loader-stripped.elf.lz.o`, `${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`];
+/** The links among them. */
+export const CHAIN_LINKS = [`${OUT}/loader.elf`, `${OUT}/lzloader.elf`];
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 const made: string[] = [];
+const gates: Gate[] = [];
 
 /** A fresh copy of examples/mini-osv (without build outputs) in a temporary folder. */
 export function copyExample(): string {
@@ -28,6 +36,10 @@ export function copyExample(): string {
 
 export function removeCopies(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const g of gates.splice(0)) {
+    g.open();
+    g.remove();
+  }
 }
 
 export interface RunResult {
@@ -87,16 +99,13 @@ export function restoredOf(r: BuildJson, kind?: string): string[] {
   return r.restored.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
 }
 
-/** The objects make would link into loader.elf for these make variables, from make's own dry run. */
+/** The objects make would link into loader.elf for these make variables, from make's own dry run (its link line). */
 export function kernelObjects(root: string, vars: string[]): string[] {
   const r = make(root, ['-n', '-B', 'V=1', ...vars, `${OUT}/loader.elf`]);
   if (r.code !== 0) throw new Error(`make -n failed: ${r.stderr}`);
-  const objects = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /\s-o\s+(\S+\.o)\s/.exec(line);
-    if (m && line.includes(' -c ')) objects.add(m[1]!);
-  }
-  return [...objects].sort();
+  const link = r.stdout.split('\n').find((l) => l.includes(` -o ${OUT}/loader.elf `));
+  if (!link) throw new Error(`no link of loader.elf in make's dry run:\n${r.stdout.slice(-2000)}`);
+  return [...new Set(link.split(/\s+/).filter((w) => w.endsWith('.o')))].sort();
 }
 
 /** Sources that include <osv/drivers_config.h>, as object paths. */
@@ -175,10 +184,11 @@ export function osvdAsync(root: string, args: string[]): Promise<RunResult> {
 }
 
 export interface StatusJson {
-  daemon: { running: boolean; pid?: number; watcher?: { mode: string; healthy: boolean; problem?: string; fix?: string }; autoBuild?: boolean; lastUpdateMs?: number };
+  daemon: { running: boolean; pid?: number; watcher?: { mode: string; backend?: string; healthy: boolean; problem?: string; fix?: string }; verifying?: string | null; autoBuild?: boolean; lastUpdateMs?: number };
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
+  graph: { actions: number; byKind: Record<string, number> };
   building: { finished: number; total: number } | null;
   lastBuild: { ok: boolean; ran: number; ranOutputs?: string[]; knobs: Record<string, string> } | null;
   builds: number;
@@ -202,8 +212,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 const daemons = new Set<string>();
 
+/**
+ * Start the tree's daemon. It watches folders unless `env` says otherwise: a test never reaches the
+ * user's watchman (the watchman tests start their own, on a socket of their own).
+ */
 export function startDaemon(root: string, env: Record<string, string> = {}, ...args: string[]): number {
-  const r = osvdEnv(root, ['start', '--json', ...args], env);
+  const r = osvdEnv(root, ['start', '--json', ...args], { OSVD_WATCHER: 'folders', ...env });
   if (r.code !== 0) throw new Error(`osvd start failed: ${r.stdout}${r.stderr}`);
   daemons.add(root);
   return (JSON.parse(r.stdout) as { pid: number }).pid;
@@ -242,4 +256,29 @@ export function storeBlobs(root: string): Map<string, string> {
     if (fs.statSync(abs).isFile()) out.set(sha(abs), abs);
   }
   return out;
+}
+
+/** Compilers held at a gate (bench/gate.ts); removed with the copies. */
+export function gatedCompilers(): Gate {
+  const gate = openGate();
+  gates.push(gate);
+  return gate;
+}
+
+/** osvd started without waiting, with its own environment: a handle to signal it and its end. */
+export interface Running {
+  readonly pid: number;
+  /** Everything it printed on stderr so far. */
+  stderr(): string;
+  readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
+}
+
+export function spawnOsvd(root: string, args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, env: { ...process.env, OSVD_LOG: '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const done = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { pid: child.pid!, stderr: () => stderr, done };
 }
