@@ -44,6 +44,20 @@ interface Span {
 
 /** The compile line among `commands` (the last compiler call with -c), or undefined. */
 export function readCompileLine(commands: readonly string[]): CompileLine | undefined {
+  return lastDriverCall(commands, true);
+}
+
+/**
+ * The last compiler driver call among `commands`, with or without -c (a driver that compiles and links
+ * in one command, or links alone, runs the compiler's programs too): its key covers the compiler's
+ * content as a compile's does. `preprocess` is for compiles only and is left out.
+ */
+export function readDriverCall(commands: readonly string[]): Omit<CompileLine, 'preprocess'> | undefined {
+  const call = lastDriverCall(commands, false);
+  return call && { command: call.command, program: call.program, name: call.name };
+}
+
+function lastDriverCall(commands: readonly string[], compileOnly: boolean): CompileLine | undefined {
   for (let i = commands.length - 1; i >= 0; i--) {
     const spans = wordSpans(commands[i]!);
     let p = 0;
@@ -51,8 +65,9 @@ export function readCompileLine(commands: readonly string[]): CompileLine | unde
     const program = spans[p];
     if (!program || program.operator || !isCompilerName(path.basename(program.text))) continue;
     const args = spans.slice(p + 1);
-    if (!args.some((a) => a.text === '-c' && !a.operator)) continue;
-    return { command: i, program: program.text, name: [program.start, program.end], preprocess: recipeOf(i, args, spans.slice(0, p)) };
+    const compiles = args.some((a) => a.text === '-c' && !a.operator);
+    if (compileOnly && !compiles) continue;
+    return { command: i, program: program.text, name: [program.start, program.end], preprocess: compiles ? recipeOf(i, args, spans.slice(0, p)) : undefined };
   }
   return undefined;
 }

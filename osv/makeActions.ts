@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
-import { readCompileLine } from './compileCommand.js';
+import { readCompileLine, readDriverCall } from './compileCommand.js';
 import { CompilerFiles } from './compilerIdentity.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
@@ -164,7 +164,9 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   const text = im.db.ruleText.get(t.target) ?? '';
   const expandLate = !im.isPhony(t.target) && expandsLate(text, im.late, im.inBuild);
   const compile = kind === 'compile' && !expandLate ? readCompileLine(t.recipe) : undefined;
-  const compiler = compile ? im.compilers.of(compile.program, '.') : [];
+  // A compile-and-link (libenviron.so, libvdso.so, fastlz/lz) or a driver's link keys on the compiler too.
+  const driver = compile ?? (!expandLate ? readDriverCall(t.recipe) : undefined);
+  const compiler = driver ? im.compilers.of(driver.program, '.') : [];
   for (const f of compiler) inputs.add(f);
   return {
     id: t.target,
@@ -181,7 +183,7 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
     outputsOpen: reading.open || expandLate,
     depfile,
     source,
-    ...(compile && compiler.length ? { tool: { command: compile.command, name: compile.name, files: compiler } } : {}),
+    ...(driver && compiler.length ? { tool: { command: driver.command, name: driver.name, files: compiler } } : {}),
     ...(compile?.preprocess && depfile ? { preprocess: compile.preprocess } : {}),
   };
 }
