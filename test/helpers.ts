@@ -144,7 +144,10 @@ export function hashTree(dir: string, skip: (rel: string) => boolean = () => fal
   return out;
 }
 
-/** Objects whose depfile names `header`. */
+/**
+ * Outputs whose depfile names `header`: the depfile's target (an object, or what a compile-and-link
+ * recipe writes, such as libvdso.so).
+ */
 export function depfileReaders(root: string, header: string): string[] {
   const readers: string[] = [];
   const walk = (rel: string): void => {
@@ -154,7 +157,8 @@ export function depfileReaders(root: string, header: string): string[] {
       else if (e.name.endsWith('.d')) {
         const text = fs.readFileSync(path.join(root, r), 'utf8').replace(/\\\n/g, ' ');
         const firstRule = text.split('\n')[0]!;
-        if (firstRule.split(/\s+/).includes(header)) readers.push(r.replace(/\.d$/, '.o'));
+        const [target, ...prerequisites] = firstRule.split(/\s+/);
+        if (prerequisites.includes(header)) readers.push(target!.replace(/:$/, ''));
       }
     }
   };
