@@ -115,7 +115,7 @@ class Builder {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, signal: options.signal };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }

@@ -59,6 +59,11 @@ export class PreprocessCutoff {
     const known = last?.preprocessed;
     if (onlyHeaders && known?.hash !== undefined && this.worth(last.durationMs, known.ms)) {
       const pp = await this.preprocess(action, recipe, s);
+      if (s.signal?.aborted) {
+        // Stopped while preprocessing (its shell was killed): the compile must not start.
+        release();
+        throw new Error('the build was stopped');
+      }
       if (pp.hash === known.hash && this.keep(action, preKey, last, pp, s)) {
         release();
         return { state: 'cutoff', durationMs: pp.ms };
@@ -90,6 +95,8 @@ export class PreprocessCutoff {
     const refuse = recipe.refuseIf !== undefined ? ` && ! grep -qF -e ${quote(recipe.refuseIf)} ${file}` : '';
     const line = `${preprocessCommand(action, recipe)} >${file} 2>/dev/null${refuse} && sha256sum <${file}; s=$?; rm -f ${file}; exit $s`;
     const startedAt = Date.now();
+    // A stopped build starts nothing, not even for the record of a compile that just finished.
+    if (s.signal?.aborted) return { ms: 0, startedAt, refused: false };
     try {
       const exec = await s.shells.run({ ...action, commands: [line] }, s.root);
       const hash = exec.ok ? /^([0-9a-f]{64})\s/.exec(exec.output)?.[1] : undefined;

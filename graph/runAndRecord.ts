@@ -20,6 +20,8 @@ export interface RunSetting extends BuildServices {
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
+  /** The build's (BuildOptions.signal): once aborted, no command of it may start. */
+  readonly signal?: AbortSignal;
 }
 
 export type RunOutcome =

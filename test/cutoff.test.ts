@@ -8,7 +8,7 @@ import type { Action } from '../graph/action.js';
 import { preprocessCommand } from '../graph/preprocessCutoff.js';
 import { preKeyOf } from '../graph/rebuilder.js';
 import { readCompileLine } from '../osv/compileCommand.js';
-import { build, copyExample, depfileReaders, driversConfigIncluders, make, osvd, OUT, ranOf, removeCopies, startDaemon, status, stopDaemons, type BuildJson } from './helpers.js';
+import { build, copyExample, depfileReaders, driversConfigIncluders, make, osvd, osvdEnv, OUT, ranOf, removeCopies, spawnOsvd, startDaemon, status, stopDaemons, waitFor, type BuildJson } from './helpers.js';
 
 /**
  * Early cutoff on preprocessed output, and the compiler's identity in the key, on the example tree with
@@ -277,5 +277,50 @@ describe("the compiler's identity in every compile's key", () => {
     const plain = build(root);
     expect(plain.ok).toBe(true);
     expect(besidesMakeRun(plain)).toEqual([]);
+  });
+});
+
+describe('Ctrl-C while a compile is preprocessed', () => {
+  let root: string;
+  let dir: string;
+  /** Compilers that log each call (`c` or `E`) and hold preprocessing while `closed` exists. */
+  const calls = (): string[] => (fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) : []);
+  let env: Record<string, string>;
+  beforeAll(() => {
+    root = copyExample();
+    writeConfig(root);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-ppgate-'));
+    fs.mkdirSync(path.join(dir, 'bin'));
+    for (const cc of ['gcc', 'g++']) {
+      const real = spawnSync('sh', ['-c', `command -v ${cc}`], { encoding: 'utf8' }).stdout.trim();
+      const log = path.join(dir, 'calls');
+      fs.writeFileSync(
+        path.join(dir, 'bin', cc),
+        `#!/bin/sh\ncase " $* " in *" -c "*) echo c >> '${log}';; *" -E "*) echo E >> '${log}'; while [ -e '${dir}/closed' ]; do sleep 0.02; done;; esac\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      );
+    }
+    env = { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}` };
+    expect(JSON.parse(osvdEnv(root, ['build', '--json'], env).stdout).ok).toBe(true);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('starts no compile after it, and the next build keeps what the edit left unchanged', async () => {
+    const readers = depfileReaders(root, 'include/osv/debug.hh');
+    replaceIn(root, 'include/osv/debug.hh', 'Not built: dbg::set_level covers', 'Not built yet: set_level covers');
+    fs.writeFileSync(path.join(dir, 'closed'), '');
+    const before = calls().length;
+    const run = spawnOsvd(root, ['build', '--no-daemon'], env);
+    await waitFor('a preprocessing at the gate', () => calls().length > before);
+    process.kill(run.pid, 'SIGINT');
+    const done = await run.done;
+    fs.rmSync(path.join(dir, 'closed'));
+    expect(done.code).toBe(130);
+    // Only preprocessing was asked for (the edit changes no preprocessed output): a compile would be one started after Ctrl-C.
+    expect(calls().slice(before).filter((c) => c === 'c')).toEqual([]);
+    const r = JSON.parse(osvdEnv(root, ['build', '--json'], env).stdout) as BuildJson;
+    expect(r.ok).toBe(true);
+    expect(r.ran).toEqual([]);
+    expect(cutoffOf(r)).toEqual(readers);
   });
 });
