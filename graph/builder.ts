@@ -12,6 +12,8 @@ import { decide, type BuildServices } from './rebuilder.js';
 import type { RunOutcome, RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
+import type { SharedCache } from './sharedCache.js';
+import { SharedLookups } from './sharedLookups.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -55,6 +57,8 @@ export interface BuildOptions {
   readonly outputFolders?: readonly string[];
   /** A folder under them that is not the build's (osvd's own state), relative to the root. */
   readonly skipFolder?: (rel: string) => boolean;
+  /** A cache other builds fill, asked for what the local store lacks before an action runs. */
+  readonly shared?: SharedCache;
   /**
    * Stops the build: no action starts any more, the commands running are killed with their process
    * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
@@ -103,6 +107,7 @@ class Builder {
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
   private readonly waitingOpen: { action: Action; preKey: string }[] = [];
+  private readonly lookups: SharedLookups | undefined;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -115,8 +120,9 @@ class Builder {
     const { files, traces, store } = services;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
     this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, signal: options.signal };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared, signal: options.signal };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
+    if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
@@ -164,13 +170,19 @@ class Builder {
         const { action, preKey } = this.waitingOpen.shift()!;
         this.start(action, preKey);
       }
-      while (this.running < this.options.jobs && this.queue.hasReady()) {
+      while (this.running < this.options.jobs && (this.lookups?.hasAnswered || this.queue.hasReady())) {
         if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
             setImmediate(() => this.pump());
           }
           return;
+        }
+        const answered = this.lookups?.nextAnswered();
+        if (answered) {
+          decided++;
+          this.decideAndStart(answered);
+          continue;
         }
         const id = this.queue.next();
         if (id === undefined) break;
@@ -183,7 +195,12 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.queue.hasReady()) {
+      const idle = this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.lookups?.busy && !this.queue.hasReady();
+      if (idle && this.lookups?.releaseDeferred()) {
+        setImmediate(() => this.pump());
+        return;
+      }
+      if (idle) {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
@@ -211,6 +228,8 @@ class Builder {
       this.finish(action.id, 'restored', 0);
       return;
     }
+    // Not here: the shared cache may have it (asked once; its answer comes back to be decided again).
+    if (this.lookups?.ask(action, decision.preKey)) return;
     this.start(action, decision.preKey);
   }
 
@@ -315,6 +334,7 @@ class Builder {
   /** The action is done with (in whatever state): what waited for it may be ready now. */
   private finish(id: string, state: FinishState, durationMs: number): void {
     this.queue.finish(id, state === 'failed');
+    this.lookups?.finished(id);
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }

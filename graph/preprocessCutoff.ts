@@ -134,7 +134,7 @@ export class PreprocessCutoff {
     if (preKeyOf(action, inputs) !== preKey) return false;
     if (!restoreStale(last.outputs, s)) return false;
     const deps: FileHash[] = last.deps.map(([p]) => [p, files.hash(p) ?? 'missing'] as const);
-    traces.recordRun({
+    const run: RunRecord = {
       actionId: action.id,
       key: actionKey(preKey, deps),
       preKey,
@@ -149,7 +149,10 @@ export class PreprocessCutoff {
       finishedAt: Date.now(),
       preprocessed: { ms: Math.round(pp.ms), hash: pp.hash },
       cutoff: true,
-    });
+    };
+    traces.recordRun(run);
+    // The same outputs are right for these headers on any machine with this key: others may take them.
+    s.shared?.share(action, run);
     return true;
   }
 }

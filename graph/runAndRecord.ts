@@ -5,6 +5,7 @@ import { DepfileError, parseDepfile } from './depfile.js';
 import { failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
+import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
 import type { FileHasher, RunRecord } from './traces.js';
@@ -22,6 +23,7 @@ export interface RunSetting extends BuildServices {
   readonly context: BuildContext;
   /** The build's (BuildOptions.signal): once aborted, no command of it may start. */
   readonly signal?: AbortSignal;
+  readonly shared?: SharedCache;
 }
 
 export type RunOutcome =
@@ -106,7 +108,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
   const more = annotate ? await annotate({ deps, startedAt, durationMs: exec.durationMs }) : {};
-  s.traces.recordRun({
+  const run = {
     actionId: action.id,
     key: actionKey(preKey, deps),
     preKey,
@@ -119,7 +121,9 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
     ...more,
-  });
+  };
+  s.traces.recordRun(run);
+  s.shared?.share(action, run);
   return { state: 'ran', durationMs: exec.durationMs };
 }
 
