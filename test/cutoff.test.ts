@@ -8,6 +8,7 @@ import type { Action } from '../graph/action.js';
 import { preprocessCommand } from '../graph/preprocessCutoff.js';
 import { preKeyOf } from '../graph/rebuilder.js';
 import { readCompileLine } from '../osv/compileCommand.js';
+import { mapRootAway } from '../osv/pathMap.js';
 import { build, copyExample, depfileReaders, driversConfigIncluders, make, osvd, osvdEnv, OUT, ranOf, removeCopies, spawnOsvd, startDaemon, status, stopDaemons, waitFor, type BuildJson } from './helpers.js';
 
 /**
@@ -108,6 +109,17 @@ describe('reading a compile line', () => {
     expect(readCompileLine([`${line} -save-temps`])!.preprocess).toBeUndefined();
     expect(readCompileLine([line.replace(' -MD', '')])!.preprocess).toBeUndefined();
     expect(readCompileLine(['ld -o k.elf a.o'])).toBeUndefined();
+  });
+
+  it('still preprocesses without the object once a shared cache maps the root away in the command', () => {
+    const read = readCompileLine(['mkdir -p build/x/', line])!;
+    const action = compile(['mkdir -p build/x/', line], { preprocess: read.preprocess, tool: { command: 1, name: read.name, files: [] } });
+    const [mapped] = mapRootAway([action], '/some/tree');
+    expect(mapped!.commands[1]).toBe(line.replace('g++ ', 'g++ -ffile-prefix-map=/some/tree=. '));
+    expect(preprocessCommand(mapped!, mapped!.preprocess!).replace(/\s+/g, ' ')).toBe(
+      `g++ -ffile-prefix-map=/some/tree=. -std=gnu++17 -O2 -g -D'NAME=a b' a.cc -E -Wsystem-headers -Wno-error -Werror=date-time`,
+    );
+    expect(mapped!.commands[1]!.slice(...mapped!.tool!.name)).toBe('g++');
   });
 
   it("keys the compiler's contents, not its name or the links that lead to it", () => {
