@@ -21,6 +21,7 @@ import { parseSets } from '../osv/knobs.js';
 import { mapRootAway } from '../osv/pathMap.js';
 import { Toolchain } from '../osv/toolchain.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
+import { launcherFor } from '../osv/distribute.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 import { mergeResults, preImportActions } from './preImport.js';
@@ -293,6 +294,7 @@ export class Session {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
+    const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
     return build(graph, this.services, {
       root: project.root,
       jobs: project.jobs,
@@ -307,6 +309,7 @@ export class Session {
       shared: this.remote,
       signal,
       preprocess: project.config.preprocess,
+      launcher,
     });
   }
 
@@ -329,7 +332,10 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
-    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause }, timelineOf(result, loaded.project.jobs));
+    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) },
+      // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
+      timelineOf(result, loaded.project.jobs + (result.distributed?.slots ?? 0)),
+    );
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
   }
 

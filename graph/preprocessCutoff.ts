@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
+import type { LaunchedRun } from './launcher.js';
 import { actionKey, inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import type { FileHasher, Preprocessed, RunRecord } from './traces.js';
@@ -47,11 +48,12 @@ export class PreprocessCutoff {
 
   /**
    * Run an action whose key had no recorded result, unless it is a compile whose preprocessed input is
-   * unchanged. `look` is runAndRecord's (open outputs).
+   * unchanged. `look` and `launched` are runAndRecord's (open outputs, a launcher's commands); the
+   * preprocessing itself runs here.
    */
-  async run(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[]): Promise<RunOutcome | CutoffOutcome> {
+  async run(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[], launched?: LaunchedRun): Promise<RunOutcome | CutoffOutcome> {
     const recipe = action.preprocess;
-    const runIt = (annotate?: RunAnnotation): Promise<RunOutcome> => runAndRecord(action, preKey, s, release, { look, annotate });
+    const runIt = (annotate?: RunAnnotation): Promise<RunOutcome> => runAndRecord(action, preKey, s, release, { look, annotate, launched });
     if (!recipe || this.mode === 'never') return runIt();
     const last = s.traces.lastRun(action.id);
     // The same pre-key: the same command, compiler and declared inputs; only discovered headers changed.

@@ -4,6 +4,7 @@ import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
 import { failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
+import type { LaunchedRun } from './launcher.js';
 import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
@@ -34,10 +35,11 @@ export type RunOutcome =
 /** What else a run's record says, once its commands ended and it was found not raced (preprocessCutoff.ts). */
 export type RunAnnotation = (run: { readonly deps: readonly FileHash[]; readonly startedAt: number; readonly durationMs: number }) => Promise<Partial<Pick<RunRecord, 'preprocessed'>>>;
 
-/** Extras of a run: `look` learns open outputs, `annotate` adds to its record (see runAndRecord). */
+/** Extras of a run: `look` learns open outputs, `annotate` adds to its record, `launched` runs it elsewhere (see runAndRecord). */
 export interface RunExtras {
   readonly look?: () => string[];
   readonly annotate?: RunAnnotation;
+  readonly launched?: LaunchedRun;
 }
 
 /**
@@ -45,18 +47,19 @@ export interface RunExtras {
  * `release` is called as soon as its commands end, before the run is hashed and recorded. `look`, for
  * an action with open outputs, says right after its commands end which files it wrote without naming
  * them: they are recorded as its outputs with those it named and those it was seen writing before (a
- * generator that rewrites a file only when it changes still owns the files it left alone). `annotate`
+ * generator that rewrites a file only when it changes still owns the files it left alone). `launched`:
+ * the commands to run instead of the action's (a launcher's), recorded as the action's own. `annotate`
  * says what else its record holds, once it was found not raced.
  */
 export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, extras: RunExtras = {}): Promise<RunOutcome> {
-  const { look, annotate } = extras;
+  const { look, annotate, launched } = extras;
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
   let exec;
   let learned: string[] = [];
   try {
-    exec = await s.shells.run(action, s.root);
+    exec = await s.shells.run(action, s.root, launched);
   } catch (err) {
     // Its shell was killed (a build stopped): what the commands had written is cut short.
     removeOutputs(s.root, action);

@@ -8,7 +8,8 @@ import { CompilerFiles } from './compilerIdentity.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, type RecipeFacts } from './recipes.js';
+import { keyedWrapperEnv } from './compilerWrappers.js';
+import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, withLaunchArgs, type RecipeFacts } from './recipes.js';
 
 /**
  * Turn what make said it would run (the traced recipes and make's database) into actions: each target
@@ -65,6 +66,8 @@ interface ImportContext {
   readonly compilerEnv: Readonly<Record<string, string>>;
   /** The files of each compiler the compiles name (the compiler's identity in their keys). */
   readonly compilers: CompilerFiles;
+  /** What a compile run through a wrapper (ccache, distcc, ...) reads of the environment (see compilerWrappers.ts). */
+  readonly wrappedCompileEnv: Readonly<Record<string, string>>;
   isPhony(target: string): boolean;
   /** A recipe's word as a path of the tree. */
   inTree(word: string): string;
@@ -97,6 +100,7 @@ function importContext(
     exported,
     compilers: new CompilerFiles(root, env),
     compilerEnv: compilerEnvOf(env),
+    wrappedCompileEnv: { ...keyedWrapperEnv(env), ...compilerEnvOf(env) },
     isPhony: (t) => db.rules.get(t)?.phony ?? false,
     inTree: (w) => {
       let p = resolved.get(w);
@@ -171,11 +175,12 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   return {
     id: t.target,
     kind,
-    commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : t.recipe,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
     cwd: '.',
     env: im.env,
-    // Compilers read only their own variables, linkers none; commands and scripts read those they name.
-    keyEnv: kind === 'compile' ? im.compilerEnv : kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    // Compilers read their own variables (wrapped compiles: those of their wrappers that change outputs
+    // too), linkers none of make's exported variables; commands and scripts read those they name.
+    keyEnv: facts.wrappers ? im.wrappedCompileEnv : kind === 'compile' ? im.compilerEnv : kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
     inputs: [...inputs].sort(),
     orderAfter: [...orderAfter].sort(),
     outputs,
