@@ -130,7 +130,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   return { state: 'ran', durationMs: exec.durationMs };
 }
 
-/** The headers the action's depfile names, with their hashes now. */
+/** The headers the action's depfile names and its traced inputs, with their hashes now. */
 function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
   const depfile = action.depfile!;
   let text: string;
@@ -140,7 +140,7 @@ function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
     throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
   }
   const names = parseDepfile(text, depfile).map((p) => treePath(root, action.cwd, p));
-  return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
+  return [...new Set([...names, ...(action.tracedInputs ?? [])])].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

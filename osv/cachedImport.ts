@@ -90,6 +90,7 @@ function unpackImport(saved: SavedImport): ImportedBuild {
       inputs: many(a.inputs),
       outputs: many(a.outputs),
       orderAfter: many(a.orderAfter),
+      ...(a.tracedInputs !== undefined ? { tracedInputs: many(a.tracedInputs) } : {}),
       ...(a.depfile !== undefined ? { depfile: one(a.depfile) } : {}),
       ...(a.source !== undefined ? { source: one(a.source) } : {}),
       ...(a.tool !== undefined ? { tool: { ...a.tool, files: shared(a.tool.files) } } : {}),

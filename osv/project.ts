@@ -11,8 +11,10 @@ import { ConfigError } from './errors.js';
 import { gitScripts, gitStateFiles } from './gitState.js';
 import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
 import { importBuild, type ImportStore } from './cachedImport.js';
-import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
+import { configureBuildFolder, hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
+import { generatedHeadersFirst } from './generatedFirst.js';
+import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
@@ -167,6 +169,7 @@ export async function projectActions(project: Project, files: FileHasher, import
       fs.writeFileSync(abs, '');
     }
   }
+  await configureBuildFolder({ root, outDir, mode: knobs.mode, arch: knobs.arch, env: project.baseEnv });
   const keyFile = versionScriptSource(project, extraVars);
   const keyHash = keyFile ? (files.hash(keyFile) ?? 'missing') : undefined;
   const imported = await importBuild(
@@ -189,8 +192,17 @@ export async function projectActions(project: Project, files: FileHasher, import
     const source = versionScriptSource(project, extraVars) ?? `${outDir}/default_version_script`;
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }
+  // What scripts/build copies into the build folder for the kernel's bootfs (fs=ramfs's fstab).
+  let actions = generatedHeadersFirst(withGitState(root, imported.actions), outDir);
+  if (project.tree.isOsvKernel) {
+    for (const { action, reader } of kernelFileCopies(root, knobs, outDir, project.baseEnv)) {
+      if (actions.some((a) => a.outputs.includes(action.outputs[0]!))) continue;
+      own.push(action);
+      actions = actions.map((a) => (a.id === reader ? { ...a, inputs: [...new Set([...a.inputs, ...action.outputs])].sort() } : a));
+    }
+  }
   return {
-    actions: [...withGitState(root, imported.actions), ...own],
+    actions: [...actions, ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: [...imported.makefiles, ...(imported.tools ?? [])].map(([p]) => p),
