@@ -58,6 +58,7 @@ function recordSummary(s: Session, loaded: LoadedGraph, result: BuildResult, sta
     ok: result.ok,
     ran: result.ran.length,
     restored: result.restored.length,
+    cutoff: result.cutoff.length,
     upToDate: result.upToDate,
     failed: result.failed.length,
     durationMs: Math.round(result.durationMs),

@@ -218,9 +218,6 @@ export class LiveGraph {
   private async buildLocked(sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
     const started = performance.now();
     const live = sets.length === 0;
-    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
-    const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
-    const scope = targets ? loaded.graph.withUpstream(targets) : undefined;
     // With a healthy watcher the live plan is current for the watched tree: check only the files it
     // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
     // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
@@ -228,11 +225,18 @@ export class LiveGraph {
     const trustPlan = live && mayTrustPlan && (await this.view.isCurrent());
     if (trustPlan) {
       const changed = this.session.files.changedSince(this.unwatchedPaths());
-      if (changed.length) this.livePlan.update(changed);
-      if (this.staleIn(scope) === 0) return this.upToDateReport(loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope);
+      // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
+      if (changed.some((p) => this.current.makefiles.includes(p))) {
+        this.session.dropGraphs();
+        await this.reload();
+      } else if (changed.length) this.livePlan.update(changed);
     } else {
       this.session.files.invalidateAll();
     }
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
+    const scope = targets ? loaded.graph.withUpstream(targets) : undefined;
+    if (trustPlan && this.staleIn(scope) === 0) return this.upToDateReport(loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope);
     const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
     this.changesDuringBuild = new Set();
     const plan = this.livePlan;
@@ -301,7 +305,7 @@ export class LiveGraph {
 
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildReport {
-    const result = { ok: true, ran: [], restored: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
+    const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
     recordUpToDate(this.session, loaded, result);
     return buildReport(result, loaded, 'daemon');
   }

@@ -12,7 +12,7 @@ export interface ProgressEvent {
   id: string;
   output: string;
   kind: string;
-  state?: 'ran' | 'restored' | 'upToDate' | 'failed';
+  state?: 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';
   finished: number;
   total: number;
   durationMs?: number;
@@ -86,12 +86,13 @@ export class ProgressPrinter {
     const says = Boolean(e.printed) || e.state === 'failed';
     if (mode === 'tty') {
       // An action found up to date moves the count on under the last thing that started: it is not work.
-      const verb = e.state === 'restored' ? 'restore' : e.state === 'failed' ? 'FAILED' : e.kind;
+      const verb = e.state === 'restored' ? 'restore' : e.state === 'failed' ? 'FAILED' : e.state === 'cutoff' ? 'kept' : e.kind;
       const what = e.state === 'upToDate' ? this.lastWhat : `${verb} ${e.output}`;
       if (what !== undefined) this.status(e, what, says || e.finished === e.total);
-    } else if (mode === 'lines' && (e.state === 'ran' || e.state === 'restored' || e.state === 'failed')) {
-      const ms = e.state === 'ran' || e.state === 'failed' ? ` ${Math.round(e.durationMs ?? 0)} ms` : '';
-      this.printOnNewLine(`[${e.finished}/${e.total}] ${e.state} ${e.kind} ${e.output}${ms}\n`);
+    } else if (mode === 'lines' && (e.state === 'ran' || e.state === 'restored' || e.state === 'failed' || e.state === 'cutoff')) {
+      const ms = e.state !== 'restored' ? ` ${Math.round(e.durationMs ?? 0)} ms` : '';
+      const state = e.state === 'cutoff' ? 'kept (preprocessed input unchanged)' : e.state;
+      this.printOnNewLine(`[${e.finished}/${e.total}] ${state} ${e.kind} ${e.output}${ms}\n`);
     }
     if (e.state === 'failed') {
       const failed = `FAILED: ${e.output}${e.exitCode != null ? ` (exit ${e.exitCode})` : ''}`;

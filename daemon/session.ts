@@ -34,7 +34,7 @@ export interface LoadedGraph {
   readonly graph: BuildGraph;
   readonly importCached: boolean;
   readonly importMs: number;
-  /** Makefiles make read: editing one re-imports the build. */
+  /** Makefiles make read and the compilers' files: a change to one re-imports the build. */
   readonly makefiles: readonly string[];
   /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
   readonly readWhileParsing: readonly (readonly [string, string])[];
@@ -344,6 +344,7 @@ export class Session {
       commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
       shared: this.remote,
       signal: choices.signal,
+      preprocess: project.config.preprocess,
       launcher,
     });
   }

@@ -13,6 +13,8 @@ export interface StatsReport {
   byKind: Record<string, { ran: number; restored: number; failed: number }>;
   /** Actions found up to date (nothing to do), summed over builds. */
   upToDate: number;
+  /** Compiles that did not run because their preprocessed input was unchanged (their objects kept). */
+  cutoff: number;
   /** Blobs the store dropped to stay within its cap. */
   evicted: number;
   /**
@@ -41,6 +43,7 @@ export function statsReport(session: Session): StatsReport {
     builds: counts.builds ?? 0,
     byKind,
     upToDate: counts.upToDate ?? 0,
+    cutoff: counts.cutoff ?? 0,
     evicted: counts.evicted ?? 0,
     shared: shared ? { url: shared.url, mode: shared.mode, ...(Object.fromEntries(SHARED_FIGURES.map((f) => [f, counts[`shared.${f}`] ?? 0])) as Record<(typeof SHARED_FIGURES)[number], number>) } : null,
   };
@@ -66,6 +69,7 @@ export function printStats(s: StatsReport, o: { json?: boolean }): void {
     ...(kinds.length > 1 ? [row('all', total)] : []),
     `hit rate:    ${looked ? `${Math.round((100 * total.restored) / looked)}%` : '-'} of the actions that were not up to date came from the store`,
     `up to date:  ${num(s.upToDate)} actions, summed over builds`,
+    `cut off:     ${num(s.cutoff)} compiles kept (preprocessed input unchanged)`,
     `evicted:     ${num(s.evicted)} blobs (to stay within the cap)`,
     s.shared
       ? `shared cache: ${s.shared.url} (${s.shared.mode}): ${num(s.shared.hits)} hits, ${num(s.shared.misses)} misses, ${num(s.shared.uploads)} uploads, ${num(s.shared.errors)} errors; ${bytes(s.shared.bytesDown)} down, ${bytes(s.shared.bytesUp)} up`
