@@ -229,17 +229,14 @@ export class LiveGraph {
       } else {
         this.session.files.invalidateAll();
       }
-      const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
-      const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
-      const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
+      // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
+      const decided = new Set(this.livePlan.dirtyActions());
+      let estimateMs = 0;
+      for (const id of decided) estimateMs += this.session.traces.lastRun(id)?.durationMs ?? 500;
+      estimateMs /= loaded.project.jobs;
+      const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
       this.changesDuringBuild = new Set();
       const plan = this.livePlan;
-      const decided = new Set(dirtyIds);
-      const knownUpToDate = (id: string): boolean => {
-        if (plan.entries.get(id)?.state === 'upToDate') return true;
-        decided.add(id);
-        return false;
-      };
       try {
         const result = await this.session.build(
           loaded,
@@ -248,7 +245,7 @@ export class LiveGraph {
             onEvent?.(e);
           },
           BUILD_NICENESS,
-          trustPlan ? knownUpToDate : undefined,
+          trustPlan ? decided : undefined,
         );
         return buildReport(result, loaded, 'daemon');
       } finally {
@@ -256,7 +253,7 @@ export class LiveGraph {
         const changed = [...this.changesDuringBuild];
         if (trustPlan && this.livePlan === plan) {
           // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-          this.watchOutputs();
+          this.outputWatcher?.retry();
           this.livePlan.refresh(decided);
           this.session.files.flush();
           this.session.traces.compact();

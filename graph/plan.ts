@@ -126,6 +126,11 @@ export class LivePlan implements Plan {
     return this.readers.keys();
   }
 
+  /** The actions whose state is not up to date (everything downstream of one of them is among them). */
+  dirtyActions(): ReadonlySet<string> {
+    return this.dirty;
+  }
+
   /** The read paths `isUnwatched` picked: kept current as actions are indexed, not found by a walk. */
   unwatchedReadPaths(): ReadonlySet<string> {
     return this.unwatched;
