@@ -90,6 +90,22 @@ describe('executor', () => {
       expect(fs.existsSync(path.join(root, 'never'))).toBe(false);
       const missing = await pool.run(action('z', [], { env: { PATH: '/nonexistent' }, commands: ['no-such-compiler -c a.c'] }), root);
       expect(missing.exitCode).toBe(127);
+      // Leading `mkdir -p` lines are done without a process (PATH has no mkdir here), as make's would be.
+      const noPath = { env: { PATH: '/nonexistent' } };
+      const made = await pool.run(action('m', [], { ...noPath, cwd: 'sub', commands: ['mkdir -p out/a/ out/b', 'mkdir -p out/c', 'echo made > out/a/f'] }), root);
+      expect(made).toMatchObject({ ok: true, exitCode: 0 });
+      expect(fs.readdirSync(path.join(root, 'sub/out')).sort()).toEqual(['a', 'b', 'c']);
+      expect(fs.readFileSync(path.join(root, 'sub/out/a/f'), 'utf8')).toBe('made\n');
+      fs.writeFileSync(path.join(root, 'file'), '');
+      const blocked = await pool.run(action('n', [], { ...noPath, commands: ['mkdir -p file/x', 'touch never2'] }), root);
+      expect(blocked).toMatchObject({ ok: false, exitCode: 1, failedCommand: 'mkdir -p file/x' });
+      expect(blocked.output).toBe("mkdir: cannot create directory 'file/x': ENOTDIR");
+      expect(fs.existsSync(path.join(root, 'never2'))).toBe(false);
+      // Not at the start, or with other options: the shell runs it (and here finds no mkdir).
+      const late = await pool.run(action('o', [], { ...noPath, commands: ['true', 'mkdir -p late'] }), root);
+      expect(late).toMatchObject({ ok: false, exitCode: 127, failedCommand: 'mkdir -p late' });
+      const mode = await pool.run(action('p', [], { ...noPath, commands: ['mkdir -p -m 700 moded'] }), root);
+      expect(mode).toMatchObject({ ok: false, exitCode: 127 });
     } finally {
       pool.close();
       fs.rmSync(root, { recursive: true, force: true });
