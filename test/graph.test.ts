@@ -161,4 +161,36 @@ describe('live plan', () => {
     expect(plan.update(['z.h'])).toBe(0);
     expect(plan.watches('a.c') && plan.watches('x.h') && !plan.watches('z.h')).toBe(true);
   });
+
+  it('re-decides the readers of what changed, transitively, and not the actions only ordered after it', async () => {
+    const { LivePlan } = await import('../graph/plan.js');
+    const hashes = new Map<string, string>([['a.c', '1'], ['b.c', '1'], ['gen.h', '1'], ['a.o', '1'], ['b.o', '1'], ['k.elf', '1']]);
+    const runs = new Map<string, import('../graph/traces.js').RunRecord>();
+    const files = { hash: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, mtimeMs: () => 0 };
+    const traces = { lastRun: (id: string) => runs.get(id), findMatch: () => undefined, previousRun: () => undefined, recordRun: () => undefined, adoptRun: () => undefined, recordFailure: () => undefined, lastFailure: () => undefined };
+    const store = { has: () => false, save: () => undefined, restore: () => false };
+    // Both compiles wait for the generator (as OSv's wait for drivers_config.h); only a.o includes its header.
+    const gen = action('gen.h', [], { kind: 'generate' });
+    const a = action('a.o', ['a.c'], { orderAfter: ['gen.h'] });
+    const b = action('b.o', ['b.c'], { orderAfter: ['gen.h'] });
+    const elf = action('k.elf', ['a.o', 'b.o'], { kind: 'link' });
+    const record = (act: Action, deps: string[]): void => {
+      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
+      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
+      const preKey = preKeyOf(act, inputs);
+      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: hashes.get(act.outputs[0]!)!, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
+    };
+    for (const [act, deps] of [[gen, []], [a, ['gen.h']], [b, []], [elf, []]] as const) record(act, [...deps]);
+    const plan = new LivePlan(new BuildGraph([gen, a, b, elf]), { files, traces, store }, {});
+    expect(plan.counts.upToDate).toBe(4);
+    // The header changed behind the generator's back: the generator, its reader and the link.
+    hashes.set('gen.h', '2');
+    expect(plan.update(['gen.h'])).toBe(3);
+    expect([...plan.dirtyActions()].sort()).toEqual(['a.o', 'gen.h', 'k.elf']);
+    expect(plan.entries.get('b.o')!.state).toBe('upToDate');
+    // Rebuilt (the generator wrote the old content back): the same three looked at again, all up to date.
+    hashes.set('gen.h', '1');
+    expect(plan.refresh(['gen.h', 'a.o', 'k.elf'])).toBe(3);
+    expect(plan.counts.upToDate).toBe(4);
+  });
 });
