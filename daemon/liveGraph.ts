@@ -309,6 +309,7 @@ export class LiveGraph {
     await this.watcher?.close();
     this.outputWatcher?.close();
     await this.buildChain.catch(() => undefined);
+    await this.session.idle();
   }
 }
 

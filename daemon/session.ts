@@ -51,6 +51,8 @@ export class Session {
   /** The graph whose compile_commands.json was written last, and the file's stat then. */
   private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
   private shells: { niceness: number; pool: ShellPool } | undefined;
+  /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
+  private tidying: Promise<void> = Promise.resolve();
 
   /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
   readonly scratchDir: string;
@@ -149,6 +151,7 @@ export class Session {
   /** `dirty`: the only actions that may not be up to date, when the caller knows (see BuildOptions.dirty). */
   async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>): Promise<BuildResult> {
     const { project, graph } = loaded;
+    await this.tidying;
     const startedAt = Date.now();
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     let result: BuildResult;
@@ -158,27 +161,10 @@ export class Session {
     } finally {
       this.files.flush();
       this.traces.flush();
-      await this.store.settled();
     }
-    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
-    // The same graph writes the same file: it is written again only when it was changed or removed.
-    try {
-      const stamp = this.compileCommandsStamp(project);
-      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
-        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
-        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
-    const troubles = this.store.takeTroubles();
-    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
-    let evicted = 0;
-    try {
-      evicted = this.store.evict();
-    } catch (err) {
-      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
-    }
+    // The daemon answers first and tidies up after (the next build waits for it); a command, before it ends.
+    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(loaded));
+    else await this.tidy(loaded);
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -192,9 +178,38 @@ export class Session {
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
     this.history.add(summary, timelineOf(result, project.jobs));
-    this.log.info({ ...summary, evicted, raced: result.racedBecause }, 'build finished');
+    this.log.info({ ...summary, raced: result.racedBecause }, 'build finished');
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return result;
+  }
+
+  /**
+   * What a build leaves to do that no answer needs: wait for the store's copies and keep it within its
+   * cap, and write compile_commands.json. At 1,000 TUs, writing that file again after a profile switch
+   * took 12 ms of the daemon's answer; the store's copies, as long as the largest output takes to copy.
+   */
+  private async tidy(loaded: LoadedGraph): Promise<void> {
+    const { project, graph } = loaded;
+    await this.store.settled();
+    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
+    // The same graph writes the same file: it is written again only when it was changed or removed.
+    try {
+      const stamp = this.compileCommandsStamp(project);
+      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
+        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
+        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
+    const troubles = this.store.takeTroubles();
+    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
+    try {
+      const evicted = this.store.evict();
+      if (evicted) this.log.info({ evicted }, 'the store evicted its least recently used outputs');
+    } catch (err) {
+      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
+    }
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
@@ -260,6 +275,11 @@ export class Session {
       removed.push(path.relative(project.root, project.stateDir));
     }
     return removed;
+  }
+
+  /** Resolves once the last build's housekeeping is done (see tidy). */
+  async idle(): Promise<void> {
+    await this.tidying;
   }
 
   /** The daemon's shells, kept between builds (for one niceness). */
