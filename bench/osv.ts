@@ -2,7 +2,8 @@
  * osvd against make on a real OSv checkout, in one run, the same knob sequence for both:
  * cold build; no-op; all -> virtio-pci; back to all; conf_hide_symbols 0 -> 1; an app version
  * script (with hidden symbols); back to the default script; back to conf_hide_symbols=0.
- * Both build with fs=rofs (the kernel without ZFS, as `scripts/build fs=rofs` makes it).
+ * Both build with fs=zfs, the default of OSv's `./scripts/build` (and of osvd): the kernel, libsolaris.so
+ * and zfs_builder-stripped.elf; `--fs rofs` builds the kernel without ZFS instead.
  *
  *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep]
  *
@@ -23,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 const OUT = 'build/release.x64';
-const GOALS = [`${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`];
+const FS = arg('--fs') ?? 'zfs';
+/** make's `all` for this fs, up to the kernel image files (loader.img needs qemu's tools), as osvd builds it. */
+const GOALS = [`${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`, ...(FS === 'zfs' ? [`${OUT}/libsolaris.so`, `${OUT}/zfs_builder-stripped.elf`] : [])];
 /** An app that needs a handful of libc functions (the names are in OSv's exported lists). */
 const APP_SYMBOLS = ['free', 'malloc', 'memcpy', 'printf', 'puts', 'strlen', 'write', 'exit'];
 
@@ -72,8 +75,9 @@ function rightKernel(step: Step, exported: number, stale: number): boolean {
 }
 
 function makeVars(knobs: Record<string, string>): string[] {
-  // make gets what OSv's scripts/build passes for fs=rofs; osvd derives the manifest from the fs knob.
-  return [...Object.entries(knobs).map(([k, v]) => `${k}=${v}`), 'bootfs_manifest=bootfs_empty.manifest.skel'];
+  // make gets what OSv's scripts/build passes for the fs; osvd derives the manifest from the fs knob.
+  const vars = Object.entries(knobs).map(([k, v]) => `${k}=${v}`);
+  return knobs.fs === 'zfs' ? vars : [...vars, 'bootfs_manifest=bootfs_empty.manifest.skel'];
 }
 
 function countCommands(log: string): { compiles: number; links: number } {
@@ -180,7 +184,7 @@ function linkLine(log: string): string | undefined {
 function main(): void {
   const treeArg = arg('--tree');
   if (!treeArg) {
-    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--keep]');
+    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--fs zfs|rofs] [--keep]');
     process.exit(2);
   }
   const tree = path.resolve(treeArg);
@@ -193,14 +197,14 @@ function main(): void {
   const appScript = path.join(root, 'app_version_script');
   fs.writeFileSync(appScript, `{\n  global:\n${APP_SYMBOLS.map((s) => `    ${s};\n`).join('')}  local:\n    *;\n};\n`);
   const STEPS: Step[] = [
-    { name: 'cold build', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
-    { name: 'no-op', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
-    { name: 'all -> virtio-pci', knobs: { fs: 'rofs', conf_drivers_profile: 'virtio-pci', conf_hide_symbols: '0' }, hidden: 'no' },
-    { name: 'back to all', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
-    { name: 'hide_symbols 0 -> 1', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
-    { name: 'app version script', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '1', conf_version_script: appScript }, hidden: 'app' },
-    { name: 'back to default script', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
-    { name: 'back to hide_symbols 0', knobs: { fs: 'rofs', conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'cold build', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'no-op', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'all -> virtio-pci', knobs: { fs: FS, conf_drivers_profile: 'virtio-pci', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'back to all', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
+    { name: 'hide_symbols 0 -> 1', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
+    { name: 'app version script', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '1', conf_version_script: appScript }, hidden: 'app' },
+    { name: 'back to default script', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
+    { name: 'back to hide_symbols 0', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
   ];
   const rows: { step: string; make: Measure; osvd: Measure }[] = [];
   const makeRuns: Measure[] = [];

@@ -11,7 +11,9 @@
  *
  * Rounds alternate the knobs (so a kill lands in compiles, restores from the store and links), kill
  * either the daemon or a one-shot `osvd build`, and sometimes edit a TU before the killed build and
- * revert the edit before the rebuild.
+ * revert the edit before the rebuild. Every fifth round (`overflowEvery`) kills nothing: the daemon's
+ * inotify queue overflows instead, and the build through it must still see every edit
+ * (tortureOverflow.ts); the round's rebuild and checks follow as in the others.
  *
  *   npm run torture -- --rounds 50 [--seed N] [--tree DIR]
  *
@@ -27,6 +29,7 @@ import Database from 'better-sqlite3';
 import { decide } from '../graph/rebuilder.js';
 import { hashBytes } from '../graph/hash.js';
 import { Session } from '../daemon/session.js';
+import { FLOOD_FOLDER, overflowRound } from './tortureOverflow.js';
 
 /** The repository: two folders up when compiled (dist/bench/), one when run from source (the tests). */
 const REPO = ((): string => {
@@ -46,10 +49,14 @@ export interface TortureOptions {
   /** Knob sets the rounds switch between (each a list of KEY=VALUE). */
   readonly variants?: readonly (readonly string[])[];
   readonly log?: (line: string) => void;
+  /** Every this many rounds, an overflow round instead of a kill (default 5; 0: never). */
+  readonly overflowEvery?: number;
 }
 
 export interface RoundResult {
   readonly round: number;
+  /** A build killed, or the daemon's inotify queue overflowed (nothing killed). */
+  readonly kind: 'kill' | 'overflow';
   readonly variant: string;
   readonly killed: 'daemon' | 'one-shot';
   readonly killAfterMs: number;
@@ -119,17 +126,24 @@ function copyTree(src: string, dest: string): void {
       return !(rel === 'build' || rel.startsWith('build/') || rel.endsWith('.so'));
     },
   });
+  fs.mkdirSync(path.join(dest, FLOOD_FOLDER));
   // A config file, so that its loading is part of what gets killed too.
   fs.writeFileSync(path.join(dest, 'osv.config.ts'), "import { defineConfig } from 'osvd';\nexport default defineConfig({ jobs: 2 });\n");
 }
 
 function osvdSync(root: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, OSVD_LOG: '' }, timeout: 300_000 });
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: torturedEnv(), timeout: 300_000 });
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/** No log to stderr; the daemon watches folders unless OSVD_WATCHER says otherwise (never the user's watchman). */
+function torturedEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, OSVD_LOG: '', OSVD_WATCHER: process.env.OSVD_WATCHER ?? 'folders' };
 }
 
 interface BuildJson {
   ok: boolean;
+  via?: string;
   ran: { output: string }[];
   failed: { output: string; message: string }[];
 }
@@ -270,7 +284,7 @@ async function buildAndKill(root: string, mode: 'daemon' | 'one-shot', sets: rea
   // The one-shot build leads its own process group (its shells and compilers are in it); a client
   // of the daemon dies with the connection, the daemon's group is killed.
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: mode === 'one-shot', env: { ...process.env, OSVD_LOG: '' } });
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: mode === 'one-shot', env: torturedEnv() });
   if (mode === 'one-shot') pgid = child.pid!;
   let done = false;
   const exited = new Promise<void>((resolve) => child.on('exit', () => ((done = true), resolve())));
@@ -326,17 +340,21 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const tus = [...pristine.keys()].filter((f) => /^(core|drivers|fs|libc)\/.*\.(cc|c)$/.test(f));
     log(`torture: ${options.rounds} rounds, seed ${options.seed}, ${variants.length} knob sets, tree ${root}`);
 
+    const overflowEvery = options.overflowEvery ?? 5;
     let current = -1;
     for (let round = 1; round <= options.rounds; round++) {
       const problems: string[] = [];
+      const kind = overflowEvery > 0 && round % overflowEvery === 0 ? 'overflow' : 'kill';
       let variant = Math.floor(random() * variants.length);
       if (variant === current && variants.length > 1) variant = (variant + 1) % variants.length;
+      // The daemon's live plan (what an overflow can leave stale) is the one of the config's knobs.
+      if (kind === 'overflow') variant = 0;
       const sets = variants[variant]!;
       const killed = random() < 0.5 ? 'daemon' : 'one-shot';
       const recoveredBy = random() < 0.5 ? 'daemon' : 'one-shot';
       let edited: string | undefined;
       let original: Buffer | undefined;
-      if (random() < 0.3 && tus.length) {
+      if (random() < 0.3 && tus.length && kind === 'kill') {
         edited = pick(tus);
         original = fs.readFileSync(path.join(root, edited));
         fs.appendFileSync(path.join(root, edited), `\nint osvd_torture_${round}(void) { return ${round}; }\n`);
@@ -344,10 +362,21 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
 
       let killAfterMs = 0;
       let midBuild = false;
-      try {
-        ({ afterMs: killAfterMs, midBuild } = await buildAndKill(root, killed, sets, random));
-      } catch (err) {
-        problems.push(`could not start the build to kill: ${(err as Error).message}`);
+      if (kind === 'overflow') {
+        const seen = pick(tus);
+        const lost = pick(tus.filter((t) => t !== seen));
+        edited = `${seen} and ${lost}`;
+        try {
+          problems.push(...(await overflowRound(overflowTools(root, sets), seen, lost, round)));
+        } catch (err) {
+          problems.push(`the overflow round failed: ${(err as Error).stack ?? err}`);
+        }
+      } else {
+        try {
+          ({ afterMs: killAfterMs, midBuild } = await buildAndKill(root, killed, sets, random));
+        } catch (err) {
+          problems.push(`could not start the build to kill: ${(err as Error).message}`);
+        }
       }
       if (edited && original) fs.writeFileSync(path.join(root, edited), original);
 
@@ -379,11 +408,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       problems.push(...checkOutputs(root, variant, refs, pristine));
       current = variant;
 
-      const result: RoundResult = { round, variant: sets.join(' ') || 'defaults', killed, killAfterMs, midBuild, edited, recoveredBy, problems };
+      const result: RoundResult = { round, kind, variant: sets.join(' ') || 'defaults', killed, killAfterMs, midBuild, edited, recoveredBy, problems };
       rounds.push(result);
+      const what =
+        kind === 'overflow'
+          ? `the daemon's inotify queue overflowed while it was stopped, ${edited} edited (the second's events dropped) then reverted`
+          : `${killed} killed after ${killAfterMs} ms (${midBuild ? 'mid-build' : 'after the build'})${edited ? `, ${edited} edited then reverted` : ''}`;
       log(
-        `round ${round}/${options.rounds}: ${killed} killed after ${killAfterMs} ms (${midBuild ? 'mid-build' : 'after the build'})` +
-          `${edited ? `, ${edited} edited then reverted` : ''}, ${result.variant}, rebuilt by ${recoveredBy}: ` +
+        `round ${round}/${options.rounds}: ${what}, ${result.variant}, rebuilt by ${recoveredBy}: ` +
           (problems.length ? `FAILED\n  ${problems.slice(0, 10).join('\n  ')}` : 'ok'),
       );
     }
@@ -395,6 +427,23 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const midBuild = rounds.filter((r) => r.midBuild).length;
   log(`rounds survived: ${survived}/${rounds.length} (kills mid-build: ${midBuild}, seed ${options.seed})`);
   return { seed: options.seed, rounds, survived, midBuild };
+}
+
+/** What an overflow round needs of osvd, on the torture's tree. */
+function overflowTools(root: string, sets: readonly string[]): Parameters<typeof overflowRound>[0] {
+  let pid = 0;
+  return {
+    root,
+    out: OUT,
+    startDaemon: () => (pid = startDaemon(root)),
+    stopDaemon: async () => {
+      osvdSync(root, ['stop']);
+      // `osvd stop` may return before the process has exited.
+      for (let i = 0; i < 400 && pid && liveInGroup(pid).length > 0; i++) await sleep(25);
+    },
+    build: (extra = []) => buildJson(root, sets, extra),
+    status: () => JSON.parse(osvdSync(root, ['status', '--json']).stdout) as ReturnType<Parameters<typeof overflowRound>[0]['status']>,
+  };
 }
 
 function arg(name: string): string | undefined {

@@ -32,6 +32,11 @@ export class FileState implements FileHasher {
    * string took twice the memory.
    */
   private readonly memo = new Map<string, Known>();
+  /**
+   * Paths hashed within RACY_NS of their last change: their stat may not move when they change again
+   * (coarse timestamps), so a stat check does not vouch for them (see changedSince).
+   */
+  private readonly racy = new Set<string>();
   private readonly pending = new Map<string, StatRow>();
   private readonly select;
   private readonly upsert;
@@ -51,23 +56,26 @@ export class FileState implements FileHasher {
 
   invalidate(p: string): void {
     this.memo.delete(p);
+    this.racy.delete(p);
   }
 
   /** Forget everything held in memory (the tree may have changed behind our back). */
   invalidateAll(): void {
     this.memo.clear();
+    this.racy.clear();
   }
 
   /**
    * Of these paths, those whose stat differs from when they were last looked at (or that were never
    * looked at), now forgotten: cheaper than invalidateAll when most files are known not to have
    * changed (the daemon's watched tree) and only some must be checked (outputs, files outside it).
+   * A path hashed within two seconds of its last change counts as changed: its stat proves nothing.
    */
   changedSince(paths: Iterable<string>): string[] {
     const changed: string[] = [];
     for (const p of paths) {
       const before = this.memo.get(p);
-      if (before === undefined || !sameStat(before, this.lstat(p))) {
+      if (before === undefined || this.racy.has(p) || !sameStat(before, this.lstat(p))) {
         this.invalidate(p);
         changed.push(p);
       }
@@ -141,6 +149,7 @@ export class FileState implements FileHasher {
     const now = BigInt(Date.now()) * 1_000_000n;
     const racy = now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS ? 1 : 0;
     this.pending.set(p, { size, mtime_ns: String(st.mtimeNs), ctime_ns: String(st.ctimeNs), ino: String(st.ino), hash, racy });
+    if (racy) this.racy.add(p);
     return known(hash);
   }
 }

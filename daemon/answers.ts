@@ -53,7 +53,12 @@ export interface DaemonInfo {
   pid?: number;
   note?: string;
   uptimeMs?: number;
-  watcher?: { mode: 'events' | 'polling' | 'off'; healthy: boolean; problem?: string; fix?: string; lastEventAt?: number };
+  watcher?: { mode: 'events' | 'polling' | 'off'; backend?: 'watchman' | 'folders'; healthy: boolean; problem?: string; fix?: string; lastEventAt?: number };
+  /**
+   * Why the plan may have missed edits (file events lost: an overflow, watchman starting afresh),
+   * while the daemon checks every tracked file; null when the plan is current.
+   */
+  verifying?: string | null;
   autoBuild?: boolean;
   lastUpdateMs?: number;
   memory?: { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number };

@@ -8,40 +8,49 @@ import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
 import { RunningBuild } from './runningBuild.js';
 import type { LoadedGraph, Session } from './session.js';
-import { TreeWatcher, type WatcherHealth } from './watcher.js';
+import type { WatcherHealth } from './changeSource.js';
+import { trackedPaths } from './trackedPaths.js';
+import { TreeView } from './treeView.js';
 
 export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
 
 /**
- * The daemon's graph for the live knobs, with a plan kept current by the file watcher (by periodic
- * stat scans when the watcher fails), and the builds of it: run one at a time, in the order asked,
- * and started by themselves after edits when auto-build is on.
+ * The daemon's graph for the live knobs, with a plan kept current by the tree's view (treeView.ts:
+ * watchman or the folder watcher, checked by stat where they cannot vouch; periodic stat scans when
+ * watching fails), and the builds of it: run one at a time, in the order asked, and started by
+ * themselves after edits when auto-build is on.
  */
 export class LiveGraph {
   private current!: LoadedGraph;
   private livePlan!: LivePlan;
-  private watcher: TreeWatcher | undefined;
+  private readonly view: TreeView;
   private outputWatcher: OutputWatcher | undefined;
-  private watcherHealth: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   private building: RunningBuild | null = null;
   private buildChain: Promise<unknown> = Promise.resolve();
+  /** Builds asked for and not finished (waiting in the chain, checking the tree, or running). */
+  private queuedBuilds = 0;
   private autoBuildTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
   private readonly log: Logger;
-  /**
-   * Folders the tree watcher does not watch, relative to the root. Taken once: the watcher is not
-   * restarted when osv.config.ts changes, so what it ignores stays what it was given.
-   */
-  private readonly ignore: readonly string[];
 
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
     this.log = session.log;
     const base = session.base;
-    this.ignore = ['build', '.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])];
+    // Taken once: the view is not restarted when osv.config.ts changes, so what it ignores stays.
+    this.view = new TreeView({
+      root: base.root,
+      ignore: ['.git', 'node_modules', path.relative(base.root, base.stateDir), ...(base.config.daemon?.ignore ?? [])],
+      outputs: 'build',
+      watcher: base.config.daemon?.watcher,
+      pollMs: base.config.daemon?.pollMs ?? 2000,
+      files: session.files,
+      log: this.log,
+      tracked: () => trackedPaths(this.current, this.livePlan, this.session.base.configFile),
+      onChanges: (paths) => this.onChanges(paths),
+    });
   }
 
   /** The graph for the live knobs. */
@@ -55,7 +64,12 @@ export class LiveGraph {
   }
 
   get health(): WatcherHealth {
-    return this.watcherHealth;
+    return this.view.health;
+  }
+
+  /** Why the plan may miss changes while every tracked path is checked (events lost); null when current. */
+  get verifying(): string | null {
+    return this.view.verifying;
   }
 
   /** How long the last batch of changes took to be taken into account. */
@@ -69,8 +83,9 @@ export class LiveGraph {
 
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
+    await this.view.open();
     await this.reload();
-    await this.startWatcher();
+    await this.view.start();
   }
 
   /** Look at every file afresh and reload the graph (`osvd refresh`). */
@@ -90,6 +105,9 @@ export class LiveGraph {
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
     this.session.trimMemory();
+    // The config was read without FileState: its state now is the one the checks compare with.
+    const configFile = this.session.base.configFile;
+    if (configFile) this.session.files.hash(path.relative(this.session.base.root, configFile));
     this.current = await this.session.graph(this.session.project());
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
@@ -115,55 +133,11 @@ export class LiveGraph {
 
   /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
   private watchOutputs(): void {
-    this.outputWatcher ??= new OutputWatcher(this.session.base.root);
+    if (this.view.seesOutputs) return;
+    this.outputWatcher ??= new OutputWatcher(this.session.base.root, this.view.inotify);
     const outputs: string[] = [];
     for (const a of this.current.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
     this.outputWatcher.track(outputs);
-  }
-
-  private async startWatcher(): Promise<void> {
-    this.watcher = new TreeWatcher({
-      root: this.session.base.root,
-      ignore: this.ignore,
-      onBatch: (paths) => void this.onChanges(paths),
-      onHealth: (h) => {
-        this.log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
-        if (h.mode === 'polling') this.startPolling();
-      },
-    });
-    this.watcherHealth = this.watcher.health;
-    const started = performance.now();
-    await this.watcher.start();
-    this.log.info({ folders: this.watcher.watchedFolders, ms: Math.round(performance.now() - started) }, 'watching the tree');
-  }
-
-  /**
-   * Without a working watcher: re-stat every file the plan depends on, periodically. A build then
-   * looks at every file afresh (see build), so the scan only keeps the plan and auto-build current.
-   */
-  private startPolling(): void {
-    if (this.pollTimer) return;
-    const every = this.session.base.config.daemon?.pollMs ?? 2000;
-    this.pollTimer = setInterval(() => {
-      const { files } = this.session;
-      const paths = this.trackedPaths();
-      // changedSince counts a path not looked at yet as changed; the scan takes its state now as the
-      // starting point instead (nothing else hashes osv.config.ts, for one).
-      for (const p of paths) files.hash(p);
-      const changed = files.changedSince(paths);
-      if (changed.length) void this.onChanges(changed);
-    }, every);
-    this.pollTimer.unref();
-  }
-
-  private trackedPaths(): Set<string> {
-    const paths = new Set<string>([...this.current.makefiles]);
-    if (this.session.base.configFile) paths.add(path.relative(this.session.base.root, this.session.base.configFile));
-    for (const a of this.current.graph.actions.values()) {
-      for (const p of a.inputs) if (!path.isAbsolute(p)) paths.add(p);
-      for (const [p] of this.session.traces.lastRun(a.id)?.deps ?? []) if (!path.isAbsolute(p)) paths.add(p);
-    }
-    return paths;
   }
 
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
@@ -198,12 +172,14 @@ export class LiveGraph {
 
   private scheduleAutoBuild(): void {
     if (!this.autoBuild || this.closed) return;
-    const dirty = this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
-    if (dirty === 0) return;
+    const dirty = (): number => this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
+    if (dirty() === 0) return;
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     this.autoBuildTimer = setTimeout(() => {
       this.autoBuildTimer = undefined;
-      if (this.building) return; // the build in progress reschedules when it ends
+      // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
+      // meanwhile (changes its own pre-build check found schedule this timer too).
+      if (this.queuedBuilds > 0 || dirty() === 0) return;
       void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
@@ -214,14 +190,14 @@ export class LiveGraph {
    * folders).
    */
   private unwatchedPaths(): string[] {
-    const paths = this.outputWatcher?.takeChanged() ?? [];
+    const paths = this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
     for (const p of this.livePlan.unwatchedReadPaths()) paths.push(p);
     return paths;
   }
 
   /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
   private unwatchedTest(): (p: string) => boolean {
-    const ignored = ignoredFolders(this.session.base.root, this.ignore);
+    const ignored = ignoredFolders(this.session.base.root, this.view.sourceIgnores());
     const graph = this.current.graph;
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
   }
@@ -237,7 +213,7 @@ export class LiveGraph {
       // With a healthy watcher the live plan is current for the watched tree: check only the files it
       // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
       // knobs, no watcher), look at every file afresh and decide every action.
-      const trustPlan = live && this.watcherHealth.mode === 'events' && this.watcherHealth.healthy && (await this.watcher!.sync());
+      const trustPlan = live && (await this.view.isCurrent());
       if (trustPlan) {
         const changed = this.session.files.changedSince(this.unwatchedPaths());
         if (changed.length) this.livePlan.update(changed);
@@ -254,6 +230,7 @@ export class LiveGraph {
       const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
       this.changesDuringBuild = new Set();
       const plan = this.livePlan;
+      let reimported = false;
       try {
         const result = await this.session.build(
           loaded,
@@ -264,11 +241,13 @@ export class LiveGraph {
           BUILD_NICENESS,
           trustPlan ? decided : undefined,
         );
-        return buildReport(result, loaded, 'daemon');
+        if (result.reloaded) reimported = true;
+        return buildReport(result, result.reloaded ?? loaded, 'daemon');
       } finally {
         this.building = null;
         const changed = [...this.changesDuringBuild];
-        if (trustPlan && this.livePlan === plan) {
+        // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
+        if (trustPlan && this.livePlan === plan && !reimported) {
           // Only the actions the builder decided can have changed: refresh those, not the whole plan.
           this.outputWatcher?.retry();
           this.livePlan.refresh(decided);
@@ -283,7 +262,8 @@ export class LiveGraph {
         this.scheduleAutoBuild();
       }
     };
-    const next = this.buildChain.then(run, run);
+    this.queuedBuilds++;
+    const next = this.buildChain.then(run, run).finally(() => this.queuedBuilds--);
     this.buildChain = next.catch(() => undefined);
     return next;
   }
@@ -304,9 +284,8 @@ export class LiveGraph {
   async close(): Promise<void> {
     this.closed = true;
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
-    if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.gcTimer) clearTimeout(this.gcTimer);
-    await this.watcher?.close();
+    await this.view.close();
     this.outputWatcher?.close();
     await this.buildChain.catch(() => undefined);
     await this.session.idle();

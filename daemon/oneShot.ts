@@ -19,7 +19,8 @@ async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<
 export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (e: unknown) => void): Promise<BuildReport> {
   return withSession(opts, async (s) => {
     const loaded = await s.graph(s.project(sets));
-    return buildReport(await s.build(loaded, onEvent), loaded, 'one-shot');
+    const result = await s.build(loaded, onEvent);
+    return buildReport(result, result.reloaded ?? loaded, 'one-shot');
   });
 }
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { InotifyQueue } from './inotifyQueue.js';
 
 /**
  * Which outputs may have changed since the daemon last looked, so that a build re-checks those
@@ -18,7 +19,8 @@ export class OutputWatcher {
   /** Folders of tracked outputs that have no watch (not there yet, or their watch ended). */
   private unwatched = new Set<string>();
 
-  constructor(private readonly root: string) {}
+  /** `queue`: counts every event, to notice an overflowed inotify queue (shared with the tree's watcher). */
+  constructor(private readonly root: string, private readonly queue?: InotifyQueue) {}
 
   /** Watch the folders of these outputs (the graph's, when it is loaded). */
   track(outputs: Iterable<string>): void {
@@ -49,6 +51,7 @@ export class OutputWatcher {
       try {
         const abs = path.join(this.root, dir);
         const w: fs.FSWatcher = fs.watch(abs, { persistent: false }, (event, name) => {
+          this.queue?.saw();
           if (name) this.touched.add(dir === '.' ? String(name) : `${dir}/${name}`);
           // The folder itself may have gone (its watch then ends without an error).
           if (!name || (event === 'rename' && !fs.existsSync(abs))) this.lose(dir, w);

@@ -53,13 +53,15 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
   const d = s.daemon;
   const lines = [
     d.running
-      ? `daemon: pid ${d.pid}, up ${Math.round((d.uptimeMs ?? 0) / 1000)} s, watcher ${d.watcher?.mode}${d.watcher?.healthy ? '' : ' (degraded)'}, auto-build ${d.autoBuild ? 'on' : 'off'}`
+      ? `daemon: pid ${d.pid}, up ${Math.round((d.uptimeMs ?? 0) / 1000)} s, watcher ${d.watcher?.mode}${d.watcher?.backend ? ` (${d.watcher.backend})` : ''}${d.watcher?.healthy ? '' : ' (degraded)'}, auto-build ${d.autoBuild ? 'on' : 'off'}`
       : `daemon: not running (${d.note ?? 'answered from the database'})`,
     `tree:  ${s.root} -> ${s.outDir}`,
     `knobs: ${knobs}`,
     `graph: ${s.graph.actions} actions (${kinds})`,
     ...(s.kernel?.kernel ? [`kernel: ${s.kernel.kernel}, ${s.kernel.objects} objects; drivers: ${s.kernel.drivers.join(' ') || 'none'}`] : []),
-    stale === 0
+    d.verifying
+      ? `state: verifying: ${d.verifying}; every tracked file is being checked`
+      : stale === 0
       ? 'state: up to date'
       : `state: ${stale} stale: ${s.dirty.run} must run, ${s.dirty.restore} restorable from the store, ${s.dirty.pending} wait on changed inputs`,
     ...(d.watcher?.problem ? [`watcher: ${d.watcher.problem}`, `  fix: ${d.watcher.fix}`] : []),

@@ -28,8 +28,39 @@ export interface LoadedGraph {
   readonly importMs: number;
   /** Makefiles make read: editing one re-imports the build. */
   readonly makefiles: readonly string[];
+  /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
+  readonly readWhileParsing: readonly (readonly [string, string])[];
   /** How many actions of each kind (for status, which must not walk the graph each time). */
   readonly byKind: Readonly<Record<string, number>>;
+}
+
+/**
+ * The actions that write a file make reads while parsing the Makefile, with everything they depend
+ * on, in the graph's order.
+ */
+function preImportActions(loaded: LoadedGraph): string[] {
+  const wanted = new Set<string>();
+  for (const [p] of loaded.readWhileParsing) {
+    const producer = loaded.graph.producerOf(p);
+    if (!producer || wanted.has(producer.id)) continue;
+    wanted.add(producer.id);
+    for (const u of loaded.graph.upstreamOf(producer.id)) wanted.add(u);
+  }
+  return loaded.graph.topologicalOrder().filter((id) => wanted.has(id));
+}
+
+/** The result of the actions run before the import, and of the build after it (which found them up to date). */
+function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
+  const done = first.ran.length + first.restored.length;
+  return {
+    ...rest,
+    ran: [...first.ran, ...rest.ran],
+    restored: [...first.restored, ...rest.restored],
+    upToDate: Math.max(0, rest.upToDate - done),
+    raced: [...first.raced, ...rest.raced],
+    racedBecause: { ...first.racedBecause, ...rest.racedBecause },
+    durationMs: first.durationMs + rest.durationMs,
+  };
 }
 
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
@@ -116,8 +147,12 @@ export class Session {
     this.graphs.clear();
   }
 
+  private graphKey(project: Project): string {
+    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+  }
+
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    const key = this.graphKey(project);
     const cached = this.graphs.get(key);
     if (cached) {
       this.graphs.delete(key);
@@ -128,11 +163,23 @@ export class Session {
     const imported = await projectActions(project, this.files, this.imports);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
-    const graph = new BuildGraph(imported.actions, (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? []);
+    const graph = new BuildGraph(
+      imported.actions,
+      (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+      (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+    );
     this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};
     for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-    const loaded: LoadedGraph = { project, graph, importCached: imported.importCached, importMs: imported.importMs, makefiles: imported.makefiles, byKind };
+    const loaded: LoadedGraph = {
+      project,
+      graph,
+      importCached: imported.importCached,
+      importMs: imported.importMs,
+      makefiles: imported.makefiles,
+      readWhileParsing: imported.readWhileParsing,
+      byKind,
+    };
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -148,16 +195,45 @@ export class Session {
     this.traces.clearCache();
   }
 
-  /** `dirty`: the only actions that may not be up to date, when the caller knows (see BuildOptions.dirty). */
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>): Promise<BuildResult> {
-    const { project, graph } = loaded;
+  /**
+   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
+   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
+   * first; when they changed such a file, the build is imported again before the rest runs, so the
+   * first build links what the second would (make does the same when it remakes a makefile).
+   * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
+   * be up to date, when the caller knows (see BuildOptions.dirty).
+   */
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>): Promise<BuildResult & { reloaded?: LoadedGraph }> {
     await this.tidying;
     const startedAt = Date.now();
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    let prepared: BuildResult | undefined;
+    let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
     try {
-      const shells = this.longLived ? this.shellPool(niceness) : undefined;
-      result = await build(graph, this.services, { root: project.root, jobs: project.jobs, context: project.knobs, onEvent, niceness, scratchDir: this.scratchDir, dirty, shells });
+      const first = preImportActions(loaded);
+      if (first.length > 0 && !first.every((id) => dirty !== undefined && !dirty.has(id))) {
+        const sub = new BuildGraph(
+          first.map((id) => loaded.graph.get(id)),
+          (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
+          (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
+        );
+        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined);
+        if (prepared.ok && this.parsedFilesChanged(loaded)) {
+          this.graphs.delete(this.graphKey(loaded.project));
+          this.log.info('an action rewrote a file make reads while parsing: importing again');
+          loaded = reloaded = await this.graph(loaded.project);
+          dirty = undefined;
+        }
+      }
+      if (prepared && !prepared.ok) {
+        // What waits for a failed action is not attempted: say so for the whole graph, as a build would.
+        const skipped = new Set<string>();
+        for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
+        result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
+      } else {
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, dirty);
+      }
+      if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } finally {
       this.files.flush();
       this.traces.flush();
@@ -165,22 +241,34 @@ export class Session {
     // The daemon answers first and tidies up after (the next build waits for it); a command, before it ends.
     if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(loaded));
     else await this.tidy(loaded);
-    const summary: BuildSummary = {
-      startedAt,
-      finishedAt: Date.now(),
-      ok: result.ok,
-      ran: result.ran.length,
-      restored: result.restored.length,
-      upToDate: result.upToDate,
-      failed: result.failed.length,
-      durationMs: Math.round(result.durationMs),
-      knobs: project.knobs,
-      ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
-    };
-    this.history.add(summary, timelineOf(result, project.jobs));
-    this.log.info({ ...summary, raced: result.racedBecause }, 'build finished');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    return result;
+    this.recordBuild(loaded, result, startedAt);
+    return reloaded ? { ...result, reloaded } : result;
+  }
+
+  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined): Promise<BuildResult> {
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+    const shells = this.longLived ? this.shellPool(niceness) : undefined;
+    const stateRel = path.relative(project.root, project.stateDir);
+    return build(graph, this.services, {
+      root: project.root,
+      jobs: project.jobs,
+      context: project.knobs,
+      onEvent,
+      niceness,
+      scratchDir: this.scratchDir,
+      dirty,
+      shells,
+      outputFolders: [project.outDir],
+      skipFolder: (rel) => rel === stateRel,
+    });
+  }
+
+  /** Whether a file make read while parsing is no longer what the import saw. */
+  private parsedFilesChanged(loaded: LoadedGraph): boolean {
+    return loaded.readWhileParsing.some(([p, h]) => {
+      this.files.invalidate(p);
+      return (this.files.hash(p) ?? 'missing') !== h;
+    });
   }
 
   /**
@@ -210,6 +298,30 @@ export class Session {
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
+  }
+
+  /** Resolves once the last build's housekeeping is done (see tidy). */
+  async idle(): Promise<void> {
+    await this.tidying;
+  }
+
+  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number): void {
+    const { project } = loaded;
+    const summary: BuildSummary = {
+      startedAt,
+      finishedAt: Date.now(),
+      ok: result.ok,
+      ran: result.ran.length,
+      restored: result.restored.length,
+      upToDate: result.upToDate,
+      failed: result.failed.length,
+      durationMs: Math.round(result.durationMs),
+      knobs: project.knobs,
+      ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
+    };
+    this.history.add(summary, timelineOf(result, project.jobs));
+    this.log.info({ ...summary, raced: result.racedBecause }, 'build finished');
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
@@ -275,11 +387,6 @@ export class Session {
       removed.push(path.relative(project.root, project.stateDir));
     }
     return removed;
-  }
-
-  /** Resolves once the last build's housekeeping is done (see tidy). */
-  async idle(): Promise<void> {
-    await this.tidying;
   }
 
   /** The daemon's shells, kept between builds (for one niceness). */

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ignoredFolders, isUnder } from './ignore.js';
+import type { WatcherHealth } from './changeSource.js';
+import type { InotifyQueue } from './inotifyQueue.js';
+import { ignoredFolders } from './ignore.js';
+import { COOKIE_PREFIX, isIgnored, join, parentOf, watchFailure } from './watchedNames.js';
+
+export type { WatcherHealth } from './changeSource.js';
 
 /**
  * The tree's file watcher: one inotify watch per folder (fs.watch on a folder names the entries that
@@ -11,15 +16,6 @@ import { ignoredFolders, isUnder } from './ignore.js';
  * folder names, not the files in them. When the watcher cannot work (the inotify limit, a watch that
  * fails), it says so and the daemon falls back to periodic stat scans: it degrades, never fails silently.
  */
-export interface WatcherHealth {
-  mode: 'events' | 'polling' | 'off';
-  healthy: boolean;
-  problem?: string;
-  fix?: string;
-  lastEventAt?: number;
-  ready: boolean;
-}
-
 export interface TreeWatcherOptions {
   root: string;
   /** Folders whose whole subtree is ignored, e.g. build, .git (read by ignoredFolders). */
@@ -28,15 +24,11 @@ export interface TreeWatcherOptions {
   onHealth: (health: WatcherHealth) => void;
   /** How long to wait for more events before delivering a batch. */
   settleMs?: number;
+  /** Counts every event, to notice an overflowed inotify queue. */
+  queue?: InotifyQueue;
 }
 
-/** Files the daemon creates in the tree's root to know the watcher has caught up (as watchman's cookies). */
-const COOKIE_PREFIX = '.osvd-cookie-';
 
-/** Names osv/config.ts writes next to osv.config.ts while it loads it. */
-const CONFIG_SCRATCH_PREFIX = '.osv.config.';
-
-const INOTIFY_FIX = 'raise the limit: sysctl fs.inotify.max_user_watches=524288 (and fs.inotify.max_user_instances), then osvd stop && osvd start';
 /** Folders read at once while the tree is first walked (the walk must not hold the main thread). */
 const WALK_CHUNK = 64;
 
@@ -179,6 +171,7 @@ export class TreeWatcher {
     let watch: fs.FSWatcher;
     try {
       watch = fs.watch(this.abs(dir), { persistent: dir === '', encoding: 'utf8' }, (event, name) => {
+        this.options.queue?.saw();
         if (this.folders.get(dir)?.watch === watch) this.onEvent(dir, event, name);
       });
     } catch (err) {
@@ -308,11 +301,9 @@ export class TreeWatcher {
 
   private degrade(err: NodeJS.ErrnoException): void {
     if (this.health.mode === 'polling' || this.closed) return;
-    const limit = err.code === 'ENOSPC' || err.code === 'EMFILE';
     this.health.mode = 'polling';
     this.health.healthy = false;
-    this.health.problem = limit ? `the file watcher hit the inotify limit (${err.code}); osvd scans the tree every few seconds instead` : `the file watcher failed (${err.code ?? err.message}); osvd scans the tree every few seconds instead`;
-    this.health.fix = limit ? INOTIFY_FIX : 'osvd stop && osvd start';
+    Object.assign(this.health, watchFailure(err));
     this.unwatchAll();
     this.options.onHealth({ ...this.health });
     this.started?.();
@@ -323,7 +314,7 @@ export class TreeWatcher {
   }
 
   private isIgnored(rel: string): boolean {
-    return path.posix.basename(rel).startsWith(CONFIG_SCRATCH_PREFIX) || isUnder(rel, this.ignored);
+    return isIgnored(rel, this.ignored);
   }
 
   /** Is this a folder, not following a symbolic link (as the walk does not). */
@@ -338,13 +329,4 @@ export class TreeWatcher {
   private abs(rel: string): string {
     return rel === '' ? this.options.root : path.join(this.options.root, rel);
   }
-}
-
-function join(dir: string, name: string): string {
-  return dir === '' ? name : `${dir}/${name}`;
-}
-
-function parentOf(rel: string): string {
-  const i = rel.lastIndexOf('/');
-  return i < 0 ? '' : rel.slice(0, i);
 }

@@ -22,6 +22,12 @@ export interface Action {
   readonly orderAfter: readonly string[];
   /** Files the action writes. A phony action may write none. */
   readonly outputs: readonly string[];
+  /**
+   * The commands may write files under the build folder that `outputs` does not name (a script that
+   * writes into a folder, `cd dir; tool`): the builder learns them from what the action wrote, and they
+   * are recorded, restored and explained as its outputs.
+   */
+  readonly outputsOpen?: boolean;
   /** The depfile the action writes (also listed in `outputs`), naming the headers it read. */
   readonly depfile?: string;
   /** For a compile: the translation unit, for messages. */

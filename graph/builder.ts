@@ -1,6 +1,7 @@
 import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
 import { BuildQueue } from './buildQueue.js';
 import { ShellPool } from './executor.js';
+import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
@@ -95,6 +96,14 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /**
+   * The build folders, relative to the root: every file an action writes under them is one of its
+   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
+   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
+   */
+  readonly outputFolders?: readonly string[];
+  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
+  readonly skipFolder?: (rel: string) => boolean;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -126,6 +135,9 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  private readonly learner: OutputLearner;
+  /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
+  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -141,6 +153,7 @@ class Builder {
     const unseen = only ? graph.actions.size - only.size : 0;
     this.result = { ok: true, ran: [], restored: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
   run(): Promise<BuildResult> {
@@ -157,6 +170,10 @@ class Builder {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
+      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true)) {
+        const { action, preKey } = this.waitingOpen.shift()!;
+        this.start(action, preKey);
+      }
       while (this.running < this.options.jobs && this.queue.hasReady()) {
         if (decided >= DECISIONS_PER_TURN) {
           if (!this.pumpScheduled) {
@@ -170,7 +187,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && !this.queue.hasReady()) {
+      if (this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.queue.hasReady()) {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
@@ -205,6 +222,10 @@ class Builder {
   private start(action: Action, preKey: string): void {
     const { files, traces } = this.services;
     const id = action.id;
+    if (action.outputsOpen && !this.learner.mayStart(true)) {
+      this.waitingOpen.push({ action, preKey });
+      return;
+    }
     const reasons = explain({
       action,
       files,
@@ -230,7 +251,17 @@ class Builder {
       this.recording++;
       this.pump();
     };
-    runAndRecord(action, preKey, this.setting, release).then(
+    // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
+    let look: (() => string[]) | undefined;
+    if (action.outputsOpen && (this.options.outputFolders?.length ?? 0) > 0) {
+      const before = this.learner.start(id);
+      look = () =>
+        this.learner.finish(id, before, (p) => {
+          const producer = this.graph.producerOf(p);
+          return producer !== undefined && producer.id !== id;
+        });
+    }
+    runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
         this.addToResult(action, outcome, reason, reasons, time!);

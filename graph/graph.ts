@@ -20,8 +20,15 @@ export class BuildGraph {
   private readonly afterList = new Map<string, readonly string[]>();
   /** The graph does not change once built: its order is computed on first use. */
   private order: readonly string[] | undefined;
+  /** Files actions were seen writing without naming them (see learnedOutputsOf). */
+  private readonly learned = new Map<string, readonly string[]>();
 
-  constructor(actions: Iterable<Action>, discoveredDeps: (id: string) => readonly string[] = () => []) {
+  /**
+   * `learnedOutputs`: files an action with open outputs wrote last time without its recipe naming them
+   * (its last run's outputs beyond the declared ones). They are its outputs like the declared ones:
+   * `why` knows them and readers order after it. A file another action declares stays that action's.
+   */
+  constructor(actions: Iterable<Action>, discoveredDeps: (id: string) => readonly string[] = () => [], learnedOutputs: (id: string) => readonly string[] = () => []) {
     const byId = new Map<string, Action>();
     for (const action of actions) {
       if (byId.has(action.id)) throw new GraphError(`two actions are named '${action.id}'`);
@@ -47,6 +54,28 @@ export class BuildGraph {
       }
     }
     this.checkAcyclic();
+    // Learned outputs are registered after the check: like discovered dependencies, they only order
+    // readers after their writer, and never make a cycle (what an action wrote last time can be stale).
+    const learnedFrom = new Map<string, string>();
+    for (const action of byId.values()) {
+      if (!action.outputsOpen) continue;
+      const mine: string[] = [];
+      for (const out of learnedOutputs(action.id)) {
+        if (this.producers.has(out)) continue;
+        this.producers.set(out, action.id);
+        learnedFrom.set(out, action.id);
+        mine.push(out);
+      }
+      if (mine.length) this.learned.set(action.id, mine);
+    }
+    if (learnedFrom.size > 0) {
+      for (const action of byId.values()) {
+        for (const input of action.inputs) {
+          const producer = learnedFrom.get(input);
+          if (producer !== undefined && producer !== action.id && !this.reaches(action.id, producer)) this.addEdge(producer, action.id);
+        }
+      }
+    }
     // Discovered dependencies only order; they never make a cycle (a stale depfile can name anything).
     for (const action of byId.values()) {
       for (const dep of discoveredDeps(action.id)) {
@@ -60,6 +89,11 @@ export class BuildGraph {
     for (const [id, set] of this.after) this.afterList.set(id, set.size ? [...set] : NONE);
     this.before.clear();
     this.after.clear();
+  }
+
+  /** The files an action with open outputs was seen writing beyond its declared outputs. */
+  learnedOutputsOf(id: string): readonly string[] {
+    return this.learned.get(id) ?? NONE;
   }
 
   producerOf(path: string): Action | undefined {

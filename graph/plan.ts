@@ -126,9 +126,14 @@ export class LivePlan implements Plan {
     return this.readers.keys();
   }
 
-  /** The actions whose state is not up to date (everything downstream of one of them is among them). */
+  /** The actions whose state is not up to date (every reader of an output of one of them is among them). */
   dirtyActions(): ReadonlySet<string> {
     return this.dirty;
+  }
+
+  /** Whether some action reads this path. */
+  isRead(path: string): boolean {
+    return this.readers.has(path);
   }
 
   /** The read paths `isUnwatched` picked: kept current as actions are indexed, not found by a walk. */

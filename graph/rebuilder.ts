@@ -25,8 +25,14 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
 
 /** The part of an action's key known before it runs: command, folder, environment, declared inputs. */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
-  return hashValue([KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])]);
+  const key: unknown[] = [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];
+  // An action whose outputs are learned keys on that too: a trace recorded before osvd learned them
+  // (outputs named only) would restore too little, so such an action runs once more and learns.
+  if (action.outputsOpen) key.push(OPEN_OUTPUTS);
+  return hashValue(key);
 }
+
+const OPEN_OUTPUTS = 'open-outputs-1';
 
 /** The full key: the pre-key plus the discovered dependencies with their hashes. */
 export function actionKey(preKey: string, deps: readonly FileHash[]): string {

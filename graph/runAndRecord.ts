@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
+import { failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
 import { treePath } from './paths.js';
@@ -28,22 +29,28 @@ export type RunOutcome =
 
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
- * `release` is called as soon as its commands end, before the run is hashed and recorded.
+ * `release` is called as soon as its commands end, before the run is hashed and recorded. `look`, for
+ * an action with open outputs, says right after its commands end which files it wrote without naming
+ * them: they are recorded as its outputs with those it named and those it was seen writing before (a
+ * generator that rewrites a file only when it changes still owns the files it left alone).
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[]): Promise<RunOutcome> {
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
   let exec;
+  let learned: string[] = [];
   try {
     exec = await s.shells.run(action, s.root);
   } finally {
+    if (look) learned = look();
     release();
   }
-  for (const o of action.outputs) files.invalidate(o);
+  const outputPaths = learned.length || s.graph.learnedOutputsOf(action.id).length ? [...new Set([...action.outputs, ...s.graph.learnedOutputsOf(action.id), ...learned])] : action.outputs;
+  for (const o of outputPaths) files.invalidate(o);
   if (!exec.ok) {
     removeOutputs(s.root, action);
-    const message = exec.exitCode === 127 ? `${exec.output.trim()}\n(${notFoundHint(exec.output)})` : exec.output.trim();
+    const message = failureMessage(action, exec);
     s.traces.recordFailure(action.id, message);
     return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message };
   }
@@ -76,7 +83,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   }
   if (raced) return { state: 'ran', durationMs: exec.durationMs, racedBecause: changed.slice(0, 10) };
   const outputs: OutputRecord[] = [];
-  for (const o of action.outputs) {
+  for (const o of outputPaths) {
     const record = files.describe(o);
     if (record) outputs.push(record);
   }
@@ -108,12 +115,6 @@ function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
   }
   const names = parseDepfile(text, depfile).map((p) => treePath(root, action.cwd, p));
   return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
-}
-
-/** Exit status 127: the shell did not find a command. Name it when the shell said which. */
-function notFoundHint(output: string): string {
-  const name = /([^\s:'"]+):? (?:command )?not found/.exec(output)?.[1];
-  return `a command was not found${name ? ` ('${name}')` : ''}: is the compiler installed and on PATH? (objdump, ld and nm come with binutils)`;
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

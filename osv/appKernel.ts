@@ -61,10 +61,11 @@ export function appVersionScriptAction(options: {
   // would be hidden by the exit status of the pipeline's last command.
   // Exported names first, a marker, then the app's wants; print the wants the kernel exports.
   // The ELF files read go into a depfile, so a rebuilt app reruns this action (and only a changed
-  // script relinks the kernel).
+  // script relinks the kernel). `target: deps`, with the space: `target:/abs/app.so` is no rule to a
+  // depfile reader (a drive letter), and a depfile that does not parse leaves the run unrecorded.
   const command =
     `mkdir -p ${quote(options.outDir)} && ${listElves} > ${quote(tmp)}.elves && ` +
-    `{ printf '%s:' ${quote(out)}; tr '\\n' ' ' < ${quote(tmp)}.elves; echo; } > ${quote(depfile)} && ` +
+    `{ printf '%s: ' ${quote(out)}; sed -e 's/[ #\\\\]/\\\\&/g' < ${quote(tmp)}.elves | tr '\\n' ' '; echo; } > ${quote(depfile)} && ` +
     `{ while IFS= read -r f; do objdump -wT "$f" || exit $?; done < ${quote(tmp)}.elves; } > ${quote(dynamic)} && ` +
     `{ cat ${options.symbolFiles.map(quote).join(' ') || '/dev/null'}; echo '--osvd--'; ` +
     `awk '$0 ~ /[*]UND[*]/ { print $NF }' ${quote(dynamic)}; ` +
@@ -82,6 +83,7 @@ export function appVersionScriptAction(options: {
     inputs: [...(manifest ? [manifest] : elves), ...options.symbolFiles].sort(),
     orderAfter: [],
     outputs: [out, depfile],
+    outputsOpen: false,
     depfile,
   };
 }

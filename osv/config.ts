@@ -40,6 +40,8 @@ export interface DaemonConfig {
   ignore?: string[];
   /** Interval of the stat scans that replace the watcher when it cannot work, in ms (default 2000). */
   pollMs?: number;
+  /** How the tree is watched: watchman when it is installed (`auto`, the default), or always `watchman` or `folders`. */
+  watcher?: 'auto' | 'watchman' | 'folders';
 }
 
 export function defineConfig(config: OsvdConfig): OsvdConfig {
@@ -67,7 +69,8 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
       if (k === 'autoBuild' && typeof x !== 'boolean') return `'daemon.autoBuild' must be true or false`;
       if ((k === 'quietMs' || k === 'pollMs') && !(Number.isInteger(x) && (x as number) >= 0)) return `'daemon.${k}' must be a whole number of milliseconds`;
       if (k === 'ignore' && !(Array.isArray(x) && x.every((i) => typeof i === 'string'))) return `'daemon.ignore' must be a list of paths`;
-      if (!['autoBuild', 'quietMs', 'ignore', 'pollMs'].includes(k)) return `has an unknown field '${k}' (known: autoBuild, quietMs, ignore, pollMs)`;
+      if (k === 'watcher' && !['auto', 'watchman', 'folders'].includes(x as string)) return `'daemon.watcher' must be 'auto', 'watchman' or 'folders'`;
+      if (!['autoBuild', 'quietMs', 'ignore', 'pollMs', 'watcher'].includes(k)) return `has an unknown field '${k}' (known: autoBuild, quietMs, ignore, pollMs, watcher)`;
     }
     return undefined;
   },

@@ -72,6 +72,9 @@ export function kconfigAction(options: {
     keyEnv: {},
     inputs,
     orderAfter: [],
+    // Kconfig and conf/Makefile write more than can be named before they run (a header per option, on a
+    // first build none exists yet): the builder learns the rest from what they wrote.
+    outputsOpen: true,
     // What the configuration step wrote when make bootstrapped it (the list of options comes from Kconfig).
     outputs: [
       `${outDir}/gen/config/kernel_conf.mk`,
@@ -97,5 +100,6 @@ export function versionScriptAction(options: { outDir: string; source: string; e
     inputs: [options.source],
     orderAfter: [],
     outputs: [out],
+    outputsOpen: false,
   };
 }

@@ -123,9 +123,22 @@ export const KNOBS: readonly KnobSpec[] = [
   },
   {
     name: 'fs',
-    doc: "OSv's fs= as scripts/build takes it: zfs builds libsolaris.so; rofs, virtiofs and ext choose the bootfs manifest that goes with them",
-    default: '',
+    doc: "OSv's fs= as scripts/build takes it (and its default, zfs): zfs builds libsolaris.so and zfs_builder; rofs, virtiofs, ramfs and ext choose the bootfs manifest that goes with them",
+    default: 'zfs',
     toMake: true,
+    check: (v, knobs, tree) => {
+      if (!FS_VALUES.includes(v)) return `unknown fs '${v}'; valid: ${FS_VALUES.join(', ')}`;
+      if (!tree.isOsvKernel) return undefined;
+      const out = `build/${knobs.mode}.${knobs.arch}`;
+      // These two put files into the kernel's bootfs that OSv's scripts/build makes beside the kernel.
+      if (v === 'ramfs' && !fs.existsSync(path.join(tree.root, out, 'usr.manifest'))) {
+        return `fs=ramfs puts the image's files into the kernel: it needs ${out}/usr.manifest, which OSv's scripts/build writes (scripts/module.py) before it builds the kernel`;
+      }
+      if (v === 'ext' && fs.existsSync(path.join(tree.root, 'bootfs_ext.manifest.skel')) && !fs.existsSync(path.join(tree.root, out, 'modules/libext/libext.so'))) {
+        return `fs=ext puts ${out}/modules/libext/libext.so and lwext4's library into the kernel: OSv's scripts/build makes them with scripts/module.py (modules/libext, modules/lwext4) before it builds the kernel`;
+      }
+      return undefined;
+    },
   },
   { name: 'conf_zfs', doc: 'bsd or openzfs', default: '', toMake: true },
 ];
@@ -225,12 +238,17 @@ export function makeAssignments(knobs: Knobs, tree: TreeFacts, extra: Readonly<R
   }
   // The bootfs manifest goes with the filesystem, as OSv's scripts/build chooses it (the Makefile's
   // default manifest carries libsolaris.so, which only fs=zfs builds).
-  const manifest = tree.isOsvKernel ? BOOTFS_MANIFESTS[knobs.fs] : undefined;
+  const manifest = tree.isOsvKernel ? BOOTFS_MANIFESTS[knobs.fs]?.replace('$(out)', `build/${knobs.mode}.${knobs.arch}`) : undefined;
   if (manifest && extra.bootfs_manifest === undefined) vars.bootfs_manifest = manifest;
   return { ...vars, ...extra };
 }
 
+/** The fs values of OSv's scripts/build. */
+const FS_VALUES = ['zfs', 'rofs', 'ramfs', 'virtiofs', 'ext', 'rofs_with_zfs', 'rofs_with_ext'];
+
+/** As scripts/build picks it; ramfs embeds the image's own manifest (scripts/build: `$OUT/usr.manifest`). */
 const BOOTFS_MANIFESTS: Readonly<Record<string, string>> = {
+  ramfs: '$(out)/usr.manifest',
   ext: 'bootfs_ext.manifest.skel',
   rofs: 'bootfs_empty.manifest.skel',
   rofs_with_zfs: 'bootfs_empty.manifest.skel',

@@ -6,7 +6,7 @@ import { treePath } from '../graph/paths.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, type RecipeFacts } from './recipes.js';
+import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, type RecipeFacts } from './recipes.js';
 
 /**
  * Turn what make said it would run (the traced recipes and make's database) into actions: each target
@@ -32,7 +32,11 @@ export function actionsFrom(
   const readings = new Map<string, RecipeReading>();
   const producer = new Map<string, string>();
   for (const t of withRecipe) {
-    const reading = readRecipe(im, t);
+    let reading = readRecipe(im, t);
+    // A file two recipes say they write (`>>` into one log) stays the first one's; the second learns
+    // what it wrote when it runs.
+    const taken = reading.outputs.filter((o) => producer.has(o) && producer.get(o) !== t.target);
+    if (taken.length) reading = { ...reading, outputs: reading.outputs.filter((o) => !taken.includes(o)), open: true };
     readings.set(t.target, reading);
     for (const o of reading.outputs) if (!producer.has(o)) producer.set(o, t.target);
   }
@@ -104,6 +108,8 @@ interface RecipeReading {
   /** The recipe's words that look like files, as paths of the tree. */
   readonly words: ReadonlySet<string>;
   readonly depfile: string | undefined;
+  /** The recipe may write files under the build folder that `outputs` does not name (see recipeWrites). */
+  readonly open: boolean;
 }
 
 function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
@@ -116,11 +122,22 @@ function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
   } else {
     outputs = [im.inTree(t.target)];
   }
+  // What its commands say they write in the build folder is the action's too (the kernel link's
+  // osv.syms, libvdso.o): not an input, and restored with the action.
+  const writes = recipeWrites(t.recipe);
+  let open = writes.open;
+  for (const w of writes.files) {
+    const p = im.inTree(w);
+    if (!p.startsWith(im.buildRoot) || (im.recipeTargets.has(p) && p !== im.inTree(t.target))) continue;
+    // A copy into a folder writes a file the command does not name.
+    if (isDirectory(im.root, p)) open = true;
+    else outputs.push(p);
+  }
   // A depfile makes the recipe a compile, whose kind does not depend on the outputs given here.
   const facts = recipeFacts(t.recipe, outputs);
   const depfile = facts.depfile && !unpreprocessedSource(t.recipe) ? im.inTree(facts.depfile) : undefined;
   if (depfile) outputs.push(depfile);
-  return { outputs: [...new Set(outputs)], facts, words, depfile };
+  return { outputs: [...new Set(outputs)], facts, words, depfile, open };
 }
 
 function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, producer: ReadonlyMap<string, string>): Action {
@@ -142,6 +159,8 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
     inputs: [...inputs].sort(),
     orderAfter: [...orderAfter].sort(),
     outputs,
+    // A recipe make runs itself writes whatever make's recipe does.
+    outputsOpen: reading.open || expandLate,
     depfile,
     source,
   };
@@ -220,6 +239,14 @@ function depfileNames(root: string, depfile: string): Set<string> {
   }
 }
 
+function isDirectory(root: string, p: string): boolean {
+  try {
+    return fs.statSync(path.resolve(root, p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function isRegularFile(root: string, p: string): boolean {
   try {
     return fs.statSync(path.resolve(root, p)).isFile();
@@ -239,19 +266,4 @@ function filesNamedBy(root: string, word: string, buildRoot: string): string[] {
     if (isRegularFile(root, p)) found.add(treePath(root, '.', p));
   }
   return [...found];
-}
-
-/** The text of a script in the tree that a command names (small text files only). */
-function scriptText(root: string, word: string): string | undefined {
-  if (word.startsWith('-') || word.startsWith('/') || word.includes('$')) return undefined;
-  const abs = path.resolve(root, word);
-  if (!abs.startsWith(root + path.sep)) return undefined;
-  try {
-    const st = fs.statSync(abs);
-    if (!st.isFile() || st.size > 256 * 1024) return undefined;
-    const text = fs.readFileSync(abs, 'utf8');
-    return text.includes('\0') ? undefined : text;
-  } catch {
-    return undefined;
-  }
 }

@@ -33,6 +33,14 @@ export interface MakeDatabase {
 
 const DB_START = /^# Make data base, printed on /;
 const TRACE_LINE = /^(?:\S.*?):\d+: (?:update )?target '(.*)' (?:does not exist|due to: .*|is \.PHONY.*|.*)$/;
+/**
+ * A message of make itself on stdout, never a recipe line: `make: 'x' is up to date.`, `make: Nothing to
+ * be done for 'x'.`, `make[1]: Entering directory '...'` and `Leaving directory`. make prints them after
+ * the recipe of the target it traced last (a goal already made as another goal's prerequisite is "up to
+ * date" even under -B), so without this they read as that recipe's last commands. No shell command
+ * starts with a word ending in a colon that names make, so nothing real is lost.
+ */
+export const MAKE_MESSAGE = /^(?:\S*\/)?g?make(?:\[\d+\])?: /;
 
 /** Something that takes make's output one line at a time (without its newline) and gives a result at the end. */
 export interface LineParser<T> {
@@ -193,7 +201,7 @@ export class TraceParser implements LineParser<TracedTarget[]> {
       return;
     }
     // Lines before the first trace line are make's own messages ($(info ...), "Building into ...").
-    if (!current || line === '') return;
+    if (!current || line === '' || MAKE_MESSAGE.test(line)) return;
     current.recipe.push(line);
     this.continued = endsWithContinuation(line);
   }

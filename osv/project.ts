@@ -6,9 +6,11 @@ import type { FileHasher } from '../graph/traces.js';
 import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { gitScripts, gitStateFiles } from './gitState.js';
 import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
 import { importBuild, type ImportStore } from './cachedImport.js';
 import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
+import { scriptText } from './recipes.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
@@ -93,6 +95,12 @@ export interface ProjectActions {
   readonly importCached: boolean;
   readonly importMs: number;
   readonly makefiles: readonly string[];
+  /**
+   * The files make read while it parsed the Makefile (the makefiles, and the version script it greps),
+   * with the hashes the import saw. An action that writes one of them runs before the import counts:
+   * when it changes one, the import is done again (as make restarts after remaking a makefile).
+   */
+  readonly readWhileParsing: readonly (readonly [string, string])[];
   /** Depfiles make could not read (cut short by a crash), removed so that their compiles are redone. */
   readonly removedDepfiles: readonly string[];
 }
@@ -105,11 +113,25 @@ function versionScriptSource(project: Project, extraVars: Readonly<Record<string
   return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(project.root, named) : rel;
 }
 
+/**
+ * Actions that run git (OSv's version.h generator) read the repository's state: its files are inputs,
+ * found on each load (not cached with the import), so the branch HEAD names now is the one read.
+ */
+function withGitState(root: string, actions: Action[]): Action[] {
+  let state: string[] | undefined;
+  return actions.map((a) => {
+    const scripts = gitScripts(a, (w) => scriptText(root, w));
+    if (!scripts) return a;
+    state ??= gitStateFiles(root);
+    return { ...a, inputs: [...new Set([...a.inputs, ...scripts, ...state])].sort() };
+  });
+}
+
 /** What osvd builds: the config's targets, else OSv's kernel and its link chain, else make's default goal. */
 export function buildGoals(project: Project): string[] {
   const targets = project.config.targets?.map((t) => t.replaceAll('$(out)', project.outDir));
   if (targets) return targets;
-  return project.tree.isOsvKernel ? kernelGoals(project.knobs, project.outDir) : [];
+  return project.tree.isOsvKernel ? kernelGoals(project.knobs, project.outDir, project.tree) : [];
 }
 
 /** The project's actions: the imported Makefile, plus osvd's own (the app's version script). */
@@ -136,6 +158,8 @@ export async function projectActions(project: Project, files: FileHasher, import
       fs.writeFileSync(abs, '');
     }
   }
+  const keyFile = versionScriptSource(project, extraVars);
+  const keyHash = keyFile ? (files.hash(keyFile) ?? 'missing') : undefined;
   const imported = await importBuild(
     {
       root,
@@ -157,10 +181,11 @@ export async function projectActions(project: Project, files: FileHasher, import
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }
   return {
-    actions: [...imported.actions, ...own],
+    actions: [...withGitState(root, imported.actions), ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: imported.makefiles.map(([p]) => p),
+    readWhileParsing: keyFile ? [...imported.makefiles, [keyFile, keyHash!] as const] : imported.makefiles,
     removedDepfiles: imported.removedDepfiles ?? [],
   };
 }

@@ -13,6 +13,10 @@ export interface TreeFacts {
   readonly precompute: readonly string[];
   /** Whether this is OSv's kernel Makefile (it links lzloader.elf), rather than a tree of another shape. */
   readonly isOsvKernel: boolean;
+  /** Whether the Makefile builds zfs_builder-stripped.elf, the kernel that writes a ZFS image (make's `all` with fs=zfs). */
+  readonly hasZfsBuilder: boolean;
+  /** Whether the Makefile builds libsolaris.so (ZFS as a shared library beside the kernel). */
+  readonly hasZfsLibrary: boolean;
   profilesFor(arch: string): string[];
 }
 
@@ -20,12 +24,18 @@ export interface TreeFacts {
 const PRECOMPUTE_CANDIDATES = ['CXX_INCLUDES'];
 
 /**
- * The goals osvd builds in an OSv kernel tree when the config names none: the kernel and its link chain.
- * Make's default goal (`all`) also writes loader.img, which needs qemu's tools.
+ * The goals osvd builds in an OSv kernel tree when the config names none: what `./scripts/build` makes
+ * with make's `all`, up to the kernel image files. loader.img (and usr.img after it) need qemu's tools
+ * and are left out; lzloader.elf, which loader.img is made from, is built instead. With fs=zfs, `all`
+ * also makes zfs_builder-stripped.elf (the kernel scripts/build runs to write the ZFS image) and the
+ * kernel's bootfs carries libsolaris.so.
  */
-export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string): string[] {
+export function kernelGoals(knobs: Pick<Knobs, 'arch' | 'fs'>, outDir: string, tree?: Pick<TreeFacts, 'hasZfsBuilder' | 'hasZfsLibrary'>): string[] {
   const goals = knobs.arch === 'aarch64' ? [`${outDir}/loader-stripped.elf`] : [`${outDir}/lzloader.elf`, `${outDir}/vmlinuz.bin`];
-  if (knobs.fs === 'zfs') goals.push(`${outDir}/libsolaris.so`);
+  if (knobs.fs === 'zfs' && (tree?.hasZfsLibrary ?? true)) {
+    goals.push(`${outDir}/libsolaris.so`);
+    if (tree?.hasZfsBuilder && knobs.arch !== 'aarch64') goals.push(`${outDir}/zfs_builder-stripped.elf`);
+  }
   return goals;
 }
 
@@ -49,6 +59,8 @@ export function readTree(root: string): TreeFacts {
     profileVariable,
     precompute,
     isOsvKernel: /^\$\(out\)\/lzloader\.elf\s*:/m.test(text) || /^\$\(out\)\/loader-stripped\.elf\s*:/m.test(text) && /^\$\(out\)\/loader\.img\s*:/m.test(text),
+    hasZfsBuilder: /^\$\(out\)\/zfs_builder-stripped\.elf\s*:/m.test(text),
+    hasZfsLibrary: /^\$\(out\)\/libsolaris\.so\s*:/m.test(text),
     profilesFor(arch: string): string[] {
       const dir = path.join(root, 'conf', 'profiles', arch);
       try {

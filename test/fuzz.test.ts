@@ -7,7 +7,7 @@ import { BuildGraph } from '../graph/graph.js';
 import { validateConfig } from '../osv/config.js';
 import { parseSets, resolveKnobs } from '../osv/knobs.js';
 import { actionsFrom } from '../osv/makeActions.js';
-import { DryRunParser, parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
+import { DryRunParser, MAKE_MESSAGE, parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 import { readTree } from '../osv/tree.js';
 import { EXAMPLE, OUT } from './helpers.js';
@@ -152,6 +152,60 @@ describe('fuzzing the parsers', () => {
     );
     expect(bad).toEqual([]);
     expect(fuzz('env0', 1000, (f) => f.input(['A=1\0B=x=y\0\0', 'PATH=/bin\0conf_x=1\0'], 100), (t: string) => parseEnv0(t))).toEqual([]);
+  });
+
+  it("make's own messages between recipe lines are never taken for commands", () => {
+    // make prints these on stdout in a dry run: after the recipe of the target it traced last (a goal
+    // already made as a prerequisite of another goal is "up to date" even under -B), and around sub-makes.
+    const messages = [
+      "make: 'build/release.x64/libsolaris.so' is up to date.",
+      "make: Nothing to be done for 'links'.",
+      "make[1]: Entering directory '/home/u/osv'",
+      "make[1]: Leaving directory '/home/u/my osv'",
+      "make[12]: 'x' is up to date.",
+      "/usr/bin/make: Nothing to be done for 'all'.",
+      "gmake[2]: Entering directory '/tmp'",
+    ];
+    const lines = [
+      'g++ -MD -MT build/release.x64/a.o -MP -c -o build/release.x64/a.o a.cc',
+      'dd if=build/release.x64/vmlinuz-boot.bin of=build/release.x64/vmlinuz.bin > /dev/null 2>&1',
+      "echo 'make: not a message, an argument'",
+      'if [ -f x ]; then \
+  make -C apps/hello; \
+fi',
+      'makedir: not make either',
+      'cmake: neither',
+    ];
+    const f = new Fuzzer(SEED ^ hashName('make messages'));
+    const bad: string[] = [];
+    for (let c = 0; c < 2000 && bad.length < 5; c++) {
+      const expected: { target: string; recipe: string[] }[] = [];
+      const out: string[] = [];
+      const message = (): void => {
+        while (f.int(3) === 0) out.push(f.pick(messages));
+      };
+      message();
+      for (let t = f.int(6); t > 0; t--) {
+        const target = `build/release.x64/t${c}-${t}${f.pick(['', '.o', '.so', ' with space'])}`;
+        out.push(f.pick([`Makefile:${1 + f.int(3000)}: update target '${target}' due to: a b`, `Makefile:${1 + f.int(3000)}: target '${target}' does not exist`]));
+        const recipe: string[] = [];
+        for (let l = f.int(4); l > 0; l--) {
+          const line = f.pick(lines);
+          recipe.push(line);
+          out.push(line);
+          message();
+        }
+        expected.push({ target, recipe });
+      }
+      const text = out.join('\n') + (f.int(2) ? '\n' : '');
+      const parsed = parseTrace(text);
+      const streaming = new DryRunParser();
+      streaming.push(Buffer.from(text));
+      if (!isDeepStrictEqual(parsed, expected) || !isDeepStrictEqual(streaming.end().traced, expected)) bad.push(`case ${c}: ${JSON.stringify(text).slice(0, 400)}`);
+    }
+    expect(bad).toEqual([]);
+    for (const m of messages) expect(MAKE_MESSAGE.test(m), m).toBe(true);
+    for (const l of lines) expect(MAKE_MESSAGE.test(l), l).toBe(false);
   });
 
   it('shell words, recipe facts and the environment a command reads', () => {

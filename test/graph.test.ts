@@ -27,6 +27,21 @@ describe('build graph', () => {
     expect(() => new BuildGraph([action('x', [], { outputs: ['f'] }), action('y', [], { outputs: ['f'] })])).toThrow(GraphError);
   });
 
+  it('learned outputs of an open action are its outputs, order their readers, and never take a declared output or make a cycle', () => {
+    const gen = action('gen', [], { kind: 'generate', outputs: ['gen/'], outputsOpen: true });
+    const reader = action('r.o', ['gen/b.h']);
+    const upstream = action('u.o', ['gen/c.h']);
+    const first = action('first', ['u.o'], { kind: 'generate', outputs: ['first.h'] });
+    const learned = new BuildGraph([reader, gen, upstream, { ...first, inputs: [] }, { ...gen, id: 'gen2', outputs: ['x'], inputs: ['u.o'] }], () => [], (id) => (id === 'gen' ? ['gen/a.h', 'gen/b.h', 'first.h'] : id === 'gen2' ? ['gen/c.h'] : []));
+    expect(learned.producerOf('gen/a.h')?.id).toBe('gen');
+    expect(learned.producerOf('first.h')?.id).toBe('first');
+    expect(learned.learnedOutputsOf('gen')).toEqual(['gen/a.h', 'gen/b.h']);
+    expect(learned.predecessors('r.o')).toEqual(['gen']);
+    // gen2 runs after u.o, so u.o reading what gen2 wrote last time is no edge.
+    expect(learned.predecessors('u.o')).toEqual([]);
+    expect(new BuildGraph([{ ...gen, outputsOpen: false }, reader], () => [], () => ['gen/b.h']).producerOf('gen/b.h')).toBeUndefined();
+  });
+
   it('a stale depfile naming a downstream output does not create a cycle', () => {
     const g = new BuildGraph([action('a.o', ['a.c']), action('k.elf', ['a.o'], { kind: 'link' })], (id) => (id === 'a.o' ? ['k.elf'] : []));
     expect(g.topologicalOrder()).toEqual(['a.o', 'k.elf']);

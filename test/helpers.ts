@@ -8,6 +8,10 @@ import path from 'node:path';
 export const REPO = path.resolve(__dirname, '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'mini-osv');
 export const OUT = 'build/release.x64';
+/** The example kernel's link chain: what a new loader.elf reruns (as OSv's: strip, lz, lzloader, vmlinuz). */
+export const KERNEL_CHAIN = [`${OUT}/loader.elf`, `${OUT}/loader-stripped.elf`, `${OUT}/loader-stripped.elf.lz.o`, `${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`];
+/** The links among them. */
+export const CHAIN_LINKS = [`${OUT}/loader.elf`, `${OUT}/lzloader.elf`];
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 const made: string[] = [];
@@ -77,16 +81,13 @@ export function restoredOf(r: BuildJson, kind?: string): string[] {
   return r.restored.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
 }
 
-/** The objects make would link into loader.elf for these make variables, from make's own dry run. */
+/** The objects make would link into loader.elf for these make variables, from make's own dry run (its link line). */
 export function kernelObjects(root: string, vars: string[]): string[] {
   const r = make(root, ['-n', '-B', 'V=1', ...vars, `${OUT}/loader.elf`]);
   if (r.code !== 0) throw new Error(`make -n failed: ${r.stderr}`);
-  const objects = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const m = /\s-o\s+(\S+\.o)\s/.exec(line);
-    if (m && line.includes(' -c ')) objects.add(m[1]!);
-  }
-  return [...objects].sort();
+  const link = r.stdout.split('\n').find((l) => l.includes(` -o ${OUT}/loader.elf `));
+  if (!link) throw new Error(`no link of loader.elf in make's dry run:\n${r.stdout.slice(-2000)}`);
+  return [...new Set(link.split(/\s+/).filter((w) => w.endsWith('.o')))].sort();
 }
 
 /** Sources that include <osv/drivers_config.h>, as object paths. */
@@ -165,7 +166,7 @@ export function osvdAsync(root: string, args: string[]): Promise<RunResult> {
 }
 
 export interface StatusJson {
-  daemon: { running: boolean; pid?: number; watcher?: { mode: string; healthy: boolean; problem?: string; fix?: string }; autoBuild?: boolean; lastUpdateMs?: number };
+  daemon: { running: boolean; pid?: number; watcher?: { mode: string; backend?: string; healthy: boolean; problem?: string; fix?: string }; verifying?: string | null; autoBuild?: boolean; lastUpdateMs?: number };
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
@@ -192,8 +193,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 
 const daemons = new Set<string>();
 
+/**
+ * Start the tree's daemon. It watches folders unless `env` says otherwise: a test never reaches the
+ * user's watchman (the watchman tests start their own, on a socket of their own).
+ */
 export function startDaemon(root: string, env: Record<string, string> = {}, ...args: string[]): number {
-  const r = osvdEnv(root, ['start', '--json', ...args], env);
+  const r = osvdEnv(root, ['start', '--json', ...args], { OSVD_WATCHER: 'folders', ...env });
   if (r.code !== 0) throw new Error(`osvd start failed: ${r.stdout}${r.stderr}`);
   daemons.add(root);
   return (JSON.parse(r.stdout) as { pid: number }).pid;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
 import { buildPathVariables, lateVariables, refersTo } from '../osv/lateExpansion.js';
 import { DryRunParser, parseDatabase, parseDryRun, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
+import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, shellWords } from '../osv/recipes.js';
 
 describe('depfile parser', () => {
   it('reads gcc -MD -MP output with continuations and phony header rules', () => {
@@ -109,6 +109,23 @@ describe('recipes', () => {
     expect(recipeFacts(['g++ -shared -o out/lib.so out/a.o'], ['out/lib.so']).kind).toBe('link');
     expect(recipeFacts(['sh scripts/gen x64 out/gen/x.h'], ['out/gen/x.h']).kind).toBe('generate');
     expect(recipeFacts(['ln -nsf release.x64 build/last'], ['build/last']).kind).toBe('other');
+    // Compiled and linked in one command, or compiled then linked: gcc writes the -MD depfile beside the output.
+    expect(recipeFacts(['gcc -MD -MT out/libenviron.so -MP -shared -o out/libenviron.so a.c b.c'], ['out/libenviron.so'])).toEqual({ kind: 'link', depfile: 'out/libenviron.d' });
+    expect(recipeFacts(['g++ -MD -MT out/libvdso.so -MP -c -o out/libvdso.o v.cc', 'ld -shared -o out/libvdso.so out/libvdso.o'], ['out/libvdso.so'])).toEqual({ kind: 'link', depfile: 'out/libvdso.d' });
+    // Linking objects alone with -MD in CFLAGS (OSv's zpool.so) writes no depfile.
+    expect(recipeFacts(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o out/b.o -Lout -lzfs'], ['out/zpool.so'])).toEqual({ kind: 'link', depfile: undefined });
+    expect(recipeWrites(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o -Lout -lzfs'])).toEqual({ files: ['out/zpool.so'], open: false });
+  });
+  it('says which files a recipe writes, and whether it may write others', () => {
+    expect(recipeWrites(['mkdir -p out/a', 'g++ -MD -MT out/a/x.o -MP -c -o out/a/x.o x.cc'])).toEqual({ files: ['out/a/x.o', 'out/a/x.d'], open: false });
+    expect(recipeWrites(['ld -o out/k.elf a.o', 'nm -D out/k.elf > out/osv.syms 2>&1', 'echo x >> out/log'])).toEqual({ files: ['out/k.elf', 'out/osv.syms', 'out/log'], open: false });
+    expect(recipeWrites(['(echo "{"; cat a b | LC_ALL=C sort -u; echo "};") > out/vs'])).toEqual({ files: ['out/vs'], open: false });
+    expect(recipeWrites(['dd if=out/a of=out/b > /dev/null 2>&1', 'strip out/k -o out/k-stripped', 'ln -nsf release.x64 build/last'])).toEqual({ files: ['out/b', 'out/k-stripped', 'build/last'], open: false });
+    expect(recipeWrites(["if [ '$x' != 'y' ]; then echo -n y > out/last ; fi"])).toEqual({ files: ['out/last'], open: false });
+    // Scripts, `cd`, tools writing beside their input, copies into a folder, sed -i: open.
+    for (const open of [['bash scripts/gen-syscalls out/gen/'], ['cd out; objcopy -I binary a a.o'], ['out/lz out/k'], ['cp a b out/'], ["sed -i 's/a/b/' out/x"], ['make -B -o a out/x'], ['python3 gen.py > out/x']]) {
+      expect(recipeWrites(open).open, open[0]).toBe(true);
+    }
   });
   it('finds file-like words, also after = and ,', () => {
     expect(fileLikeWords(['g++ -Wl,--version-script=out/vs -o out/x a.o'])).toEqual(expect.arrayContaining(['out/vs', 'out/x', 'a.o']));

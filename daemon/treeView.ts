@@ -1,0 +1,201 @@
+import type { FileState } from '../cache/fileState.js';
+import { watcherChoice, type ChangeSource, type WatcherChoice, type WatcherHealth } from './changeSource.js';
+import { InotifyQueue } from './inotifyQueue.js';
+import type { Logger } from './log.js';
+import { openChangeSource } from './openChangeSource.js';
+import { changedPaths } from './trackedPaths.js';
+
+export interface TreeViewOptions {
+  root: string;
+  /** Folders no backend reports (the state folder, .git, ...). */
+  ignore: readonly string[];
+  /** The build folder: watchman reports it, the folder watcher leaves it out (outputs are watched apart). */
+  outputs: string;
+  watcher: WatcherChoice | undefined;
+  /** Interval of the stat scans when watching fails. */
+  pollMs: number;
+  files: FileState;
+  log: Logger;
+  /** Every path the live plan depends on, now (see trackedPaths.ts). */
+  tracked: () => Iterable<string>;
+  /** Take changed paths into the plan (a re-import when a makefile or the config changed). */
+  onChanges: (paths: string[]) => Promise<void>;
+}
+
+/**
+ * How the daemon knows the tree as it is: a change source (watchman or the folder watcher) whose
+ * events keep the plan current, and the check that stands in for what the source cannot vouch for:
+ * a stat of every tracked path against what the daemon saw last (the recrawl). It runs before a
+ * build whenever the source does not vouch for its view (always, for the folder watcher), at start
+ * (edits between the plan and the watch), and at once when events may have been lost (an overflowed
+ * inotify queue, watchman starting afresh): until it ends, `verifying` says why, and status shows it
+ * instead of a plan that may have missed edits. When watching fails, periodic stat scans.
+ */
+/** Past this many tracked paths, status advises watchman (the folder watcher checks them before every build). */
+const MANY_TRACKED = 100_000;
+
+export class TreeView {
+  private source: ChangeSource | undefined;
+  /** Counts the events of this process's fs.watch calls (tree and outputs): an overflow shows as a burst. */
+  readonly inotify: InotifyQueue;
+  private lostEvents: string | null = null;
+  private verifyRun: Promise<void> | undefined;
+  /** Checks asked for and checks done: a check asked for during one in progress gets a pass of its own. */
+  private verifyAsked = 0;
+  private verifyDone = 0;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private healthNow: WatcherHealth = { mode: 'off', healthy: false, ready: false };
+  /** Paths in the build folder the source reported since the last build (see takeOutputChanges). */
+  private outputChanges = new Set<string>();
+
+  constructor(private readonly options: TreeViewOptions) {
+    // Made before the first watch: the queue's length is read when the process's inotify instance is.
+    this.inotify = new InotifyQueue((events, capacity) => this.eventsLost(`${events} or more file events arrived at once, half of what the inotify queue holds (${capacity}): some may have been dropped`));
+  }
+
+  get health(): WatcherHealth {
+    return this.healthNow;
+  }
+
+  /** Why the plan may miss changes, while every tracked path is being checked; null when it is current. */
+  get verifying(): string | null {
+    return this.lostEvents;
+  }
+
+  /** Whether the source reports changes in the build folder (watchman); else outputs are watched apart. */
+  get seesOutputs(): boolean {
+    return this.source?.seesOutputs ?? false;
+  }
+
+  /** Pick the backend (before the graph loads: where outputs are watched depends on it). */
+  async open(): Promise<void> {
+    const { log } = this.options;
+    this.source = await openChangeSource(
+      watcherChoice(this.options.watcher),
+      {
+        root: this.options.root,
+        ignore: this.options.ignore,
+        outputs: this.options.outputs,
+        onBatch: (paths) => {
+          // The build folder's changes are mostly the daemon's own writes: kept for the next build to
+          // check by stat (as the output watcher's notes), not re-decided one batch at a time.
+          const prefix = this.options.outputs + '/';
+          const tree = paths.filter((p) => !p.startsWith(prefix));
+          for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
+          if (tree.length) void this.options.onChanges(tree);
+        },
+        onHealth: (h) => {
+          log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
+          if (h.mode === 'polling') this.startPolling();
+        },
+        onLost: (why) => this.eventsLost(why),
+      },
+      this.inotify,
+      log,
+    );
+    this.healthNow = this.source.health;
+  }
+
+  /** Watch the tree, then check every tracked path once: edits made before the watch are in no event. */
+  async start(): Promise<void> {
+    const started = performance.now();
+    await this.source?.start();
+    this.options.log.info({ backend: this.source?.backend, ms: Math.round(performance.now() - started) }, 'watching the tree');
+    await this.verify();
+  }
+
+  /** Paths in the build folder the source reported since the last call (watchman; the folder watcher reports none). */
+  takeOutputChanges(): string[] {
+    const out = [...this.outputChanges];
+    this.outputChanges = new Set();
+    return out;
+  }
+
+  /** Folders the source leaves out: watchman sees build/ (less the state folder), the folder watcher does not. */
+  sourceIgnores(): readonly string[] {
+    return this.seesOutputs ? this.options.ignore : [this.options.outputs, ...this.options.ignore];
+  }
+
+  /**
+   * Whether a live build may trust the plan: the source delivers what came before the build, and
+   * what it cannot vouch for is checked by stat first. False when watching does not work.
+   */
+  async isCurrent(): Promise<boolean> {
+    const source = this.source;
+    if (!source || this.healthNow.mode !== 'events' || !this.healthNow.healthy) return false;
+    const vouched = await source.settle();
+    if (!vouched || this.lostEvents !== null) await this.verify();
+    return this.lostEvents === null;
+  }
+
+  /** Events may have been lost: say so until every tracked path has been checked. */
+  eventsLost(why: string): void {
+    this.options.log.warn({ why }, 'file events may have been lost: checking every tracked file');
+    this.lostEvents = why;
+    void this.verify();
+  }
+
+  /** Stat every tracked path and take the changed ones in. Resolves once a pass begun after the call has ended. */
+  verify(): Promise<void> {
+    this.verifyAsked++;
+    this.verifyRun ??= this.verifyPasses();
+    return this.verifyRun;
+  }
+
+  private async verifyPasses(): Promise<void> {
+    const { files, log } = this.options;
+    try {
+      while (this.verifyDone < this.verifyAsked && !this.closed) {
+        const asked = this.verifyAsked;
+        const started = performance.now();
+        const { changed, checked } = await changedPaths(files, this.options.tracked());
+        if (changed.length) await this.options.onChanges(changed);
+        const ms = Math.round(performance.now() - started);
+        log.info({ checked, changed: changed.length, ms }, 'checked every tracked file');
+        this.adviseWatchman(checked, ms);
+        this.verifyDone = asked;
+      }
+      this.lostEvents = null;
+    } catch (err) {
+      log.error({ err }, 'could not check the tracked files');
+    } finally {
+      this.verifyRun = undefined;
+    }
+  }
+
+  /**
+   * The folder watcher's builds check every tracked path: at 50,000 TUs (270,000 paths) that is
+   * seconds a build, which watchman spares. Say so in status, once.
+   */
+  private adviseWatchman(checked: number, ms: number): void {
+    if (this.source?.backend !== 'folders' || checked < MANY_TRACKED || this.healthNow.problem) return;
+    this.healthNow.problem = `each build first checks ${checked} tracked files by stat (${ms} ms here): watchman would spare it`;
+    this.healthNow.fix = "install watchman (apt-get install watchman); daemon.watcher 'auto' takes it, then osvd stop && osvd start";
+  }
+
+  /**
+   * Without a working watcher: re-stat every tracked path, periodically. A build then looks at every
+   * file afresh (see LiveGraph.build), so the scan only keeps the plan and auto-build current.
+   */
+  private startPolling(): void {
+    if (this.pollTimer || this.closed) return;
+    this.pollTimer = setInterval(() => {
+      const { files } = this.options;
+      const paths = [...this.options.tracked()];
+      // changedSince counts a path not looked at yet as changed; the scan takes its state now as the
+      // starting point instead (nothing else hashes osv.config.ts, for one).
+      for (const p of paths) files.hash(p);
+      const changed = files.changedSince(paths);
+      if (changed.length) void this.options.onChanges(changed);
+    }, this.options.pollMs);
+    this.pollTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.source?.close();
+    this.inotify.close();
+  }
+}

@@ -1,0 +1,45 @@
+import type { Action } from './action.js';
+
+/**
+ * What a failed action's message says: the command that failed and what it printed, as make shows
+ * them. A hint is added only for what the shell said for sure: exit status 127 with "<word>: not found".
+ * It speaks of a missing compiler only when the action is a compile and the word is the first of the
+ * failed command (the compiler it runs); otherwise it names the word and nothing else.
+ */
+export function failureMessage(action: Pick<Action, 'kind'>, exec: { readonly exitCode: number | null; readonly output: string; readonly failedCommand?: string }): string {
+  const output = exec.output.trim();
+  const command = exec.failedCommand?.trim();
+  const lines: string[] = [];
+  if (command) lines.push(`$ ${command.length > 2000 ? `${command.slice(0, 2000)} ...` : command}`);
+  if (output) lines.push(output);
+  else lines.push(`(exit status ${exec.exitCode ?? 'unknown: killed by a signal'}, no output)`);
+  const missing = exec.exitCode === 127 ? notFoundWord(output) : undefined;
+  const first = command ? firstWord(command) : undefined;
+  if (missing !== undefined) {
+    const compiler = action.kind === 'compile' && first !== undefined && baseName(missing) === baseName(first);
+    lines.push(
+      compiler
+        ? `(the compiler '${missing}' was not found: is it installed and on PATH?)`
+        : `(the shell did not find '${missing}'${/^(?:[\w.-]+-)?(?:objdump|objcopy|ld|nm|strip|readelf|ar|as)$/.test(baseName(missing)) ? '; it comes with binutils' : ''})`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The word the shell reports as not found (`/bin/sh: 1: make:: not found`, `sh: foo: command not found`). */
+function notFoundWord(output: string): string | undefined {
+  const m = /(?:^|\n)(?:[^\n:]*: )?(?:\d+: )?([^\s:'"]+):? (?:command )?not found/.exec(output);
+  return m?.[1];
+}
+
+/** The program a command line runs first, past `VAR=value` assignments and `exec`/`env`. */
+function firstWord(command: string): string | undefined {
+  const words = command.trim().split(/\s+/);
+  let i = 0;
+  while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!) || words[i] === 'exec' || words[i] === 'env')) i++;
+  return words[i]?.replace(/^['"]|['"]$/g, '');
+}
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
