@@ -47,6 +47,20 @@ export class ToolMissingError extends OsvdError {
   }
 }
 
+/**
+ * The state database failed while in use: a page `quick_check` did not read is corrupt (`corrupt`:
+ * then it is moved aside and a new one made, as when it fails its check on open), or the disk
+ * failed under it.
+ */
+export class StateDatabaseError extends OsvdError {
+  readonly corrupt: boolean;
+
+  constructor(message: string, details: ErrorDetails & { corrupt: boolean }) {
+    super('STATE_DB', message, details);
+    this.corrupt = details.corrupt;
+  }
+}
+
 export function isOsvdError(err: unknown): err is OsvdError {
   return err instanceof OsvdError;
 }

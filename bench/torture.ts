@@ -1,25 +1,34 @@
 /**
- * Crash torture: a build of a copy of examples/mini-osv is killed with SIGKILL at a random moment
- * (the whole process group, as a power cut would: osvd and the compilers it started), then osvd is
- * started again and builds. After every round:
+ * Crash torture: builds of a copy of examples/mini-osv are hit by a fault, then osvd is started
+ * again and builds. The faults (tortureFaults.ts), one per round:
  *
- * - right after the kill: `PRAGMA integrity_check` passes; no file whose recorded stat still matches
+ * - kill: SIGKILL at a random moment of a build, of osvd alone (the compilers it started run on and
+ *   the next osvd must stop them) or, as a power cut, of osvd and its commands;
+ * - crash: osvd kills itself at a named point (OSVD_CRASH_AT, base/crashPoint.ts): after some actions
+ *   were recorded, or after the last one, before what osvd writes itself (compile_commands.json);
+ * - orphans: osvd is SIGKILLed while its compiles are held at a gate; the next osvd builds other
+ *   knobs, then the gate opens: a compile still alive would write its object now;
+ * - two builds: two builds of other knobs in one tree at once (one-shot, or beside the daemon);
+ * - ctrl-c: Ctrl-C of a client of the daemon at a random moment: the daemon's build stops with it;
+ * - overflow (every fifth round, `overflowEvery`): nothing is killed; the daemon's inotify queue
+ *   overflows instead, and the build through it must still see every edit (tortureOverflow.ts).
+ *
+ * After every round:
+ * - right after the fault: `PRAGMA integrity_check` passes; no file whose recorded stat still matches
  *   has content other than its recorded hash; no action osvd would call up to date has an output
  *   whose content differs from its record;
  * - the rebuild succeeds, a second build runs nothing, and every output is byte-identical to a clean
  *   build of the same knobs in the same folder; no stray temporary file is left in the tree.
  *
- * Rounds alternate the knobs (so a kill lands in compiles, restores from the store and links), kill
+ * Rounds alternate the knobs (so a fault lands in compiles, restores from the store and links), hit
  * either the daemon or a one-shot `osvd build`, and sometimes edit a TU before the killed build and
- * revert the edit before the rebuild. Every fifth round (`overflowEvery`) kills nothing: the daemon's
- * inotify queue overflows instead, and the build through it must still see every edit
- * (tortureOverflow.ts); the round's rebuild and checks follow as in the others.
+ * revert the edit before the rebuild. `DETERMINISTIC_ROUNDS` are rounds whose faults come at fixed
+ * points (no timing): the test suite runs them.
  *
- *   npm run torture -- --rounds 50 [--seed N] [--tree DIR]
+ *   npm run torture -- --rounds 50 [--seed N] [--tree DIR] [--kinds kill,crash,orphans,two-builds,ctrl-c]
  *
  * Prints one line per round and "rounds survived: S/N"; exits 1 unless every round survived.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,6 +38,8 @@ import Database from 'better-sqlite3';
 import { decide } from '../graph/rebuilder.js';
 import { hashBytes } from '../graph/hash.js';
 import { Session } from '../daemon/session.js';
+import { isAlive } from '../base/process.js';
+import { crashAt, ctrlCOfClient, killAtRandom, killWithCompilersHeld, osvdSync, startDaemon, twoBuildsAtOnce, type FaultOutcome, type Mode } from './tortureFaults.js';
 import { FLOOD_FOLDER, overflowRound } from './tortureOverflow.js';
 
 /** The repository: two folders up when compiled (dist/bench/), one when run from source (the tests). */
@@ -37,33 +48,56 @@ const REPO = ((): string => {
   while (!fs.existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;
 })();
-const OSVD = path.join(REPO, 'bin', 'osvd.js');
 export const EXAMPLE_TREE = path.join(REPO, 'examples', 'mini-osv');
 const OUT = 'build/release.x64';
 
+export type RoundKind = 'kill' | 'crash' | 'orphans' | 'two-builds' | 'ctrl-c' | 'overflow';
+export const ROUND_KINDS: readonly RoundKind[] = ['kill', 'crash', 'orphans', 'two-builds', 'ctrl-c', 'overflow'];
+
+/** One round: its fault, the knobs of the build it hits and of the rebuild, who builds. */
+export interface RoundPlan {
+  readonly kind: RoundKind;
+  /** The knob set (an index of the variants) of the build the fault hits; for two builds, of the first. */
+  readonly variant: number;
+  /** The knob set of the rebuild and of the check: another than `variant` for orphans and two builds. */
+  readonly rebuildVariant: number;
+  /** Who runs the build the fault hits (for two builds, the first: the second is one-shot). */
+  readonly osvd: Mode;
+  readonly recoveredBy: Mode;
+  /** kind 'crash': the OSVD_CRASH_AT value. */
+  readonly crashAt?: string;
+  /** kind 'kill': the commands die with osvd (a power cut), or run on. */
+  readonly powerCut?: boolean;
+  /** Edit a TU before the build, revert the edit before the rebuild. */
+  readonly edit?: boolean;
+  /** Start from an empty state (`osvd clean --all`): every action of the build runs, none is restored. */
+  readonly fresh?: boolean;
+}
+
 export interface TortureOptions {
-  readonly rounds: number;
+  /** Random rounds (unless `plan` is given). */
+  readonly rounds?: number;
   readonly seed: number;
+  /** These rounds, in this order, instead of random ones. */
+  readonly plan?: readonly RoundPlan[];
+  /** The kinds random rounds are drawn from (default: all); 'overflow' comes every `overflowEvery` rounds. */
+  readonly kinds?: readonly RoundKind[];
+  /** Every this many random rounds, an overflow round (default 5; 0: never). */
+  readonly overflowEvery?: number;
   /** The tree to copy (default: examples/mini-osv). */
   readonly tree?: string;
   /** Knob sets the rounds switch between (each a list of KEY=VALUE). */
   readonly variants?: readonly (readonly string[])[];
   readonly log?: (line: string) => void;
-  /** Every this many rounds, an overflow round instead of a kill (default 5; 0: never). */
-  readonly overflowEvery?: number;
 }
 
-export interface RoundResult {
+export interface RoundResult extends RoundPlan {
   readonly round: number;
-  /** A build killed, or the daemon's inotify queue overflowed (nothing killed). */
-  readonly kind: 'kill' | 'overflow';
-  readonly variant: string;
-  readonly killed: 'daemon' | 'one-shot';
-  readonly killAfterMs: number;
-  /** Whether the killed build was still running (not finished) when the kill came. */
+  readonly variantName: string;
+  readonly afterMs: number;
+  /** Whether the fault came while a build still ran (not after its end). */
   readonly midBuild: boolean;
   readonly edited?: string;
-  readonly recoveredBy: 'daemon' | 'one-shot';
   readonly problems: string[];
 }
 
@@ -131,16 +165,6 @@ function copyTree(src: string, dest: string): void {
   fs.writeFileSync(path.join(dest, 'osv.config.ts'), "import { defineConfig } from 'osvd';\nexport default defineConfig({ jobs: 2 });\n");
 }
 
-function osvdSync(root: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: torturedEnv(), timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-/** No log to stderr; the daemon watches folders unless OSVD_WATCHER says otherwise (never the user's watchman). */
-function torturedEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, OSVD_LOG: '', OSVD_WATCHER: process.env.OSVD_WATCHER ?? 'folders' };
-}
-
 interface BuildJson {
   ok: boolean;
   via?: string;
@@ -155,35 +179,6 @@ function buildJson(root: string, sets: readonly string[], extra: string[] = []):
   } catch {
     throw new Error(`osvd build printed no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
   }
-}
-
-/** Processes of a group that still run (zombies excluded: they write nothing any more). */
-function liveInGroup(pgid: number): number[] {
-  const live: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return live;
-}
-
-async function killGroup(pgid: number): Promise<void> {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  for (let i = 0; i < 200 && liveInGroup(pgid).length > 0; i++) await sleep(25);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** The checks made right after a crash, before osvd runs again. */
@@ -265,63 +260,115 @@ function checkOutputs(root: string, variant: number, refs: readonly Map<string, 
   return problems;
 }
 
-function startDaemon(root: string): number {
-  const r = osvdSync(root, ['start', '--json']);
-  if (r.code !== 0) throw new Error(`osvd start failed: ${r.stdout}${r.stderr}`);
-  return (JSON.parse(r.stdout) as { pid: number }).pid;
+/** A random round: another knob set than the last round's, a kind among `kinds`. */
+function randomRound(random: () => number, variants: number, last: number, kinds: readonly RoundKind[], overflow: boolean): RoundPlan {
+  // The daemon's live plan (what an overflow can leave stale) is the one of the config's knobs.
+  if (overflow) return { kind: 'overflow', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: random() < 0.5 ? 'daemon' : 'one-shot' };
+  let variant = Math.floor(random() * variants);
+  if (variant === last && variants > 1) variant = (variant + 1) % variants;
+  const other = variants > 1 ? (variant + 1 + Math.floor(random() * (variants - 1))) % variants : variant;
+  const drawn = kinds.filter((k) => k !== 'overflow');
+  const kind = drawn[Math.floor(random() * drawn.length)] ?? 'kill';
+  const osvd: Mode = random() < 0.5 ? 'daemon' : 'one-shot';
+  const recoveredBy: Mode = kind === 'ctrl-c' ? 'daemon' : random() < 0.5 ? 'daemon' : 'one-shot';
+  switch (kind) {
+    case 'kill':
+      return { kind, variant, rebuildVariant: variant, osvd, recoveredBy, powerCut: random() < 0.5, edit: random() < 0.3 };
+    case 'crash':
+      return { kind, variant, rebuildVariant: variant, osvd, recoveredBy, crashAt: random() < 0.5 ? 'actions-done' : `action-recorded:${1 + Math.floor(random() * 20)}` };
+    case 'orphans':
+      // An edit, so that a compile runs (every object of a knob set built before is restored).
+      return { kind, variant, rebuildVariant: other, osvd, recoveredBy, edit: true };
+    case 'two-builds':
+      return { kind, variant, rebuildVariant: other, osvd, recoveredBy };
+    default:
+      return { kind, variant, rebuildVariant: variant, osvd: 'daemon', recoveredBy };
+  }
 }
 
 /**
- * Start a build that will be killed and kill it: at a random moment of its start (reading the config,
- * importing the Makefile), or once a random fraction of its actions has finished (read from the
- * progress lines it prints) plus a little jitter. Returns when the whole group is gone.
+ * Rounds whose faults come at fixed points, not at random times: what the test suite runs, so that it
+ * never fails by chance and always reaches the narrow windows (variants: the defaults and virtio-mmio).
  */
-async function buildAndKill(root: string, mode: 'daemon' | 'one-shot', sets: readonly string[], random: () => number): Promise<{ afterMs: number; midBuild: boolean }> {
-  const args = [OSVD, 'build', '--root', root, ...sets.flatMap((s) => ['--set', s])];
-  let pgid = 0;
-  if (mode === 'daemon') pgid = startDaemon(root);
-  else args.push('--no-daemon');
-  // The one-shot build leads its own process group (its shells and compilers are in it); a client
-  // of the daemon dies with the connection, the daemon's group is killed.
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], detached: mode === 'one-shot', env: torturedEnv() });
-  if (mode === 'one-shot') pgid = child.pid!;
-  let done = false;
-  const exited = new Promise<void>((resolve) => child.on('exit', () => ((done = true), resolve())));
-  const early = random() < 0.2;
-  const fraction = random();
-  const jitterMs = random() * 250;
-  await new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
-    const fire = (ms: number): void => {
-      if (!timer) timer = setTimeout(resolve, ms);
-    };
-    if (early) fire(random() * 2000);
-    let buffer = '';
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const m = /^\[(\d+)\/(\d+)\]/.exec(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-        if (m && !early && Number(m[1]) >= fraction * Number(m[2])) fire(jitterMs);
-      }
-    });
-    void exited.then(() => resolve());
-  });
-  const afterMs = Math.round(performance.now() - started);
-  const midBuild = !done;
-  await killGroup(pgid);
-  if (!done) await exited;
-  return { afterMs, midBuild };
+export const DETERMINISTIC_ROUNDS: readonly RoundPlan[] = [
+  // Killed after the last action, before compile_commands.json: the next daemon finds every action
+  // up to date, and the file missing, then of the other knobs.
+  { kind: 'crash', crashAt: 'actions-done', variant: 1, rebuildVariant: 1, osvd: 'one-shot', recoveredBy: 'daemon' },
+  { kind: 'crash', crashAt: 'actions-done', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'daemon' },
+  { kind: 'crash', crashAt: 'action-recorded:4', variant: 1, rebuildVariant: 1, osvd: 'daemon', recoveredBy: 'one-shot', fresh: true },
+  // Killed while compiles are held: the next osvd builds the other knobs (their includers of
+  // drivers_config.h are the same files), then the held compiles are let go.
+  { kind: 'orphans', variant: 0, rebuildVariant: 1, osvd: 'one-shot', recoveredBy: 'one-shot', fresh: true },
+  { kind: 'orphans', variant: 1, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'daemon', fresh: true },
+  // The daemon's inotify queue overflows while it is stopped (SIGSTOP): no timing either.
+  { kind: 'overflow', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'one-shot' },
+];
+
+/** What the round's fault does to the tree. `tus`: TUs an overflow round may edit. */
+async function provoke(root: string, plan: RoundPlan, variants: readonly (readonly string[])[], random: () => number, tus: readonly string[], round: number): Promise<FaultOutcome> {
+  const sets = variants[plan.variant]!;
+  switch (plan.kind) {
+    case 'overflow': {
+      const seen = tus[Math.floor(random() * tus.length)]!;
+      const others = tus.filter((t) => t !== seen);
+      const lost = others[Math.floor(random() * others.length)]!;
+      const problems = await overflowRound(overflowTools(root, sets), seen, lost, round);
+      return { afterMs: 0, midBuild: false, problems, edited: `${seen} and ${lost}` };
+    }
+    case 'kill':
+      return killAtRandom(root, plan.osvd, sets, random, plan.powerCut ?? false);
+    case 'crash':
+      return crashAt(root, plan.osvd, sets, plan.crashAt ?? 'actions-done');
+    case 'orphans':
+      return killWithCompilersHeld(root, plan.osvd, sets);
+    case 'two-builds':
+      return twoBuildsAtOnce(root, plan.osvd, sets, variants[plan.rebuildVariant]!, random);
+    case 'ctrl-c':
+      return ctrlCOfClient(root, sets, random);
+  }
+}
+
+function describeRound(plan: RoundPlan, variantName: (i: number) => string): string {
+  const knobs = plan.rebuildVariant === plan.variant ? variantName(plan.variant) : `${variantName(plan.variant)} then ${variantName(plan.rebuildVariant)}`;
+  switch (plan.kind) {
+    case 'kill':
+      return `${plan.osvd} killed${plan.powerCut ? ' with its commands' : ', its commands running on,'}`;
+    case 'crash':
+      return `${plan.osvd} crashed at ${plan.crashAt}`;
+    case 'orphans':
+      return `${plan.osvd} killed with compiles held (${knobs})`;
+    case 'two-builds':
+      return `two builds at once (${plan.osvd}: ${knobs})`;
+    case 'ctrl-c':
+      return 'Ctrl-C of a client of the daemon';
+    case 'overflow':
+      return "the daemon's inotify queue overflowed while it was stopped";
+  }
+}
+
+/** What an overflow round needs of osvd, on the torture's tree. */
+function overflowTools(root: string, sets: readonly string[]): Parameters<typeof overflowRound>[0] {
+  let pid = 0;
+  return {
+    root,
+    out: OUT,
+    startDaemon: () => (pid = startDaemon(root)),
+    stopDaemon: async () => {
+      osvdSync(root, ['stop']);
+      for (let i = 0; i < 400 && pid && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    },
+    build: (extra = []) => buildJson(root, sets, extra),
+    status: () => JSON.parse(osvdSync(root, ['status', '--json']).stdout) as ReturnType<Parameters<typeof overflowRound>[0]['status']>,
+  };
 }
 
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
   const log = options.log ?? ((l: string) => process.stdout.write(l + '\n'));
   const variants = options.variants ?? DEFAULT_VARIANTS;
+  const variantName = (i: number): string => variants[i]!.join(' ') || 'defaults';
   const random = prng(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const count = options.plan?.length ?? options.rounds ?? 50;
   const src = options.tree ?? EXAMPLE_TREE;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-torture-'));
   const root = path.join(work, 'tree');
@@ -337,60 +384,63 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     }
     copyTree(src, root);
     const pristine = hashTree(root, (rel) => rel === 'build' || rel.startsWith('build/'));
-    const tus = [...pristine.keys()].filter((f) => /^(core|drivers|fs|libc)\/.*\.(cc|c)$/.test(f));
-    log(`torture: ${options.rounds} rounds, seed ${options.seed}, ${variants.length} knob sets, tree ${root}`);
+    // TUs compiled to an object of their own in the default build (libenviron.so's sources compile and
+    // link in one command: the overflow round looks for each TU's object).
+    const tus = [...pristine.keys()].filter((f) => /^(core|drivers|fs|libc)\/.*\.(cc|c)$/.test(f) && refs[0]!.has(f.replace(/\.(cc|c)$/, '.o')));
+    log(`torture: ${count} rounds, seed ${options.seed}, ${variants.length} knob sets, tree ${root}`);
 
-    const overflowEvery = options.overflowEvery ?? 5;
-    let current = -1;
-    for (let round = 1; round <= options.rounds; round++) {
+    let last = -1;
+    for (let round = 1; round <= count; round++) {
+      const overflowEvery = options.overflowEvery ?? 5;
+      const overflow = (options.kinds ?? ROUND_KINDS).includes('overflow') && overflowEvery > 0 && round % overflowEvery === 0;
+      const plan = options.plan?.[round - 1] ?? randomRound(random, variants.length, last, options.kinds ?? ROUND_KINDS, overflow);
       const problems: string[] = [];
-      const kind = overflowEvery > 0 && round % overflowEvery === 0 ? 'overflow' : 'kill';
-      let variant = Math.floor(random() * variants.length);
-      if (variant === current && variants.length > 1) variant = (variant + 1) % variants.length;
-      // The daemon's live plan (what an overflow can leave stale) is the one of the config's knobs.
-      if (kind === 'overflow') variant = 0;
-      const sets = variants[variant]!;
-      const killed = random() < 0.5 ? 'daemon' : 'one-shot';
-      const recoveredBy = random() < 0.5 ? 'daemon' : 'one-shot';
+      if (plan.fresh) osvdSync(root, ['clean', '--all']);
       let edited: string | undefined;
       let original: Buffer | undefined;
-      if (random() < 0.3 && tus.length && kind === 'kill') {
-        edited = pick(tus);
+      if (plan.edit && tus.length) {
+        // A TU of core/ is compiled with every knob set (a driver's may not be).
+        edited = pick(plan.kind === 'orphans' ? tus.filter((t) => t.startsWith('core/')) : tus);
         original = fs.readFileSync(path.join(root, edited));
         fs.appendFileSync(path.join(root, edited), `\nint osvd_torture_${round}(void) { return ${round}; }\n`);
       }
 
-      let killAfterMs = 0;
-      let midBuild = false;
-      if (kind === 'overflow') {
-        const seen = pick(tus);
-        const lost = pick(tus.filter((t) => t !== seen));
-        edited = `${seen} and ${lost}`;
-        try {
-          problems.push(...(await overflowRound(overflowTools(root, sets), seen, lost, round)));
-        } catch (err) {
-          problems.push(`the overflow round failed: ${(err as Error).stack ?? err}`);
-        }
-      } else {
-        try {
-          ({ afterMs: killAfterMs, midBuild } = await buildAndKill(root, killed, sets, random));
-        } catch (err) {
-          problems.push(`could not start the build to kill: ${(err as Error).message}`);
-        }
-      }
-      if (edited && original) fs.writeFileSync(path.join(root, edited), original);
-
+      let outcome: FaultOutcome = { afterMs: 0, midBuild: false, problems: [] };
       try {
-        problems.push(...(await checkAfterCrash(root, sets)));
+        outcome = await provoke(root, plan, variants, random, tus, round);
       } catch (err) {
-        problems.push(`checking the state after the kill failed: ${(err as Error).stack ?? err}`);
+        problems.push(`could not provoke the fault: ${(err as Error).message}`);
+      }
+      problems.push(...outcome.problems);
+      if (edited && original) fs.writeFileSync(path.join(root, edited), original);
+      edited ??= outcome.edited;
+
+      // With compiles held at the gate, looking at the state now would stop them (osvd does so when it
+      // opens a tree): the rebuild is what must do it.
+      const sets = variants[plan.rebuildVariant]!;
+      if (!outcome.orphans) {
+        try {
+          problems.push(...(await checkAfterCrash(root, sets)));
+        } catch (err) {
+          problems.push(`checking the state after the fault failed: ${(err as Error).stack ?? err}`);
+        }
       }
 
       // Start again and build.
       try {
-        if (recoveredBy === 'daemon') startDaemon(root);
+        if (plan.recoveredBy === 'daemon') startDaemon(root);
         const r = buildJson(root, sets);
         if (!r.ok) problems.push(`the rebuild failed: ${r.failed.map((f) => `${f.output}: ${f.message.split('\n')[0]}`).join('; ')}`);
+        if (outcome.orphans) {
+          // Compiles a killed osvd left held: the rebuild must have stopped them. Open the gate: one
+          // still alive writes its object now, over what the rebuild recorded.
+          const { pids, gate } = outcome.orphans;
+          const survivors = pids.filter(isAlive);
+          if (survivors.length) problems.push(`compiles of the killed osvd still ran after the rebuild: pids ${survivors.join(', ')}`);
+          gate.open();
+          for (let i = 0; i < 600 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
+          gate.remove();
+        }
         const again = buildJson(root, sets);
         if (!again.ok || again.ran.length) problems.push(`a second build was not a no-op: ran ${again.ran.map((e) => e.output).join(', ')}`);
       } catch (err) {
@@ -405,17 +455,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
         d.close();
         if (check !== 'ok') problems.push(`integrity_check after the rebuild: ${String(check)}`);
       }
-      problems.push(...checkOutputs(root, variant, refs, pristine));
-      current = variant;
+      problems.push(...checkOutputs(root, plan.rebuildVariant, refs, pristine));
+      last = plan.rebuildVariant;
 
-      const result: RoundResult = { round, kind, variant: sets.join(' ') || 'defaults', killed, killAfterMs, midBuild, edited, recoveredBy, problems };
+      const result: RoundResult = { ...plan, round, variantName: variantName(plan.rebuildVariant), afterMs: outcome.afterMs, midBuild: outcome.midBuild, edited, problems };
       rounds.push(result);
-      const what =
-        kind === 'overflow'
-          ? `the daemon's inotify queue overflowed while it was stopped, ${edited} edited (the second's events dropped) then reverted`
-          : `${killed} killed after ${killAfterMs} ms (${midBuild ? 'mid-build' : 'after the build'})${edited ? `, ${edited} edited then reverted` : ''}`;
       log(
-        `round ${round}/${options.rounds}: ${what}, ${result.variant}, rebuilt by ${recoveredBy}: ` +
+        `round ${round}/${count}: ${describeRound(plan, variantName)} after ${outcome.afterMs} ms (${outcome.midBuild ? 'mid-build' : 'after the build'})` +
+          `${edited ? `, ${edited} edited then reverted` : ''}, ${result.variantName}, rebuilt by ${plan.recoveredBy}: ` +
           (problems.length ? `FAILED\n  ${problems.slice(0, 10).join('\n  ')}` : 'ok'),
       );
     }
@@ -425,25 +472,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   }
   const survived = rounds.filter((r) => r.problems.length === 0).length;
   const midBuild = rounds.filter((r) => r.midBuild).length;
-  log(`rounds survived: ${survived}/${rounds.length} (kills mid-build: ${midBuild}, seed ${options.seed})`);
+  log(`rounds survived: ${survived}/${rounds.length} (faults mid-build: ${midBuild}, seed ${options.seed})`);
   return { seed: options.seed, rounds, survived, midBuild };
-}
-
-/** What an overflow round needs of osvd, on the torture's tree. */
-function overflowTools(root: string, sets: readonly string[]): Parameters<typeof overflowRound>[0] {
-  let pid = 0;
-  return {
-    root,
-    out: OUT,
-    startDaemon: () => (pid = startDaemon(root)),
-    stopDaemon: async () => {
-      osvdSync(root, ['stop']);
-      // `osvd stop` may return before the process has exited.
-      for (let i = 0; i < 400 && pid && liveInGroup(pid).length > 0; i++) await sleep(25);
-    },
-    build: (extra = []) => buildJson(root, sets, extra),
-    status: () => JSON.parse(osvdSync(root, ['status', '--json']).stdout) as ReturnType<Parameters<typeof overflowRound>[0]['status']>,
-  };
 }
 
 function arg(name: string): string | undefined {
@@ -454,11 +484,12 @@ function arg(name: string): string | undefined {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const rounds = Number(arg('--rounds') ?? 50);
   const seed = Number(arg('--seed') ?? Date.now() % 1_000_000);
-  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(seed)) {
-    process.stderr.write('usage: npm run torture -- [--rounds N] [--seed N] [--tree DIR]\n');
+  const kinds = (arg('--kinds') ?? ROUND_KINDS.join(',')).split(',') as RoundKind[];
+  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(seed) || kinds.some((k) => !ROUND_KINDS.includes(k))) {
+    process.stderr.write(`usage: npm run torture -- [--rounds N] [--seed N] [--tree DIR] [--kinds ${ROUND_KINDS.join(',')}]\n`);
     process.exit(2);
   }
-  const result = await runTorture({ rounds, seed, tree: arg('--tree') });
+  const result = await runTorture({ rounds, seed, kinds, tree: arg('--tree') });
   const dir = path.join(REPO, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `torture-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify(result, null, 2));

@@ -61,7 +61,7 @@ async function checkInProcess(root: string): Promise<{ paths: number; wallMs: nu
   try {
     const loaded = await session.graph(session.project());
     const plan = new LivePlan(loaded.graph, session.services, loaded.project.knobs);
-    const paths = [...trackedPaths(loaded, plan, session.base.configFile)];
+    const paths = [...trackedPaths(loaded, plan, session.base.configFiles)];
     for (const p of paths) session.files.hash(p);
     const walls: number[] = [];
     const cpus: number[] = [];

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StateDatabaseError } from '../base/errors.js';
 import { CacheError } from './errors.js';
 
 export type Db = Database.Database;
@@ -56,13 +57,46 @@ export function openDatabase(file: string): OpenResult {
     return { db: openChecked(file) };
   } catch (err) {
     if (err instanceof CacheError && err.code === 'CACHE' && !fs.existsSync(file)) throw err;
-    const movedTo = `${file}.broken-${Date.now()}`;
-    for (const suffix of ['', '-wal', '-shm']) {
-      if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, movedTo + suffix);
-    }
+    const movedTo = moveAside(file);
     const reason = (err as Error).message;
     return { db: openChecked(file), recovered: { movedTo, reason } };
   }
+}
+
+/**
+ * A database found corrupt while in use (`quick_check` on open reads the pages, not whether each
+ * index matches its table): close it, move it aside and make a new one, as openDatabase does.
+ */
+export function replaceDatabase(db: Db, failure: StateDatabaseError, file: string): OpenResult {
+  try {
+    db.close();
+  } catch {
+    // it is being thrown away
+  }
+  const movedTo = moveAside(file);
+  return { db: openChecked(file), recovered: { movedTo, reason: failure.message } };
+}
+
+/** A failure of SQLite while the database is in use, as a typed error; undefined for any other error. */
+export function databaseFailure(err: unknown, file: string): StateDatabaseError | undefined {
+  if (err instanceof StateDatabaseError) return err;
+  if (!(err instanceof Database.SqliteError)) return undefined;
+  const corrupt = /^SQLITE_(CORRUPT|NOTADB)/.test(err.code);
+  return new StateDatabaseError(`the state database failed in use: ${err.message} (${err.code})`, {
+    file,
+    corrupt,
+    cause: err,
+    hint: corrupt ? 'it is moved aside and a new one is made: the build starts from scratch' : 'check the disk it lives on (space, permissions, errors)',
+  });
+}
+
+/** Keep a database that cannot be used (never delete it): returns where it went. */
+function moveAside(file: string): string {
+  const movedTo = `${file}.broken-${Date.now()}`;
+  for (const suffix of ['', '-wal', '-shm']) {
+    if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, movedTo + suffix);
+  }
+  return movedTo;
 }
 
 function openChecked(file: string): Db {

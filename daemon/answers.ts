@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Action } from '../graph/action.js';
 import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
@@ -164,7 +165,7 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
     return !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
   };
   if (target.includes('\0') || !(inside(path.resolve(root, target)) || inside(path.resolve(root, cwd, target)))) throw new PathOutsideTreeError(target, root);
-  const action = session.findAction(loaded, target, cwd);
+  const action = findAction(session.base.root, loaded, target, cwd);
   if (!action) throw new UnknownPathError(target, loaded.project.root);
   // Reasons only for the action and what it depends on: the chain can lead nowhere else.
   const chain = new Set([action.id, ...loaded.graph.upstreamOf(action.id)]);
@@ -192,4 +193,18 @@ function whyNode(id: string, plan: Plan, loaded: LoadedGraph, seen: Set<string>)
     if (r.type === 'pendingInput' && !seen.has(r.producer) && upstream.length < 5) upstream.push(whyNode(r.producer, plan, loaded, seen));
   }
   return { action: id, output: action.outputs[0] ?? id, kind: action.kind, state: entry.state, upToDate: entry.state === 'upToDate', reasons, upstream };
+}
+
+/** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
+export function findAction(root: string, loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
+  const { graph } = loaded;
+  const candidates = [p, path.relative(root, path.resolve(cwd, p)), path.normalize(p)];
+  for (const c of candidates) {
+    const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
+    if (byOutput) return byOutput;
+  }
+  for (const c of candidates) {
+    for (const a of graph.actions.values()) if (a.source === c) return a;
+  }
+  return undefined;
 }

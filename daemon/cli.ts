@@ -10,7 +10,9 @@ import { openProjectBase, type ProjectBase, type ProjectOptions } from '../osv/p
 import { DaemonClient } from './client.js';
 import { formatLogLine, logPath } from './log.js';
 import type { BuildReport, StatusReport, WhyReport } from './answers.js';
+import { Interrupts, waitingFor } from './interrupts.js';
 import { ProgressPrinter, progressMode } from './progress.js';
+import type { LockHolder } from './session.js';
 import { printBuild, printStatus, printWhy } from './print.js';
 import { registerViewCommands } from './viewCommands.js';
 
@@ -84,20 +86,39 @@ export async function main(argv: string[]): Promise<void> {
   common(program.command('build').description('build the kernel for the current knobs'))
     .addOption(new Option('-j, --jobs <n>', 'parallel jobs (default: cores)'))
     .option('--quiet', 'print only the summary')
-    .action(async (opts: CommonOptions & { quiet?: boolean }) => {
+    .option('--detach', 'hand the build to the daemon and return at once: it goes on without this command')
+    .action(async (opts: CommonOptions & { quiet?: boolean; detach?: boolean }) => {
       const { client } = await locate(opts);
+      if (opts.detach) return detachBuild(client, opts);
       const progress = new ProgressPrinter(progressMode(opts));
+      const onWait = (holder: LockHolder | undefined): void => say({ json: opts.json }, waitingFor(holder));
+      // Ctrl-C stops the build this command asked for, through the daemon too (see interrupts.ts).
+      const interrupts = new Interrupts();
       let report: BuildReport;
       try {
         if (client) {
-          report = await client.request<BuildReport>('build', { sets: opts.set, events: progressMode(opts) !== 'quiet' }, progress.onEvent);
+          const call = client.start<BuildReport>('build', { sets: opts.set, events: progressMode(opts) !== 'quiet' }, (e) =>
+            (e as { type?: string }).type === 'waiting' ? onWait((e as { holder?: LockHolder }).holder) : progress.onEvent(e),
+          );
+          interrupts.onInterrupt(() => void client.request('cancel', { build: call.id }).catch(() => undefined));
+          report = await call.result;
           client.close();
         } else {
           say(opts, 'no daemon runs for this tree: building in this process (osvd start keeps one running)');
-          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent);
+          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent, onWait, interrupts.signal);
         }
+      } catch (err) {
+        if (interrupts.exitCode === undefined) throw err;
+        report = undefined!;
       } finally {
         progress.finish();
+        interrupts.dispose();
+      }
+      if (interrupts.exitCode !== undefined) {
+        if (opts.json) printJson({ ok: false, error: { code: 'INTERRUPTED', message: 'interrupted: the build was stopped and its commands killed' } });
+        else process.stderr.write('osvd: interrupted: the build was stopped and its commands killed\n');
+        process.exitCode = interrupts.exitCode;
+        return;
       }
       printBuild(report, { json: opts.json, quiet: opts.quiet });
       if (!report.ok) process.exitCode = 1;
@@ -137,7 +158,7 @@ export async function main(argv: string[]): Promise<void> {
         client.close();
         throw new OsvdError('DAEMON_RUNNING', `a daemon runs for this tree (pid ${client.info.pid}) and uses its database`, { hint: 'osvd stop first' });
       }
-      const removed = await (await oneShot()).clean(projectOptions(opts), opts.set, Boolean(opts.all));
+      const removed = await (await oneShot()).clean(projectOptions(opts), opts.set, Boolean(opts.all), (holder) => say({ json: opts.json }, waitingFor(holder)));
       if (client) {
         await client.request('refresh');
         client.close();
@@ -181,7 +202,10 @@ export async function main(argv: string[]): Promise<void> {
       if (opts.foreground) {
         const { Daemon } = await import('./server.js');
         const daemon = await Daemon.start(options);
-        const stop = (): void => void daemon.stop().then(() => process.exit(0));
+        // However it is asked to stop (a request, a signal), the process exits once it has stopped:
+        // `osvd stop` waits for that.
+        void daemon.stopped.then(() => process.exit(0));
+        const stop = (): void => void daemon.stop();
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
         if (!opts.json) process.stdout.write(`osvd: daemon running for ${base.root} (pid ${daemon.pid})\n`);
@@ -202,7 +226,11 @@ export async function main(argv: string[]): Promise<void> {
     const pid = client.info.pid;
     await client.request('stop').catch(() => undefined);
     client.close();
-    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
+    // "stopped" means the process has exited (a build in progress is interrupted and its commands killed first).
+    for (let i = 0; i < STOP_WAIT_MS / 50 && isAlive(pid); i++) await sleep(50);
+    if (isAlive(pid)) {
+      throw new OsvdError('DAEMON_STOP', `the daemon (pid ${pid}) was asked to stop but has not exited after ${STOP_WAIT_MS / 1000} s`, { hint: `its log says what it is doing: osvd logs; kill ${pid} ends it` });
+    }
     if (opts.json) printJson({ ok: true, running: false, pid });
     else process.stdout.write(`osvd: daemon stopped (pid ${pid})\n`);
   });
@@ -256,6 +284,18 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     for (const c of opened) c.close();
   }
+}
+
+/** How long `osvd stop` waits for the daemon to exit. */
+const STOP_WAIT_MS = 60_000;
+
+/** `osvd build --detach`: the daemon builds, not tied to this command. */
+async function detachBuild(client: DaemonClient | undefined, opts: CommonOptions): Promise<void> {
+  if (!client) throw new OsvdError('USAGE', '--detach hands the build to the daemon, and no daemon runs for this tree', { field: '--detach', hint: 'osvd start first' });
+  const r = await client.request<{ pid: number }>('build', { sets: opts.set, detach: true });
+  client.close();
+  if (opts.json) printJson({ ok: true, detached: true, via: 'daemon', pid: r.pid });
+  else process.stdout.write(`osvd: the daemon (pid ${r.pid}) builds; osvd status follows it\n`);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -64,11 +64,17 @@ export class DaemonClient {
   }
 
   request<T>(method: string, params: Record<string, unknown> = {}, onEvent?: (e: unknown) => void): Promise<T> {
+    return this.start<T>(method, params, onEvent).result;
+  }
+
+  /** A request and its id (a build can then be cancelled by id while its answer is awaited). */
+  start<T>(method: string, params: Record<string, unknown> = {}, onEvent?: (e: unknown) => void): { id: number; result: Promise<T> } {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    const result = new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent });
       send(this.socket, { id, method, params });
     });
+    return { id, result };
   }
 
   close(): void {

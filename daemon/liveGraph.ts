@@ -1,8 +1,11 @@
 import path from 'node:path';
 import type { BuildEvent } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { BuildTurns } from './buildTurns.js';
+import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
@@ -26,14 +29,16 @@ export class LiveGraph {
   private readonly view: TreeView;
   private outputWatcher: OutputWatcher | undefined;
   private building: RunningBuild | null = null;
-  private buildChain: Promise<unknown> = Promise.resolve();
-  /** Builds asked for and not finished (waiting in the chain, checking the tree, or running). */
-  private queuedBuilds = 0;
+  private readonly turns = new BuildTurns();
+  /** Resolves once the last build's lock is released (see build). */
+  private lockReleased: Promise<void> = Promise.resolve();
   private autoBuildTimer: NodeJS.Timeout | undefined;
   private gcTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
+  /** Aborted when the daemon stops: the build in progress is interrupted. */
+  private readonly closing = new AbortController();
   private readonly log: Logger;
 
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
@@ -48,7 +53,7 @@ export class LiveGraph {
       pollMs: base.config.daemon?.pollMs ?? 2000,
       files: session.files,
       log: this.log,
-      tracked: () => trackedPaths(this.current, this.livePlan, this.session.base.configFile),
+      tracked: () => trackedPaths(this.current, this.livePlan, this.session.base.configFiles),
       onChanges: (paths) => this.onChanges(paths),
     });
   }
@@ -106,8 +111,7 @@ export class LiveGraph {
   private async reload(): Promise<void> {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
-    const configFile = this.session.base.configFile;
-    if (configFile) this.session.files.hash(path.relative(this.session.base.root, configFile));
+    for (const f of this.session.base.configFiles) this.session.files.hash(path.relative(this.session.base.root, f));
     this.current = await this.session.graph(this.session.project());
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
@@ -144,13 +148,13 @@ export class LiveGraph {
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
     const base = this.session.base;
-    const configRel = base.configFile ? path.relative(base.root, base.configFile) : undefined;
+    const configRels = base.configFiles.map((f) => path.relative(base.root, f));
     const makefiles = new Set(this.current.makefiles);
-    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRel ? [configRel] : []]);
+    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
     for (const p of paths) this.session.files.invalidate(p);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
-      if (configRel && paths.includes(configRel)) {
+      if (configRels.some((c) => paths.includes(c))) {
         this.log.info('osv.config.ts changed: reloading');
         await this.session.reloadBase(this.options);
         await this.reload();
@@ -179,7 +183,7 @@ export class LiveGraph {
       this.autoBuildTimer = undefined;
       // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
       // meanwhile (changes its own pre-build check found schedule this timer too).
-      if (this.queuedBuilds > 0 || dirty() === 0) return;
+      if (this.turns.busy || dirty() === 0) return;
       void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
@@ -202,76 +206,93 @@ export class LiveGraph {
     return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
   }
 
-  /** Builds run one at a time, in the order asked. */
-  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined): Promise<BuildReport> {
+  /**
+   * Builds run one at a time, in the order asked, and each holds the tree's build lock (a one-shot
+   * `osvd build --no-daemon` may hold it: the build waits, and `onWait` says for whom). An aborted
+   * `signal` (its client went away) stops the build, or drops it if it has not started.
+   */
+  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, control: BuildControl = {}): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
-      const started = performance.now();
-      if (this.gcTimer) clearTimeout(this.gcTimer);
-      this.gcTimer = undefined;
-      const live = sets.length === 0;
-      const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
-      // With a healthy watcher the live plan is current for the watched tree: check only the files it
-      // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other
-      // knobs, no watcher), look at every file afresh and decide every action.
-      const trustPlan = live && (await this.view.isCurrent());
-      if (trustPlan) {
-        const changed = this.session.files.changedSince(this.unwatchedPaths());
-        if (changed.length) this.livePlan.update(changed);
-        const { run: toRun, restore, pending } = this.livePlan.counts;
-        if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
-      } else {
-        this.session.files.invalidateAll();
-      }
-      // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
-      const decided = new Set(this.livePlan.dirtyActions());
-      let estimateMs = 0;
-      for (const id of decided) estimateMs += this.session.traces.lastRun(id)?.durationMs ?? 500;
-      estimateMs /= loaded.project.jobs;
-      const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
-      this.changesDuringBuild = new Set();
-      const plan = this.livePlan;
-      let reimported = false;
+      const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
+      signal.throwIfAborted();
+      await this.lockReleased;
+      const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
+      const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
+      let recovered = false;
       try {
-        const result = await this.session.build(
-          loaded,
-          (e) => {
-            building.track(e);
-            onEvent?.(e);
-          },
-          BUILD_NICENESS,
-          trustPlan ? decided : undefined,
-        );
-        if (result.reloaded) reimported = true;
-        return buildReport(result, result.reloaded ?? loaded, 'daemon');
+        // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, signal, reaped === 0 && !recovered);
+        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
       } finally {
-        this.building = null;
-        const changed = [...this.changesDuringBuild];
-        // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
-        if (trustPlan && this.livePlan === plan && !reimported) {
-          // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-          this.outputWatcher?.retry();
-          this.livePlan.refresh(decided);
-          this.session.files.flush();
-          this.session.traces.compact();
-        } else {
-          await this.reload();
-        }
-        // A build leaves much garbage.
-        this.collectSoon();
-        if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
-        this.scheduleAutoBuild();
+        // Held while the session tidies after the answer (the store copies outputs of the build
+        // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
+        this.lockReleased = this.session.idle().finally(() => lock.release());
       }
     };
-    this.queuedBuilds++;
-    const next = this.buildChain.then(run, run).finally(() => this.queuedBuilds--);
-    this.buildChain = next.catch(() => undefined);
-    return next;
+    return this.turns.take(run, control.signal, () => control.onWait?.(this.session.lockHolder()));
+  }
+
+  /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
+  private async buildLocked(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
+    const started = performance.now();
+    if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.gcTimer = undefined;
+    const live = sets.length === 0;
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    // With a healthy watcher the live plan is current for the watched tree: check only the files it
+    // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
+    // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
+    // yet), look at every file afresh and decide every action.
+    const trustPlan = live && mayTrustPlan && (await this.view.isCurrent());
+    if (trustPlan) {
+      const changed = this.session.files.changedSince(this.unwatchedPaths());
+      if (changed.length) this.livePlan.update(changed);
+      const { run: toRun, restore, pending } = this.livePlan.counts;
+      if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+    } else {
+      this.session.files.invalidateAll();
+    }
+    // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
+    const decided = new Set(this.livePlan.dirtyActions());
+    let estimateMs = 0;
+    for (const id of decided) estimateMs += this.session.traces.lastRun(id)?.durationMs ?? 500;
+    estimateMs /= loaded.project.jobs;
+    const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
+    this.changesDuringBuild = new Set();
+    const plan = this.livePlan;
+    let reimported = false;
+    try {
+      const track = (e: BuildEvent): void => {
+        building.track(e);
+        onEvent?.(e);
+      };
+      const result = await this.session.build(loaded, track, BUILD_NICENESS, trustPlan ? decided : undefined, signal);
+      if (result.reloaded) reimported = true;
+      return buildReport(result, result.reloaded ?? loaded, 'daemon');
+    } finally {
+      this.building = null;
+      const changed = [...this.changesDuringBuild];
+      // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
+      if (trustPlan && this.livePlan === plan && !reimported) {
+        // Only the actions the builder decided can have changed: refresh those, not the whole plan.
+        this.outputWatcher?.retry();
+        this.livePlan.refresh(decided);
+        this.session.files.flush();
+        this.session.traces.compact();
+      } else {
+        await this.reload();
+      }
+      // A build leaves much garbage.
+      this.collectSoon();
+      if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
+      this.scheduleAutoBuild();
+    }
   }
 
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
     const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
-    this.session.recordUpToDate(loaded, result.durationMs);
+    this.session.recordUpToDate(loaded, result);
     return buildReport(result, loaded, 'daemon');
   }
 
@@ -280,15 +301,16 @@ export class LiveGraph {
     return this.building?.progress() ?? null;
   }
 
-  /** Stop watching and building: no new build starts, the one in progress is waited for. */
+  /** Stop watching and building: no new build starts, the one in progress is stopped (its commands killed). */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
     if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.view.close();
     this.outputWatcher?.close();
-    await this.buildChain.catch(() => undefined);
-    await this.session.idle();
+    await this.turns.idle();
+    await this.lockReleased;
   }
 }
 

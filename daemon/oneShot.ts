@@ -1,6 +1,6 @@
 import type { ProjectOptions } from '../osv/project.js';
 import { buildReport, statusReport, whyReport, type BuildReport, type StatusReport, type WhyReport } from './answers.js';
-import { Session } from './session.js';
+import { Session, type LockHolder } from './session.js';
 
 /**
  * The commands when no daemon runs: open the tree's state in this process, answer, close.
@@ -9,18 +9,44 @@ import { Session } from './session.js';
 async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T> | T): Promise<T> {
   const session = await Session.open(opts);
   try {
-    for (const w of session.warnings) process.stderr.write(`osvd: warning: ${w}\n`);
+    for (const w of session.warnings) warn(w);
     return await fn(session);
+  } catch (err) {
+    // A database that fails in use is named; a corrupt one is moved aside for the next command.
+    const failure = session.databaseFailure(err);
+    if (!failure) throw err;
+    if (failure.corrupt) session.replaceDatabase(failure);
+    throw failure;
   } finally {
     session.close();
   }
 }
 
-export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (e: unknown) => void): Promise<BuildReport> {
+function warn(text: string): void {
+  process.stderr.write(`osvd: warning: ${text}\n`);
+}
+
+/** What a one-shot build is told while it waits for the tree's build lock. */
+export type OnWait = (holder: LockHolder | undefined) => void;
+
+/** The command line of this process, for whoever waits for its lock. */
+function thisCommand(): string {
+  return ['osvd', ...process.argv.slice(2)].join(' ');
+}
+
+export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (e: unknown) => void, onWait?: OnWait, signal?: AbortSignal): Promise<BuildReport> {
   return withSession(opts, async (s) => {
-    const loaded = await s.graph(s.project(sets));
-    const result = await s.build(loaded, onEvent);
-    return buildReport(result, result.reloaded ?? loaded, 'one-shot');
+    const { lock } = await s.lockBuilds(thisCommand(), onWait, signal);
+    try {
+      // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+      return await s.recoveringDatabase(async () => {
+        const loaded = await s.graph(s.project(sets));
+        const result = await s.build(loaded, onEvent, 0, undefined, signal);
+        return buildReport(result, result.reloaded ?? loaded, 'one-shot');
+      }, warn);
+    } finally {
+      lock.release();
+    }
   });
 }
 
@@ -35,8 +61,16 @@ export function why(opts: ProjectOptions, sets: readonly string[], target: strin
   return withSession(opts, async (s) => whyReport(s, await s.graph(s.project(sets)), target, cwd));
 }
 
-export function clean(opts: ProjectOptions, sets: readonly string[], all: boolean): Promise<string[]> {
-  return withSession(opts, (s) => s.clean(s.project(sets), all));
+/** Removing the build folder while a build writes into it would leave half of each: wait for the lock. */
+export function clean(opts: ProjectOptions, sets: readonly string[], all: boolean, onWait?: OnWait): Promise<string[]> {
+  return withSession(opts, async (s) => {
+    const { lock } = await s.lockBuilds(thisCommand(), onWait);
+    try {
+      return s.clean(s.project(sets), all);
+    } finally {
+      lock.release();
+    }
+  });
 }
 
 export function setKnobs(opts: ProjectOptions, sets: readonly string[], reset: boolean): Promise<{ knobs: Record<string, string>; liveKnobs: Record<string, string> }> {

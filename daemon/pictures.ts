@@ -8,7 +8,7 @@ import { buildPicture, type Picture, type ShownAction } from '../view/picture.js
 import { reportHtml } from '../view/report.js';
 import { toSvg } from '../view/svgGraph.js';
 import { toTrace } from '../view/trace.js';
-import { UnknownPathError } from './answers.js';
+import { findAction, UnknownPathError } from './answers.js';
 import { Session } from './session.js';
 
 /**
@@ -48,7 +48,7 @@ export function graphPicture(opts: ProjectOptions, sets: readonly string[], req:
     const { graph } = loaded;
     let chain: Set<string> | undefined;
     if (req.target !== undefined) {
-      const action = s.findAction(loaded, req.target, req.cwd);
+      const action = findAction(s.base.root, loaded, req.target, req.cwd);
       if (!action) throw new UnknownPathError(req.target, loaded.project.root);
       chain = new Set([action.id, ...graph.upstreamOf(action.id)]);
     }

@@ -5,6 +5,8 @@ import { isOsvdError, OsvdError } from '../base/errors.js';
 import { isAlive } from '../base/process.js';
 import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
+import type { BuildEvent } from '../graph/builder.js';
+import { ClientBuilds } from './clientBuilds.js';
 import { LiveGraph, type DaemonOptions } from './liveGraph.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
@@ -17,12 +19,16 @@ import { Session } from './session.js';
 export class Daemon {
   private readonly server = net.createServer((socket) => this.serve(socket));
   private readonly clients = new Set<net.Socket>();
+  private readonly clientBuilds = new ClientBuilds();
   private readonly startedAt = Date.now();
   private readonly log: Logger;
   private stopping = false;
   private socketPath = '';
   private stateDir = '';
   private loading: Promise<void> | undefined;
+  private markStopped: () => void = () => undefined;
+  /** Resolved once the daemon has stopped (whoever asked): its process then exits. */
+  readonly stopped = new Promise<void>((resolve) => (this.markStopped = resolve));
 
   private constructor(private readonly session: Session, private readonly live: LiveGraph) {
     this.log = session.log;
@@ -152,18 +158,29 @@ export class Daemon {
           result = whyReport(this.session, loaded, String(params.path ?? ''), typeof params.cwd === 'string' ? params.cwd : this.session.base.root);
           break;
         }
-        case 'build':
+        case 'build': {
+          if (params.detach === true) {
+            // Not tied to this client: it goes on when the client goes away.
+            void this.live.build(sets, undefined).catch((err) => this.log.warn({ err }, 'a detached build did not complete'));
+            result = { detached: true, pid: process.pid };
+            break;
+          }
           // Up-to-date actions are not sent one by one (10,000 messages for a one-TU rebuild at 10,000
           // TUs): the events of what runs carry the count of what finished.
-          result = await this.live.build(
-            sets,
-            params.events
-              ? (event) => {
-                  if (event.type === 'done' && event.state === 'upToDate' && event.finished !== event.total) return;
-                  send(socket, { id, event: { ...event, etaMs: this.live.progress()?.etaMs ?? null } });
-                }
-              : undefined,
+          const onEvent = params.events
+            ? (event: BuildEvent): void => {
+                if (event.type === 'done' && event.state === 'upToDate' && event.finished !== event.total) return;
+                send(socket, { id, event: { ...event, etaMs: this.live.progress()?.etaMs ?? null } });
+              }
+            : undefined;
+          result = await this.clientBuilds.run(socket, id, (signal) =>
+            this.live.build(sets, onEvent, { signal, onWait: (holder) => send(socket, { id, event: { type: 'waiting', holder } }) }),
           );
+          break;
+        }
+        case 'cancel':
+          this.clientBuilds.cancel(socket, Number(params.build));
+          result = { ok: true };
           break;
         case 'refresh':
           await this.live.refresh();
@@ -183,22 +200,32 @@ export class Daemon {
       }
       send(socket, { id, result });
     } catch (err) {
-      send(socket, { id, error: errorBody(err) });
-      if (!isOsvdError(err)) this.log.error({ err }, 'request failed');
+      // A database that fails in use is named; a corrupt one is replaced (and the graph reloaded).
+      const failure = this.session.databaseFailure(err);
+      if (failure?.corrupt && failure !== err) {
+        this.session.replaceDatabase(failure);
+        await this.live.refresh().catch((e: unknown) => this.log.error({ err: e }, 'reloading after a new database failed'));
+      }
+      send(socket, { id, error: errorBody(failure ?? err) });
+      if (!isOsvdError(failure ?? err)) this.log.error({ err }, 'request failed');
     }
   }
 
+  /** Stop: the build in progress is interrupted (its commands killed), clients are answered and let go. */
   async stop(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping) return this.stopped;
     this.stopping = true;
     await this.live.close();
-    for (const c of this.clients) c.end();
+    // What was written reaches the client, then the connection closes (a client that keeps its side
+    // open would otherwise keep the daemon alive).
+    for (const c of this.clients) c.end(() => c.destroy());
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     const info = readDaemonFile(this.stateDir);
     if (info?.pid === process.pid) fs.rmSync(daemonInfoPath(this.stateDir), { force: true });
     fs.rmSync(this.socketPath, { force: true });
     this.session?.close();
     this.log.info('daemon stopped');
+    this.markStopped();
   }
 }
 

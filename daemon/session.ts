@@ -1,25 +1,26 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../cache/db.js';
-import { FileState } from '../cache/fileState.js';
-import { BuildHistory, type BuildSummary } from '../cache/history.js';
-import { ImportDb } from '../cache/importDb.js';
-import { closeScratch, openScratch } from '../cache/scratch.js';
-import { Settings } from '../cache/settings.js';
-import { StringPool } from '../cache/strings.js';
-import { ContentStore, DEFAULT_STORE_BYTES } from '../cache/store.js';
-import { TraceDb } from '../cache/traceDb.js';
-import type { Action } from '../graph/action.js';
+import { crashPoint } from '../base/crashPoint.js';
+import type { StateDatabaseError } from '../base/errors.js';
+import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
+import type { BuildSummary } from '../cache/history.js';
+import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
+import { StateDb } from '../cache/stateDb.js';
+import { DEFAULT_STORE_BYTES } from '../cache/store.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
+import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
-import { timelineOf } from '../graph/timeline.js';
+import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import { parseSets } from '../osv/knobs.js';
-import { writeCompileCommands } from '../osv/compileCommands.js';
+import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
+import { mergeResults, preImportActions } from './preImport.js';
+
+export type { LockHolder };
 
 export interface LoadedGraph {
   readonly project: Project;
@@ -34,35 +35,6 @@ export interface LoadedGraph {
   readonly byKind: Readonly<Record<string, number>>;
 }
 
-/**
- * The actions that write a file make reads while parsing the Makefile, with everything they depend
- * on, in the graph's order.
- */
-function preImportActions(loaded: LoadedGraph): string[] {
-  const wanted = new Set<string>();
-  for (const [p] of loaded.readWhileParsing) {
-    const producer = loaded.graph.producerOf(p);
-    if (!producer || wanted.has(producer.id)) continue;
-    wanted.add(producer.id);
-    for (const u of loaded.graph.upstreamOf(producer.id)) wanted.add(u);
-  }
-  return loaded.graph.topologicalOrder().filter((id) => wanted.has(id));
-}
-
-/** The result of the actions run before the import, and of the build after it (which found them up to date). */
-function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
-  const done = first.ran.length + first.restored.length;
-  return {
-    ...rest,
-    ran: [...first.ran, ...rest.ran],
-    restored: [...first.restored, ...rest.restored],
-    upToDate: Math.max(0, rest.upToDate - done),
-    raced: [...first.raced, ...rest.raced],
-    racedBecause: { ...first.racedBecause, ...rest.racedBecause },
-    durationMs: first.durationMs + rest.durationMs,
-  };
-}
-
 /** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
 const GRAPHS_KEPT = 1;
 const LIVE_KNOBS = 'knobs';
@@ -72,50 +44,72 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  readonly files: FileState;
-  readonly traces: TraceDb;
-  readonly store: ContentStore;
-  readonly history: BuildHistory;
-  readonly imports: ImportDb;
-  readonly settings: Settings;
   private readonly graphs = new Map<string, LoadedGraph>();
-  /** The graph whose compile_commands.json was written last, and the file's stat then. */
-  private compileCommandsWritten: { graph: BuildGraph; stamp: string } | undefined;
+  private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
   /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
   private tidying: Promise<void> = Promise.resolve();
 
-  /** This process's scratch folder in the state folder (what a killed process left is swept on open). */
-  readonly scratchDir: string;
+  private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {}
 
-  private constructor(public base: ProjectBase, readonly db: Db, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
-    const strings = new StringPool();
-    this.files = new FileState(db, base.root, strings);
-    this.traces = new TraceDb(db, strings);
-    this.scratchDir = openScratch(base.stateDir);
-    this.store = new ContentStore(db, path.join(base.stateDir, 'store'), base.root, {
-      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
-      scratchDir: this.scratchDir,
-      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
-    });
-    this.history = new BuildHistory(db);
-    this.imports = new ImportDb(db);
-    this.settings = new Settings(db);
-  }
+  // What is kept in the database (made anew when it is replaced, see recoveringDatabase).
+  get files() { return this.state.files; } // prettier-ignore
+  get traces() { return this.state.traces; } // prettier-ignore
+  get store() { return this.state.store; } // prettier-ignore
+  get history() { return this.state.history; } // prettier-ignore
+  get imports() { return this.state.imports; } // prettier-ignore
+  get settings() { return this.state.settings; } // prettier-ignore
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
     const base = await openProjectBase(options);
     fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
     const logger = openLog(base.stateDir, { longLived });
-    const { db, recovered } = openDatabase(path.join(base.stateDir, 'state.db'));
+    // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
+    const reaped = sweepScratch(base.stateDir);
+    if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
+    // This process's scratch folder in the state folder (what a killed process left is swept on open).
+    const scratchDir = openScratch(base.stateDir);
+    const state = StateDb.open(base.stateDir, base.root, {
+      maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
+      scratchDir,
+      simulateFailure: process.env.OSVD_STORE_FAIL || undefined,
+    });
     const warnings: string[] = [];
+    const recovered = state.recovered;
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
       logger.warn({ recovered }, msg);
     }
-    return new Session(base, db, logger, warnings, longLived);
+    return new Session(base, state, scratchDir, logger, warnings, longLived);
+  }
+
+  /** A failure of the state database as a typed error (undefined when `err` is something else). */
+  databaseFailure(err: unknown): StateDatabaseError | undefined {
+    return this.state.failure(err);
+  }
+
+  /**
+   * Run `fn` (a build): when the database turns out corrupt in the middle, it is replaced as on open
+   * and `fn` runs again, from scratch (see StateDb.recovering); `onRecovered` is told the warning.
+   */
+  recoveringDatabase<T>(fn: () => Promise<T>, onRecovered?: (warning: string) => Promise<void> | void): Promise<T> {
+    return this.state.recovering(fn, (failure, movedTo) => onRecovered?.(this.replaced(failure, movedTo)));
+  }
+
+  /** Move a database found corrupt in use aside and start a new one: returns the warning. */
+  replaceDatabase(failure: StateDatabaseError): string {
+    return this.replaced(failure, this.state.replace(failure));
+  }
+
+  private replaced(failure: StateDatabaseError, movedTo: string): string {
+    this.graphs.clear();
+    this.compileCommands.forget();
+    const msg = `${failure.message}; it was moved to ${movedTo} and a new one was created: this build starts from scratch`;
+    this.warnings.push(msg);
+    this.log.warn({ movedTo }, msg);
+    return msg;
   }
 
   get services() {
@@ -203,7 +197,19 @@ export class Session {
    * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
    * be up to date, when the caller knows (see BuildOptions.dirty).
    */
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>): Promise<BuildResult & { reloaded?: LoadedGraph }> {
+  /** Take the tree's build lock (`onWait` says for whom it waits) and kill what dead osvd processes left running (see lockTree). */
+  async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
+    const locked = await lockTree(this.base.stateDir, command, onWait, signal);
+    if (locked.reaped) this.log.warn({ groups: locked.reaped }, 'killed build commands that an osvd process which is gone had left running');
+    return locked;
+  }
+
+  /** Who builds in the tree now, if anyone does. */
+  lockHolder(): LockHolder | undefined {
+    return BuildLock.holder(this.base.stateDir);
+  }
+
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph }> {
     await this.tidying;
     const startedAt = Date.now();
     let prepared: BuildResult | undefined;
@@ -217,7 +223,7 @@ export class Session {
           (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
           (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
         );
-        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined);
+        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined, signal);
         if (prepared.ok && this.parsedFilesChanged(loaded)) {
           this.graphs.delete(this.graphKey(loaded.project));
           this.log.info('an action rewrote a file make reads while parsing: importing again');
@@ -231,21 +237,29 @@ export class Session {
         for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
         result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
       } else {
-        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, dirty);
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, dirty, signal);
       }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
+    } catch (err) {
+      if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
+      await this.store.settled();
+      throw err;
     } finally {
       this.files.flush();
       this.traces.flush();
     }
-    // The daemon answers first and tidies up after (the next build waits for it); a command, before it ends.
-    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(loaded));
+    crashPoint('actions-done');
+    // The daemon answers first and tidies up after (the next build, and the build lock, wait for it); a
+    // command, before it ends.
+    const tidied = loaded;
+    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
     else await this.tidy(loaded);
-    this.recordBuild(loaded, result, startedAt);
+    this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause }, timelineOf(result, loaded.project.jobs));
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     return reloaded ? { ...result, reloaded } : result;
   }
 
-  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined): Promise<BuildResult> {
+  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
@@ -260,6 +274,7 @@ export class Session {
       shells,
       outputFolders: [project.outDir],
       skipFolder: (rel) => rel === stateRel,
+      signal,
     });
   }
 
@@ -277,19 +292,8 @@ export class Session {
    * took 12 ms of the daemon's answer; the store's copies, as long as the largest output takes to copy.
    */
   private async tidy(loaded: LoadedGraph): Promise<void> {
-    const { project, graph } = loaded;
     await this.store.settled();
-    // For the knobs of what is now in the build folder, so clangd sees the flags these objects had.
-    // The same graph writes the same file: it is written again only when it was changed or removed.
-    try {
-      const stamp = this.compileCommandsStamp(project);
-      if (this.compileCommandsWritten?.graph !== graph || this.compileCommandsWritten.stamp !== stamp) {
-        writeCompileCommands(project.root, project.outDir, [...graph.actions.values()]);
-        this.compileCommandsWritten = { graph, stamp: this.compileCommandsStamp(project) };
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
+    this.writeCompileCommands(loaded);
     const troubles = this.store.takeTroubles();
     if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
     try {
@@ -300,13 +304,13 @@ export class Session {
     }
   }
 
-  /** Resolves once the last build's housekeeping is done (see tidy). */
+  /** Resolves once the last build's housekeeping is done (see tidy); it never fails. */
   async idle(): Promise<void> {
     await this.tidying;
   }
 
-  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number): void {
-    const { project } = loaded;
+  /** The build's summary, in the history and the log. */
+  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
     const summary: BuildSummary = {
       startedAt,
       finishedAt: Date.now(),
@@ -316,31 +320,31 @@ export class Session {
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),
-      knobs: project.knobs,
+      knobs: loaded.project.knobs,
       ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
     };
-    this.history.add(summary, timelineOf(result, project.jobs));
-    this.log.info({ ...summary, raced: result.racedBecause }, 'build finished');
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
+    this.history.add(summary, timeline);
+    this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
+  }
+
+  /**
+   * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
+   * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
+   * itself, not through an action, so no trace says whether it is current (a process killed after
+   * its last action but before this line leaves the file of other knobs, every action up to date).
+   */
+  writeCompileCommands(loaded: LoadedGraph): void {
+    try {
+      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()]);
+    } catch (err) {
+      this.log.warn({ err }, 'could not write compile_commands.json');
+    }
   }
 
   /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-  recordUpToDate(loaded: LoadedGraph, durationMs: number): void {
-    const now = Date.now();
-    const summary: BuildSummary = {
-      startedAt: now - Math.round(durationMs),
-      finishedAt: now,
-      ok: true,
-      ran: 0,
-      restored: 0,
-      upToDate: loaded.graph.actions.size,
-      failed: 0,
-      durationMs: Math.round(durationMs),
-      knobs: loaded.project.knobs,
-      ranOutputs: [],
-    };
-    this.history.add(summary);
-    this.log.info(summary, 'build finished: up to date');
+  recordUpToDate(loaded: LoadedGraph, result: BuildResult): void {
+    this.writeCompileCommands(loaded);
+    this.recordBuild(loaded, result, Date.now() - Math.round(result.durationMs), {});
   }
 
   /**
@@ -351,25 +355,6 @@ export class Session {
     const plan = planBuild(loaded.graph, this.services, loaded.project.knobs, { explain, only });
     this.files.flush();
     return plan;
-  }
-
-  /** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
-  findAction(loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
-    const { graph } = loaded;
-    const candidates = [p, path.relative(this.base.root, path.resolve(cwd, p)), path.normalize(p)];
-    for (const c of candidates) {
-      const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
-      if (byOutput) return byOutput;
-    }
-    for (const c of candidates) {
-      for (const a of graph.actions.values()) if (a.source === c) return a;
-    }
-    return undefined;
-  }
-
-  private compileCommandsStamp(project: Project): string {
-    const st = fs.statSync(path.join(project.root, project.outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
-    return st ? `${st.size}:${st.mtimeNs}:${st.ino}` : '';
   }
 
   /** Remove the build folder's outputs; the store keeps them for the next build to restore. */
@@ -401,9 +386,7 @@ export class Session {
   close(): void {
     this.shells?.pool.close();
     this.shells = undefined;
-    this.store.close();
-    this.traces.flush();
-    if (this.db.open) this.db.close();
+    this.state.close();
     closeScratch(this.scratchDir);
   }
 }

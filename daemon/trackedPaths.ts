@@ -6,15 +6,16 @@ import type { LoadedGraph } from './session.js';
 /**
  * Every path the live plan depends on, each once: what its actions read (declared inputs and the
  * headers of their last depfiles, host headers included), their outputs, the makefiles make read and
- * osv.config.ts. A change anywhere else cannot change what a build does (as for a one-shot build,
+ * the config's files. A change anywhere else cannot change what a build does (as for a one-shot build,
  * which looks at the same paths).
  */
-export function* trackedPaths(loaded: LoadedGraph, plan: LivePlan, configFile: string | undefined): Generator<string> {
+export function* trackedPaths(loaded: LoadedGraph, plan: LivePlan, configFiles: readonly string[]): Generator<string> {
   yield* plan.readPaths();
   for (const a of loaded.graph.actions.values()) for (const o of a.outputs) if (!plan.isRead(o)) yield o;
   for (const m of loaded.makefiles) if (!plan.isRead(m)) yield m;
-  if (configFile) {
-    const rel = path.relative(loaded.project.root, configFile);
+  // osv.config.ts and the modules of its folder it imports.
+  for (const f of configFiles) {
+    const rel = path.relative(loaded.project.root, f);
     if (!plan.isRead(rel)) yield rel;
   }
 }

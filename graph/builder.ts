@@ -1,5 +1,8 @@
-import type { Action, ActionKind, BuildContext, OutputRecord } from './action.js';
+import type { Action, BuildContext, OutputRecord } from './action.js';
+import type { BuildEvent, BuildResult, SlotTime } from './buildResult.js';
+import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
+import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
@@ -15,61 +18,7 @@ import { describeReason, explain, type DirtyReason } from './why.js';
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
 
-export interface RanEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly reason: string;
-  readonly reasons: readonly DirtyReason[];
-  readonly durationMs: number;
-  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
-  readonly time: SlotTime;
-}
-
-/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
-export interface SlotTime extends ActionTime {
-  readonly slot: number;
-}
-
-export interface RestoredEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  /** When its outputs were put back (ms since the build started); restores take no job slot. */
-  readonly time: ActionTime;
-}
-
-export interface FailedEntry {
-  readonly id: string;
-  readonly output: string;
-  readonly kind: ActionKind;
-  readonly source?: string;
-  readonly command?: string;
-  readonly exitCode: number | null;
-  readonly message: string;
-  readonly time: SlotTime;
-}
-
-export interface BuildResult {
-  readonly ok: boolean;
-  readonly ran: RanEntry[];
-  readonly restored: RestoredEntry[];
-  readonly upToDate: number;
-  readonly failed: FailedEntry[];
-  /** Actions not attempted because something they depend on failed. */
-  readonly skipped: string[];
-  /** Actions whose inputs changed while they ran: not recorded, they run again next time. */
-  readonly raced: string[];
-  /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
-  readonly racedBecause: Record<string, string[]>;
-  readonly durationMs: number;
-  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
-  readonly criticalPath?: readonly string[];
-}
-
-export type BuildEvent =
-  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
+export type { BuildEvent, BuildResult, FailedEntry, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -104,6 +53,12 @@ export interface BuildOptions {
   readonly outputFolders?: readonly string[];
   /** A folder under them that is not the build's (osvd's own state), relative to the root. */
   readonly skipFolder?: (rel: string) => boolean;
+  /**
+   * Stops the build: no action starts any more, the commands running are killed with their process
+   * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
+   * before is recorded; what was cut short is not, and its outputs are removed.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -135,6 +90,11 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
+  private stopping = false;
+  private killed = false;
+  /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
+  private recordedCount = 0;
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
   private readonly waitingOpen: { action: Action; preKey: string }[] = [];
@@ -145,7 +105,7 @@ class Builder {
     private readonly graph: BuildGraph,
     private readonly services: BuildServices,
     private readonly options: BuildOptions,
-    shells: ShellPool,
+    private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
     const only = options.dirty;
@@ -157,15 +117,40 @@ class Builder {
   }
 
   run(): Promise<BuildResult> {
+    const signal = this.options.signal;
+    if (signal?.aborted) return Promise.reject(this.interruption());
+    const onAbort = (): void => this.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
     return new Promise<BuildResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       this.pump();
-    });
+    }).finally(() => signal?.removeEventListener('abort', onAbort));
+  }
+
+  /** The error the build ends with: the one its signal was aborted with (it says why), if a BuildInterruptedError. */
+  private interruption(): BuildInterruptedError {
+    const reason: unknown = this.options.signal?.reason;
+    return reason instanceof BuildInterruptedError ? reason : new BuildInterruptedError();
+  }
+
+  private interrupt(): void {
+    this.stopping = true;
+    this.shells.kill().then(
+      () => {
+        this.killed = true;
+        this.pump();
+      },
+      (err) => this.reject(err),
+    );
   }
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.stopping) {
+      if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
+      return;
+    }
     try {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
@@ -264,11 +249,17 @@ class Builder {
     runAndRecord(action, preKey, this.setting, release, look).then(
       (outcome) => {
         this.recording--;
+        if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
         this.addToResult(action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs);
         this.pump();
       },
-      (err) => this.reject(err),
+      (err) => {
+        this.recording--;
+        // A run whose shell was killed because the build is stopping: the build's end says so.
+        if (this.stopping) this.pump();
+        else this.reject(err);
+      },
     );
   }
 

@@ -6,3 +6,10 @@ export class GraphError extends OsvdError {
     super('GRAPH', message, details);
   }
 }
+
+/** The build was stopped before its end (Ctrl-C, its client went away, the daemon stopping). */
+export class BuildInterruptedError extends OsvdError {
+  constructor(message = 'the build was interrupted: its commands were killed, what they had not finished is not recorded') {
+    super('INTERRUPTED', message);
+  }
+}

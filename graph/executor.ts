@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
 import { ToolMissingError } from '../base/errors.js';
+import { groupsGone, killGroups, noteGroup, type JobGroup } from '../base/jobGroups.js';
 
 export interface ExecResult {
   readonly ok: boolean;
@@ -71,6 +72,8 @@ export class ShellPool {
   private readonly all = new Set<ShellWorker>();
   private readonly scratch: string;
   private workers = 0;
+  /** Counts kill()s: a shell that finished starting after one is not used. */
+  private kills = 0;
 
   /**
    * `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive).
@@ -87,7 +90,12 @@ export class ShellPool {
     if (made.failed) return { ok: false, exitCode: 1, output: made.failed.message, failedCommand: made.failed.command, durationMs: performance.now() - started };
     if (made.lines === action.commands.length) return { ok: true, exitCode: 0, output: '', durationMs: performance.now() - started };
     const envKey = JSON.stringify(action.env);
+    const kills = this.kills;
     const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
+    if (kills !== this.kills) {
+      killGroups([worker.group]);
+      throw new Error('the build was stopped');
+    }
     // Like make: a line without shell syntax runs directly, any other through `/bin/sh -c`. The group
     // runs in the long-lived shell itself (no extra fork); a failing line notes its index and stops.
     // The output goes to the worker's own file, read only when the shell says it is not empty (`test
@@ -101,9 +109,12 @@ export class ShellPool {
       this.all.delete(worker);
       throw err;
     }
-    const list = this.idle.get(envKey) ?? [];
-    list.push(worker);
-    this.idle.set(envKey, list);
+    // Back to the idle shells, unless kill() ended it meanwhile (its command had just finished).
+    if (this.all.has(worker)) {
+      const list = this.idle.get(envKey) ?? [];
+      list.push(worker);
+      this.idle.set(envKey, list);
+    }
     const durationMs = performance.now() - started;
     let output = '';
     if (done.said) {
@@ -119,6 +130,19 @@ export class ShellPool {
     return { ok: false, exitCode: done.status, output, failedCommand, durationMs };
   }
 
+  /**
+   * Stop every command now: SIGKILL each shell's process group (the shell, the commands it started
+   * and theirs) and wait until none of it runs. Runs in progress fail; the pool starts new shells
+   * for the next build.
+   */
+  async kill(): Promise<void> {
+    this.kills++;
+    const groups = [...this.all].map((w) => w.group);
+    this.all.clear();
+    this.idle.clear();
+    await groupsGone(killGroups(groups));
+  }
+
   /** End every shell and remove the scratch folder. */
   close(): void {
     for (const w of this.all) w.close();
@@ -128,7 +152,7 @@ export class ShellPool {
   }
 
   private async startWorker(env: Readonly<Record<string, string>>): Promise<ShellWorker> {
-    const worker = await ShellWorker.start(env, this.niceness, path.join(this.scratch, `out-${this.workers++}`));
+    const worker = await ShellWorker.start(env, this.niceness, path.join(this.scratch, `out-${this.workers++}`), this.scratch);
     this.all.add(worker);
     return worker;
   }
@@ -150,6 +174,8 @@ class ShellWorker {
     private readonly child: ChildProcessByStdio<Writable, Readable, null>,
     /** Where this shell's commands write their output (one action at a time). */
     readonly outFile: string,
+    /** The process group the shell leads: it and every command it starts. */
+    readonly group: JobGroup,
   ) {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -174,9 +200,13 @@ class ShellWorker {
     child.stdin.on('error', () => undefined);
   }
 
-  static start(env: Readonly<Record<string, string>>, niceness: number, outFile: string): Promise<ShellWorker> {
+  /** `groupsDir`: where the shell's process group is noted (see base/jobGroups.ts). */
+  static start(env: Readonly<Record<string, string>>, niceness: number, outFile: string, groupsDir: string): Promise<ShellWorker> {
     return new Promise((resolve, reject) => {
-      const child = spawn(SHELL, [], { env: { ...env }, stdio: ['pipe', 'pipe', 'ignore'] });
+      // A group of its own: a build is stopped by killing its groups, and a terminal's Ctrl-C reaches
+      // osvd alone, which stops the build it runs (and only that).
+      const child = spawn(SHELL, [], { env: { ...env }, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+      const group = child.pid !== undefined ? noteGroup(groupsDir, child.pid) : { pgid: 0, startTime: '' };
       if (niceness > 0 && child.pid !== undefined) {
         try {
           os.setPriority(child.pid, Math.min(19, os.getPriority(child.pid) + niceness));
@@ -187,7 +217,7 @@ class ShellWorker {
       child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? new ToolMissingError(SHELL, { cause: err }) : err));
       child.once('spawn', () => {
         child.stdin.write(PRELUDE);
-        resolve(new ShellWorker(child, outFile));
+        resolve(new ShellWorker(child, outFile, group));
       });
     });
   }

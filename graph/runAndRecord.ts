@@ -42,6 +42,10 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   let learned: string[] = [];
   try {
     exec = await s.shells.run(action, s.root);
+  } catch (err) {
+    // Its shell was killed (a build stopped): what the commands had written is cut short.
+    removeOutputs(s.root, action);
+    throw err;
   } finally {
     if (look) learned = look();
     release();

@@ -52,3 +52,34 @@ export function writeCompileCommands(root: string, outDir: string, actions: read
   }
   return rel;
 }
+
+/**
+ * The file as one process keeps it current: the same graph writes the same file, so it is written
+ * again only for another graph, or when the file or the link to it changed on disk since this
+ * process wrote it (a build of other knobs, by another process, rewrites one and moves the other).
+ */
+export class CompileCommandsFile {
+  private written: { graph: object; stamp: string } | undefined;
+
+  update(root: string, outDir: string, graph: object, actions: () => readonly Action[]): void {
+    if (this.written?.graph === graph && this.written.stamp === stampOf(root, outDir)) return;
+    writeCompileCommands(root, outDir, actions());
+    this.written = { graph, stamp: stampOf(root, outDir) };
+  }
+
+  forget(): void {
+    this.written = undefined;
+  }
+}
+
+/** The file's stat and where build/compile_commands.json points. */
+function stampOf(root: string, outDir: string): string {
+  const st = fs.statSync(path.join(root, outDir, 'compile_commands.json'), { bigint: true, throwIfNoEntry: false });
+  let link = '';
+  try {
+    link = fs.readlinkSync(path.join(root, outDir.split('/')[0]!, 'compile_commands.json'));
+  } catch {
+    // no link (yet)
+  }
+  return st ? `${st.size}:${st.mtimeNs}:${st.ino}:${link}` : '';
+}

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readConfigCache, writeConfigCache } from './configCache.js';
+import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
 import { ConfigError } from './errors.js';
 import type { KnobSettings } from './knobs.js';
 
@@ -103,8 +103,9 @@ export function validateConfig(value: unknown, file: string): OsvdConfig {
 export async function loadConfig(file: string): Promise<OsvdConfig> {
   const cached = readConfigCache(file);
   if (cached !== undefined) return validateConfig(cached, file);
+  const stamps = sourceStamps(file);
   const config = await transpileAndImport(file);
-  writeConfigCache(file, config);
+  writeConfigCache(file, config, stamps);
   return config;
 }
 
@@ -137,10 +138,16 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
   return validateConfig(mod!.default, file);
 }
 
-/** The config's `osvd` import, pointed at this module. */
+/**
+ * The config's `osvd` import, pointed at this module. Its relative imports get a query of this load:
+ * a process that reads the config again (the daemon) gets them afresh, not as first imported.
+ */
 function pointAtSelf(js: string): string {
   const self = pathToFileURL(new URL(import.meta.url).pathname).href;
-  return js.replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`);
+  const fresh = `?osvd-load=${Date.now()}.${loads}`;
+  return js
+    .replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`)
+    .replace(/(from\s*|import\s*\(\s*|import\s*)(['"])(\.\.?\/[^'"?]+)\2/g, `$1$2$3${fresh}$2`);
 }
 
 /**

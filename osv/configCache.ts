@@ -2,10 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { nameHash } from '../base/nameHash.js';
+import { configSources } from './configSources.js';
 
 /**
  * Loading TypeScript costs a few hundred milliseconds, more than a daemon query may take. A config
- * that is plain data is kept, by the file's path, size and times, in the user's cache folder.
+ * that is plain data is kept in the user's cache folder with the stats (size, times, inode) of its
+ * file and of the modules of its folder it imports: it is used while none of them changed. A config
+ * whose value could differ with the same files (it reads `process.env`, the clock, another module)
+ * is never kept: it is run every time.
  */
 function configCachePath(file: string): string {
   const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'osvd') : path.join(os.homedir(), '.cache', 'osvd');
@@ -21,24 +25,35 @@ function stamp(file: string): string | undefined {
   }
 }
 
+interface CacheEntry {
+  /** Each file the config's value comes from, with its stamp when the value was computed. */
+  readonly stamps: readonly (readonly [string, string])[];
+  readonly config: unknown;
+}
+
 export function readConfigCache(file: string): unknown {
   try {
-    const entry = JSON.parse(fs.readFileSync(configCachePath(file), 'utf8')) as { stamp: string; config: unknown };
-    return entry.stamp === stamp(file) ? entry.config : undefined;
+    const entry = JSON.parse(fs.readFileSync(configCachePath(file), 'utf8')) as CacheEntry;
+    if (!Array.isArray(entry.stamps) || entry.stamps[0]?.[0] !== path.resolve(file)) return undefined;
+    return entry.stamps.every(([f, s]) => stamp(f) === s) ? entry.config : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function writeConfigCache(file: string, config: object): void {
-  const s = stamp(file);
-  if (!s) return;
+/** `stamps`: the files' stamps taken before the config was run (a file changed meanwhile is then not trusted). */
+export function writeConfigCache(file: string, config: object, stamps: readonly (readonly [string, string | undefined])[]): void {
+  const dest = configCachePath(file);
   try {
+    const sources = configSources(file);
+    if (sources.readsOutside !== undefined || stamps.some(([, s]) => s === undefined) || sources.files.some((f, i) => stamps[i]?.[0] !== f)) {
+      fs.rmSync(dest, { force: true });
+      return;
+    }
     // validateConfig admits only plain data, so the JSON copy is the config itself.
-    const text = JSON.stringify({ stamp: s, config });
-    const dest = configCachePath(file);
+    const entry: CacheEntry = { stamps: stamps as (readonly [string, string])[], config };
     fs.mkdirSync(path.dirname(dest), { recursive: true });
-    fs.writeFileSync(`${dest}.${process.pid}`, text);
+    fs.writeFileSync(`${dest}.${process.pid}`, JSON.stringify(entry));
     fs.renameSync(`${dest}.${process.pid}`, dest);
     pruneCache(path.dirname(dest));
   } catch {
@@ -46,6 +61,10 @@ export function writeConfigCache(file: string, config: object): void {
   }
 }
 
+/** The stamps of the files a config's value comes from, taken before it is run. */
+export function sourceStamps(file: string): [string, string | undefined][] {
+  return configSources(file).files.map((f) => [f, stamp(f)]);
+}
 
 /** Keep the cache folder small: one entry per config file, the newest 100. */
 function pruneCache(dir: string): void {

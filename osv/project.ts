@@ -5,6 +5,7 @@ import type { Action } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
+import { configSources } from './configSources.js';
 import { ConfigError } from './errors.js';
 import { gitScripts, gitStateFiles } from './gitState.js';
 import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
@@ -17,6 +18,8 @@ import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 export interface ProjectBase {
   readonly root: string;
   readonly configFile?: string;
+  /** The config file and the modules of its folder it imports: editing one changes the config. */
+  readonly configFiles: readonly string[];
   readonly config: OsvdConfig;
   readonly tree: TreeFacts;
   /** Absolute folder of the database, the store, the log and the daemon's socket. */
@@ -72,6 +75,7 @@ export async function openProjectBase(opts: ProjectOptions): Promise<ProjectBase
   return {
     root,
     configFile,
+    configFiles: configFile ? configSources(configFile).files : [],
     config,
     tree: readTree(root),
     stateDir: path.resolve(root, config.stateDir ?? 'build/.osvd'),

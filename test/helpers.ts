@@ -3,6 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gatedCompilers as openGate, type Gate } from '../bench/gate.js';
+
+export type { Gate };
 
 /** Shared by the suites: fresh copies of the example tree, and the real osvd and make run on them. */
 export const REPO = path.resolve(__dirname, '..');
@@ -15,6 +18,7 @@ export const CHAIN_LINKS = [`${OUT}/loader.elf`, `${OUT}/lzloader.elf`];
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 const made: string[] = [];
+const gates: Gate[] = [];
 
 /** A fresh copy of examples/mini-osv (without build outputs) in a temporary folder. */
 export function copyExample(): string {
@@ -32,6 +36,10 @@ export function copyExample(): string {
 
 export function removeCopies(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  for (const g of gates.splice(0)) {
+    g.open();
+    g.remove();
+  }
 }
 
 export interface RunResult {
@@ -170,6 +178,7 @@ export interface StatusJson {
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
+  graph: { actions: number; byKind: Record<string, number> };
   building: { finished: number; total: number } | null;
   lastBuild: { ok: boolean; ran: number; ranOutputs?: string[]; knobs: Record<string, string> } | null;
   builds: number;
@@ -237,4 +246,29 @@ export function storeBlobs(root: string): Map<string, string> {
     if (fs.statSync(abs).isFile()) out.set(sha(abs), abs);
   }
   return out;
+}
+
+/** Compilers held at a gate (bench/gate.ts); removed with the copies. */
+export function gatedCompilers(): Gate {
+  const gate = openGate();
+  gates.push(gate);
+  return gate;
+}
+
+/** osvd started without waiting, with its own environment: a handle to signal it and its end. */
+export interface Running {
+  readonly pid: number;
+  /** Everything it printed on stderr so far. */
+  stderr(): string;
+  readonly done: Promise<RunResult & { signal: NodeJS.Signals | null }>;
+}
+
+export function spawnOsvd(root: string, args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, env: { ...process.env, OSVD_LOG: '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  const done = new Promise<RunResult & { signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { pid: child.pid!, stderr: () => stderr, done };
 }

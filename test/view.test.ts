@@ -183,9 +183,12 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
 
   it('osvd graph TARGET draws what it needs; --max-nodes groups compiles by folder', () => {
     const target = json<PictureJson>(root, ['graph', `${OUT}/loader.o`]);
-    // loader.o waits for the build folder and drivers_config.h (order-only prerequisites in the Makefile).
-    expect(target.nodes.map((n) => n.output).sort()).toEqual([OUT, `${OUT}/gen/include/osv/drivers_config.h`, `${OUT}/loader.o`]);
-    expect(target.edges.map((e) => `${e.from} -> ${e.to}`).sort()).toEqual([`${OUT} -> ${OUT}/loader.o`, `perhaps-modify-drivers-config-h -> ${OUT}/loader.o`]);
+    // loader.o waits for the build folder and the generated headers (order-only prerequisites in the Makefile).
+    const gen = `${OUT}/gen/include/osv`;
+    expect(target.nodes.map((n) => n.output).sort()).toEqual([OUT, gen, `${gen}/drivers_config.h`, `${gen}/version.h`, `${OUT}/loader.o`]);
+    expect(target.edges.map((e) => `${e.from} -> ${e.to}`).sort()).toEqual(
+      [OUT, 'perhaps-modify-drivers-config-h', 'perhaps-modify-syscalls-h', 'perhaps-modify-version-h'].map((from) => `${from} -> ${OUT}/loader.o`),
+    );
 
     const compiles = cold.ran.filter((e) => e.kind === 'compile').map((e) => path.dirname(path.relative(OUT, e.output)));
     const byFolder = new Map<string, number>();
@@ -214,8 +217,11 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     expect(actions.length).toBe(status.dirty.run + status.dirty.restore + status.dirty.pending);
     expect(stale.nodes.find((n) => n.id === 'knob:conf_drivers_profile')!.lines).toEqual(['conf_drivers_profile: all -> virtio-mmio']);
     expect(stale.edges).toContainEqual({ from: 'knob:conf_drivers_profile', to: 'perhaps-modify-drivers-config-h', label: 'environment', count: 1 });
-    const waiting = actions.filter((n) => n.kind === 'compile');
+    // Every stale compile but bootfs.o reads drivers_config.h; bootfs.o embeds bootfs.bin, whose manifest step reruns on any knob change.
+    const waiting = actions.filter((n) => n.kind === 'compile' && n.id !== `${OUT}/bootfs.o`);
+    expect(waiting.length).toBe(5);
     for (const n of waiting) expect(stale.edges).toContainEqual({ from: 'perhaps-modify-drivers-config-h', to: n.id, label: 'rebuilt drivers_config.h', count: 1 });
+    expect(stale.edges).toContainEqual({ from: `${OUT}/bootfs.bin`, to: `${OUT}/bootfs.o`, label: 'rebuilt bootfs.bin', count: 1 });
 
     const switched = build(root, 'conf_drivers_profile=virtio-mmio') as typeof cold;
     expect(switched.ok).toBe(true);

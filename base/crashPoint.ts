@@ -1,0 +1,19 @@
+/**
+ * Named moments at which osvd kills itself (SIGKILL, as a power cut or `kill -9` would) when
+ * OSVD_CRASH_AT names them, so that the torture (bench/torture.ts) and the tests crash osvd exactly
+ * where a kill must be survived, instead of at random times that reach a narrow window by chance.
+ * `OSVD_CRASH_AT=point` crashes the first time `point` is reached, `point:N` the N-th time (the caller
+ * counts). Only osvd's own process dies: the commands it started run on, as they would.
+ */
+export type CrashPoint =
+  /** An action's run was recorded in the database (the other job's command may still run). */
+  | 'action-recorded'
+  /** Every action of the build is done and recorded; what osvd writes itself comes next. */
+  | 'actions-done';
+
+export function crashPoint(point: CrashPoint, count = 1): void {
+  const at = process.env.OSVD_CRASH_AT;
+  if (!at) return;
+  const [name, n] = at.split(':');
+  if (name === point && Number(n ?? 1) === count) process.kill(process.pid, 'SIGKILL');
+}

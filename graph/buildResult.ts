@@ -1,0 +1,61 @@
+import type { ActionKind } from './action.js';
+import type { ActionTime } from './criticalPath.js';
+import type { DirtyReason } from './why.js';
+
+/** What a build did (builder.ts): the actions that ran, were restored or failed, and its events. */
+
+export interface RanEntry {
+  readonly id: string;
+  readonly output: string;
+  readonly kind: ActionKind;
+  readonly reason: string;
+  readonly reasons: readonly DirtyReason[];
+  readonly durationMs: number;
+  /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
+  readonly time: SlotTime;
+}
+
+/** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
+export interface SlotTime extends ActionTime {
+  readonly slot: number;
+}
+
+export interface RestoredEntry {
+  readonly id: string;
+  readonly output: string;
+  readonly kind: ActionKind;
+  /** When its outputs were put back (ms since the build started); restores take no job slot. */
+  readonly time: ActionTime;
+}
+
+export interface FailedEntry {
+  readonly id: string;
+  readonly output: string;
+  readonly kind: ActionKind;
+  readonly source?: string;
+  readonly command?: string;
+  readonly exitCode: number | null;
+  readonly message: string;
+  readonly time: SlotTime;
+}
+
+export interface BuildResult {
+  readonly ok: boolean;
+  readonly ran: RanEntry[];
+  readonly restored: RestoredEntry[];
+  readonly upToDate: number;
+  readonly failed: FailedEntry[];
+  /** Actions not attempted because something they depend on failed. */
+  readonly skipped: string[];
+  /** Actions whose inputs changed while they ran: not recorded, they run again next time. */
+  readonly raced: string[];
+  /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
+  readonly racedBecause: Record<string, string[]>;
+  readonly durationMs: number;
+  /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
+  readonly criticalPath?: readonly string[];
+}
+
+export type BuildEvent =
+  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
+  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };

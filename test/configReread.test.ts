@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { copyExample, osvdEnv, removeCopies, startDaemon, stopDaemons, waitFor, type StatusJson } from './helpers.js';
+
+/** osv.config.ts is kept transpiled between commands only while nothing it reads can have changed. */
+afterEach(stopDaemons);
+afterAll(removeCopies);
+
+function cacheFolder(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-xdg-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function profileOf(root: string, env: Record<string, string>, ...extra: string[]): string {
+  const r = osvdEnv(root, ['status', '--json', ...extra], env);
+  if (r.code !== 0) throw new Error(`osvd status failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as StatusJson).knobs.conf_drivers_profile!;
+}
+
+const cached = (xdg: string): string[] => (fs.existsSync(path.join(xdg, 'osvd')) ? fs.readdirSync(path.join(xdg, 'osvd')).filter((f) => f.startsWith('config-')) : []);
+
+describe('the config is re-read when it could differ', () => {
+  it('a config that reads process.env gives the value of each command\'s environment, and is never cached', () => {
+    const root = copyExample();
+    const xdg = cacheFolder();
+    fs.writeFileSync(
+      path.join(root, 'osv.config.ts'),
+      "import { defineConfig } from 'osvd';\nexport default defineConfig({ knobs: { conf_drivers_profile: process.env.OSVD_TEST_PROFILE ?? 'all' } });\n",
+    );
+    expect(profileOf(root, { XDG_CACHE_HOME: xdg, OSVD_TEST_PROFILE: 'base' }, '--no-daemon')).toBe('base');
+    expect(profileOf(root, { XDG_CACHE_HOME: xdg, OSVD_TEST_PROFILE: 'virtio-mmio' }, '--no-daemon')).toBe('virtio-mmio');
+    expect(cached(xdg)).toEqual([]);
+  });
+
+  it('a config that imports a sibling module is read again when the sibling changes, by one-shot commands and by the daemon', async () => {
+    const root = copyExample();
+    const xdg = cacheFolder();
+    const env = { XDG_CACHE_HOME: xdg };
+    fs.writeFileSync(
+      path.join(root, 'osv.config.ts'),
+      "import { defineConfig } from 'osvd';\nimport { profile } from './profile.mjs';\nexport default defineConfig({ knobs: { conf_drivers_profile: profile } });\n",
+    );
+    const sibling = path.join(root, 'profile.mjs');
+    fs.writeFileSync(sibling, "export const profile = 'base';\n");
+    expect(profileOf(root, env, '--no-daemon')).toBe('base');
+    // Plain data from files alone: kept between commands.
+    expect(cached(xdg)).toHaveLength(1);
+    fs.writeFileSync(sibling, "export const profile = 'virtio-mmio';\n");
+    expect(profileOf(root, env, '--no-daemon')).toBe('virtio-mmio');
+
+    startDaemon(root, env);
+    expect(profileOf(root, env)).toBe('virtio-mmio');
+    fs.writeFileSync(sibling, "export const profile = 'base';\n");
+    await waitFor('the daemon to read the config again', () => profileOf(root, env) === 'base');
+  });
+});
