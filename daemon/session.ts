@@ -77,6 +77,7 @@ export class Session {
     });
     const warnings: string[] = [];
     const recovered = state.recovered;
+    if (state.checkedMs !== undefined) logger.info({ ms: state.checkedMs }, 'state database checked (quick_check): a process did not close it, or a week passed');
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
