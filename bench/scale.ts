@@ -330,10 +330,11 @@ function medians(runs: { osvd: Cell[]; make: Cell[]; ninja: Cell[] }): { osvdDae
   return { osvdDaemon: mid(runs.osvd), make: mid(runs.make), ninja: mid(runs.ninja) };
 }
 
-/** An incremental step's times for the goals: osvd through the daemon against ninja. */
-function stepRatio(facts: Record<string, number | string>, name: string, cells: { osvdDaemon?: Cell; ninja?: Cell }): void {
+/** An incremental step's times for the goals (osvd through the daemon against ninja), and every run's. */
+function stepRatio(facts: Record<string, number | string>, name: string, cells: { osvdDaemon?: Cell; ninja?: Cell }, runs?: { osvd: Cell[]; make: Cell[]; ninja: Cell[] }): void {
   facts[`${name}OsvdMs`] = cells.osvdDaemon!.ms;
   facts[`${name}NinjaMs`] = cells.ninja!.ms;
+  if (runs) for (const k of ['osvd', 'make', 'ninja'] as const) facts[`${name}Runs_${k}`] = runs[k].map((c) => Math.round(c.ms)).join(' ');
 }
 
 interface SizeResult {
@@ -430,7 +431,7 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   row('status request in the daemon, idle (p50)', { osvdDaemon: { ms: median(idle), note: `p99 ${pct(idle, 99).toFixed(2)} ms over ${idle.length}` } });
 
   // One TU edited: the daemon's dirty set (several edits), then the rebuild by each tool.
-  const sources = tuSources(t, 5);
+  const sources = tuSources(t, 9);
   const dirty: number[] = [];
   const seen: number[] = [];
   const tuRebuilds: { osvd: Cell[]; make: Cell[]; ninja: Cell[] } = { osvd: [], make: [], ninja: [] };
@@ -448,7 +449,7 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   row('one TU edited: file event -> dirty set (in the daemon)', { osvdDaemon: { ms: median(dirty), note: `max ${Math.max(...dirty).toFixed(2)} ms over ${dirty.length} edits; a client sees it after ${median(seen).toFixed(0)} ms (watcher latency)` } });
   const tu = medians(tuRebuilds);
   row(`one TU edited: rebuild (median of ${sources.length})`, tu);
-  stepRatio(facts, 'oneTu', tu);
+  stepRatio(facts, 'oneTu', tu, tuRebuilds);
 
   // A widely included header edited; status requests while osvd rebuilds.
   const { header, readers } = widelyIncludedHeader(t, args.headerShare);
@@ -475,7 +476,7 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   facts.statusBusyCount = busy.length;
   const headerRow = medians(headerRebuilds);
   row(`header read by ${readers} TUs edited: rebuild (median of 3)`, headerRow);
-  stepRatio(facts, 'header', headerRow);
+  stepRatio(facts, 'header', headerRow, headerRebuilds);
   row('status request in the daemon, during that build (p50)', { osvdDaemon: { ms: median(busy), note: `p99 ${pct(busy, 99).toFixed(2)} ms over ${busy.length}` } });
 
   // A profile switch and back, three times (ninja: build.ninja written again for the profile, timed
@@ -502,7 +503,7 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
     for (const [profile, runs] of Object.entries(switches)) {
       const cells = medians(runs);
       row(`profile -> ${profile} (median of ${runs.osvd.length})`, cells);
-      stepRatio(facts, profile === 'all' ? 'switchBack' : 'switch', cells);
+      stepRatio(facts, profile === 'all' ? 'switchBack' : 'switch', cells, runs);
     }
   }
 
@@ -679,7 +680,8 @@ function goals(results: SizeResult[]): Goal[] {
   out.push({ goal: `daemon RSS < 400 MB ${at}`, measured: `${f(big, 'daemonRssMb')} MB (peak ${f(big, 'daemonPeakRssMb')} MB)`, pass: f(big, 'daemonRssMb') < 400 });
   for (const g of out) {
     const n = /at (\d+) TUs/.exec(g.goal);
-    if (n && Number(n[1]) < 50_000) g.goal += ' [goal is set at 50,000 TUs]';
+    // The incremental steps' and the cold build's goals hold at every size (issue 14: at 1k and 10k).
+    if (n && Number(n[1]) < 50_000 && !/<= 1\.[02]x ninja/.test(g.goal)) g.goal += ' [goal is set at 50,000 TUs]';
   }
   return out;
 }
