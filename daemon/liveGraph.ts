@@ -88,6 +88,7 @@ export class LiveGraph {
 
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
+    this.session.store.warm();
     await this.view.open();
     await this.reload();
     await this.view.start();
