@@ -166,6 +166,28 @@ export class ContentStore implements OutputStore {
     return true;
   }
 
+  /**
+   * Keep bytes that came from elsewhere (the shared cache), already checked against `hash` by the
+   * caller: written under a scratch name and renamed, as every blob. False when they cannot be kept.
+   */
+  putBlob(hash: string, data: Uint8Array): boolean {
+    if (this.has(hash)) return true;
+    const blob = this.blobPath(hash);
+    const tmp = this.scratchFile();
+    try {
+      this.faultPoint();
+      fs.mkdirSync(path.dirname(blob), { recursive: true });
+      fs.writeFileSync(tmp, data);
+      moveInto(tmp, blob);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      this.note('save', `(blob ${hash.slice(0, 12)} from the shared cache)`, err);
+      return false;
+    }
+    this.insertBlob.run(hash, data.length, Date.now());
+    return true;
+  }
+
   /** What failed since the last call (for the log); the build went on without it. */
   takeTroubles(): StoreTrouble[] {
     const t = this.troubles;

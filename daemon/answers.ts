@@ -5,7 +5,7 @@ import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
 import { describeReason, runChanges, type DirtyReason } from '../graph/why.js';
-import type { LoadedGraph, Session } from './session.js';
+import type { LoadedGraph, RemoteCacheReport, Session } from './session.js';
 
 /**
  * The answers osvd gives, as plain JSON-able objects: computed the same way in one-shot mode and
@@ -26,10 +26,13 @@ export interface BuildReport {
   knobs: Readonly<Record<string, string>>;
   import: { cached: boolean; ms: number };
   via: 'daemon' | 'one-shot';
+  /** With a shared cache: what it did in this build (`restored` counts its hits too). */
+  remoteCache?: RemoteCacheReport;
 }
 
-export function buildReport(r: BuildResult, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
+export function buildReport(r: BuildResult & { remoteCache?: RemoteCacheReport }, loaded: LoadedGraph, via: BuildReport['via']): BuildReport {
   return {
+    ...(r.remoteCache ? { remoteCache: r.remoteCache } : {}),
     ok: r.ok,
     ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),

@@ -4,6 +4,7 @@ import type { BuildReport, StatusReport, WhyNode, WhyReport } from './answers.js
 /** User-facing output: short lines for people, one JSON object with --json. */
 
 export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean }): void {
+  for (const w of r.remoteCache?.warnings ?? []) process.stderr.write(`osvd: warning: ${w}\n`);
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
@@ -20,6 +21,11 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
     for (const e of fresh) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
     if (fresh.length) lines.push(`  never built before: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`);
     if (r.restored.length) lines.push(`  restored from the store: ${r.restored.length} (${r.restored.slice(0, 3).map((e) => e.output).join(', ')}${r.restored.length > 3 ? ', ...' : ''})`);
+    const c = r.remoteCache;
+    if (c) {
+      const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
+      lines.push(`  remote cache (${c.mode}): ${c.hits} hits, ${c.misses} misses, ${c.uploads} uploaded${c.pendingUploads ? ` (${c.pendingUploads} under way)` : ''}, ${c.errors} errors; ${mb(c.bytesDown)} down, ${mb(c.bytesUp)} up`);
+    }
   }
   for (const f of r.failed) {
     lines.push(`FAILED ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);

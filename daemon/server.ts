@@ -223,6 +223,7 @@ export class Daemon {
     const info = readDaemonFile(this.stateDir);
     if (info?.pid === process.pid) fs.rmSync(daemonInfoPath(this.stateDir), { force: true });
     fs.rmSync(this.socketPath, { force: true });
+    await this.session?.flushShared();
     this.session?.close();
     this.log.info('daemon stopped');
     this.markStopped();

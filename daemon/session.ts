@@ -4,9 +4,11 @@ import { crashPoint } from '../base/crashPoint.js';
 import type { StateDatabaseError } from '../base/errors.js';
 import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
 import type { BuildSummary } from '../cache/history.js';
+import { RemoteStore, type RemoteCacheReport } from '../cache/remoteStore.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { StateDb } from '../cache/stateDb.js';
 import { DEFAULT_STORE_BYTES } from '../cache/store.js';
+import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
@@ -14,13 +16,16 @@ import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
+import { resolveCache } from '../osv/cacheConfig.js';
 import { parseSets } from '../osv/knobs.js';
+import { mapRootAway } from '../osv/pathMap.js';
+import { Toolchain } from '../osv/toolchain.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 import { mergeResults, preImportActions } from './preImport.js';
 
-export type { LockHolder };
+export type { LockHolder, RemoteCacheReport };
 
 export interface LoadedGraph {
   readonly project: Project;
@@ -49,8 +54,23 @@ export class Session {
   private shells: { niceness: number; pool: ShellPool } | undefined;
   /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
   private tidying: Promise<void> = Promise.resolve();
+  /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
+  private remote: RemoteStore | undefined;
+  private readonly toolchain = new Toolchain();
 
-  private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {}
+  private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
+    this.remote = this.openRemote();
+  }
+
+  /** The shared cache of the config and the environment (checked: a wrong one is an error naming it). */
+  private openRemote(): RemoteStore | undefined {
+    const settings = resolveCache(this.base.config.cache, process.env);
+    if (!settings) return undefined;
+    // Getters: a database replaced in use (see recoveringDatabase) comes with new ones.
+    const state = this.state;
+    const deps = { root: this.base.root, get files() { return state.files; }, get traces() { return state.traces; }, get store() { return state.store; } }; // prettier-ignore
+    return new RemoteStore(settings, { ...deps, salt: (a) => this.toolchain.of(a) });
+  }
 
   // What is kept in the database (made anew when it is replaced, see recoveringDatabase).
   get files() { return this.state.files; } // prettier-ignore
@@ -140,10 +160,13 @@ export class Session {
   async reloadBase(options: ProjectOptions): Promise<void> {
     this.base = await openProjectBase(options);
     this.graphs.clear();
+    await this.remote?.flush();
+    this.remote?.close();
+    this.remote = this.openRemote();
   }
 
   private graphKey(project: Project): string {
-    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? []]);
+    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.remote !== undefined]);
   }
 
   async graph(project: Project): Promise<LoadedGraph> {
@@ -155,7 +178,7 @@ export class Session {
       return cached;
     }
     const started = performance.now();
-    const imported = await projectActions(project, this.files, this.imports);
+    const imported = this.pathIndependent(await projectActions(project, this.files, this.imports), project.root);
     if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
     const graph = new BuildGraph(
@@ -178,6 +201,11 @@ export class Session {
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
+  }
+
+  /** With a shared cache, objects must not record where the tree is (see osv/pathMap.ts). */
+  private pathIndependent<T extends { actions: Action[] }>(imported: T, root: string): T {
+    return this.remote ? { ...imported, actions: mapRootAway(imported.actions, root) } : imported;
   }
 
   /** Forget imported graphs (a makefile changed). */
@@ -210,9 +238,10 @@ export class Session {
     return BuildLock.holder(this.base.stateDir);
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph }> {
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
     await this.tidying;
     const startedAt = Date.now();
+    const remoteBefore = this.remote?.counters();
     let prepared: BuildResult | undefined;
     let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
@@ -250,6 +279,8 @@ export class Session {
       this.traces.flush();
     }
     crashPoint('actions-done');
+    // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
+    if (!this.longLived) await this.remote?.flush();
     // The daemon answers first and tidies up after (the next build, and the build lock, wait for it); a
     // command, before it ends.
     const tidied = loaded;
@@ -257,7 +288,17 @@ export class Session {
     else await this.tidy(loaded);
     this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause }, timelineOf(result, loaded.project.jobs));
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
-    return reloaded ? { ...result, reloaded } : result;
+    const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
+    if (remoteCache) {
+      for (const w of remoteCache.warnings) this.log.warn(w);
+      this.log.info({ remoteCache }, 'remote cache');
+    }
+    return { ...result, ...(reloaded ? { reloaded } : {}), ...(remoteCache ? { remoteCache } : {}) };
+  }
+
+  /** Finish the shared cache's uploads (a daemon about to stop). */
+  async flushShared(): Promise<void> {
+    await this.remote?.flush();
   }
 
   private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
@@ -275,6 +316,7 @@ export class Session {
       shells,
       outputFolders: [project.outDir],
       skipFolder: (rel) => rel === stateRel,
+      shared: this.remote,
       signal,
     });
   }
@@ -385,6 +427,7 @@ export class Session {
   }
 
   close(): void {
+    this.remote?.close();
     this.shells?.pool.close();
     this.shells = undefined;
     this.state.close();

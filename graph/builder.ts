@@ -10,6 +10,8 @@ import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
+import type { SharedCache } from './sharedCache.js';
+import { SharedLookups } from './sharedLookups.js';
 import type { FileHasher, OutputStore } from './traces.js';
 import { describeReason, explain, type DirtyReason } from './why.js';
 
@@ -53,6 +55,8 @@ export interface BuildOptions {
   readonly outputFolders?: readonly string[];
   /** A folder under them that is not the build's (osvd's own state), relative to the root. */
   readonly skipFolder?: (rel: string) => boolean;
+  /** A cache other builds fill, asked for what the local store lacks before an action runs. */
+  readonly shared?: SharedCache;
   /**
    * Stops the build: no action starts any more, the commands running are killed with their process
    * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
@@ -98,6 +102,7 @@ class Builder {
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
   private readonly waitingOpen: { action: Action; preKey: string }[] = [];
+  private readonly lookups: SharedLookups | undefined;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
 
@@ -112,7 +117,8 @@ class Builder {
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs, only), only);
     const unseen = only ? graph.actions.size - only.size : 0;
     this.result = { ok: true, ran: [], restored: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared };
+    if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
 
@@ -159,7 +165,7 @@ class Builder {
         const { action, preKey } = this.waitingOpen.shift()!;
         this.start(action, preKey);
       }
-      while (this.running < this.options.jobs && this.queue.hasReady()) {
+      while (this.running < this.options.jobs && (this.lookups?.hasAnswered || this.queue.hasReady())) {
         if (decided >= DECISIONS_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -167,12 +173,23 @@ class Builder {
           }
           return;
         }
+        const answered = this.lookups?.nextAnswered();
+        if (answered) {
+          decided++;
+          this.decideAndStart(answered);
+          continue;
+        }
         const id = this.queue.next();
         if (id === undefined) break;
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      if (this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.queue.hasReady()) {
+      const idle = this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.lookups?.busy && !this.queue.hasReady();
+      if (idle && this.lookups?.releaseDeferred()) {
+        setImmediate(() => this.pump());
+        return;
+      }
+      if (idle) {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
@@ -200,6 +217,8 @@ class Builder {
       this.finish(action.id, 'restored', 0);
       return;
     }
+    // Not here: the shared cache may have it (asked once; its answer comes back to be decided again).
+    if (this.lookups?.ask(action, decision.preKey)) return;
     this.start(action, decision.preKey);
   }
 
@@ -300,6 +319,7 @@ class Builder {
   /** The action is done with (in whatever state): what waited for it may be ready now. */
   private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
     this.queue.finish(id, state === 'failed');
+    this.lookups?.finished(id);
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }

@@ -5,6 +5,7 @@ import { DepfileError, parseDepfile } from './depfile.js';
 import { failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
 import type { BuildGraph } from './graph.js';
+import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
 import type { FileHasher } from './traces.js';
@@ -20,6 +21,7 @@ export interface RunSetting extends BuildServices {
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
+  readonly shared?: SharedCache;
 }
 
 export type RunOutcome =
@@ -92,7 +94,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     if (record) outputs.push(record);
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
-  s.traces.recordRun({
+  const run = {
     actionId: action.id,
     key: actionKey(preKey, deps),
     preKey,
@@ -104,7 +106,9 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     context: s.context,
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
-  });
+  };
+  s.traces.recordRun(run);
+  s.shared?.share(action, run);
   return { state: 'ran', durationMs: exec.durationMs };
 }
 

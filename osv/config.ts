@@ -2,11 +2,13 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cacheConfigProblem, type CacheConfig } from './cacheConfig.js';
 import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
 import { ConfigError } from './errors.js';
 import type { KnobSettings } from './knobs.js';
 
 export type { KnobSettings, KnobValue } from './knobs.js';
+export type { CacheConfig } from './cacheConfig.js';
 
 /** The configuration of one OSv tree, written as `export default defineConfig({...})` in osv.config.ts. */
 export interface OsvdConfig {
@@ -29,6 +31,8 @@ export interface OsvdConfig {
   exportedSymbols?: string;
   /** The daemon (`osvd start`). */
   daemon?: DaemonConfig;
+  /** A shared cache (bazel-remote's HTTP layout); the OSVD_CACHE_* variables override it. */
+  cache?: CacheConfig;
 }
 
 export interface DaemonConfig {
@@ -74,6 +78,7 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
     }
     return undefined;
   },
+  cache: cacheConfigProblem,
 };
 
 function isRecord(v: unknown): v is Record<string, unknown> {

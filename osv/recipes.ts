@@ -52,6 +52,12 @@ export function shellWords(command: string): string[] {
 const COMPILERS = /^(?:[\w.-]+-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+)?$/;
 const LINKERS = /^(?:[\w.-]+-)?(?:ld|ld\.bfd|ld\.gold|ld\.lld|ar)$/;
 
+/** Whether a program (a path or a name) is a C/C++ compiler driver or a linker, by its name. */
+export function toolKind(program: string): 'compiler' | 'linker' | undefined {
+  const name = path.basename(program);
+  return COMPILERS.test(name) ? 'compiler' : LINKERS.test(name) ? 'linker' : undefined;
+}
+
 /** The program a command runs, skipping leading `VAR=value` assignments and `exec`/`env`. */
 export function programOf(words: readonly string[]): { program: string; args: readonly string[] } | undefined {
   let i = 0;

@@ -50,12 +50,14 @@ describe('typed knobs', () => {
         'export const a = defineConfig({ knobs: { mode: "release", arch: "x64", conf_drivers_profile: "all", conf_hide_symbols: 0 } });',
         'export const b = defineConfig({ knobs: { conf_drivers_profile: "virtio-pci", conf_hide_symbols: 1 }, store: { maxBytes: 2 * 1024 ** 3 } });',
         'export const c = defineConfig({ knobs: { conf_drivers_profile: profile, conf_hide_symbols: false }, jobs: 2 });',
+        "export const e = defineConfig({ cache: { url: 'http://cache.lan:9090', mode: 'readwrite', timeoutMs: 2000 } });",
         'export const d = defineConfig({ knobs: { drivers_profile: "all", conf_hide_symbols: "1", app: "a.so,b.so", app_extra_symbols: "f", fs: "zfs", conf_zfs: "bsd", conf_version_script: "" } });',
         `import { hidesSymbols, type Knobs } from ${knobs};`,
         'export const hidden = (k: Knobs): boolean => hidesSymbols(k) && k.mode === "debug";',
         '',
       ].join('\n'),
       'misspelt.ts': "import { defineConfig } from 'osvd';\nexport default defineConfig({ knobs: { conf_hide_symbol: 1 } });\n",
+      'cache.ts': "import { defineConfig } from 'osvd';\nexport default defineConfig({ cache: { url: 'http://cache.lan', mode: 'write' } });\n",
       'inside.ts': [
         `import type { Knobs } from ${knobs};`,
         'export const a = (k: Knobs): boolean => k.conf_hide_symbol === "1";',
@@ -66,6 +68,7 @@ describe('typed knobs', () => {
     expect(errors).toEqual({
       'good.ts': [],
       'misspelt.ts': [expect.stringContaining("'conf_hide_symbol' does not exist in type 'KnobSettings'")],
+      'cache.ts': [expect.stringContaining(`Type '"write"' is not assignable to type '"read" | "readwrite"'`)],
       'inside.ts': [
         expect.stringContaining("Property 'conf_hide_symbol' does not exist on type 'Knobs'"),
         expect.stringContaining(`This comparison appears to be unintentional because the types '"release" | "debug"' and '"relase"' have no overlap`),

@@ -19,11 +19,12 @@ describe('crash safety', () => {
     // Faults at named points and with compiles held at a gate, not at random times: the narrow windows
     // are reached every run (a kill between the last action and compile_commands.json, compilers a
     // killed osvd left running), and the test cannot fail by chance. `npm run torture` adds random ones.
+    // Every round faults mid-build but the overflow round, whose fault comes between builds.
     const lines: string[] = [];
     const n = DETERMINISTIC_ROUNDS.length;
     const result = await runTorture({ seed: 20261127, plan: DETERMINISTIC_ROUNDS, variants: [[], ['conf_drivers_profile=virtio-mmio']], log: (l) => lines.push(l) });
     expect(result.rounds.flatMap((r) => r.problems.map((p) => `round ${r.round}: ${p}`)), lines.join('\n')).toEqual([]);
-    expect(result.rounds.map((r) => r.midBuild), lines.join('\n')).toEqual(DETERMINISTIC_ROUNDS.map(() => true));
+    expect(result.rounds.map((r) => r.midBuild), lines.join('\n')).toEqual(DETERMINISTIC_ROUNDS.map((r) => r.kind !== 'overflow'));
     expect(lines.at(-1)).toMatch(new RegExp(`^rounds survived: ${n}/${n}`));
   }, 900_000);
 
