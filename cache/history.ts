@@ -41,6 +41,12 @@ export class BuildHistory {
     return row ? (JSON.parse(row.summary) as BuildSummary) : undefined;
   }
 
+  /** Every build's summary, oldest first. */
+  summaries(): BuildSummary[] {
+    const rows = this.db.prepare('SELECT summary FROM builds ORDER BY id').all() as { summary: string }[];
+    return rows.map((r) => JSON.parse(r.summary) as BuildSummary);
+  }
+
   /** The last build with its timeline (none when nothing was decided, as in the daemon's up-to-date builds). */
   lastWithTimeline(): { summary: BuildSummary; timeline: BuildTimeline | undefined } | undefined {
     const row = this.db

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
+import type { LaunchReport } from '../graph/launcher.js';
 import { OsvdError } from '../base/errors.js';
 import { kernelFacts, type KernelFacts } from '../osv/kernelFacts.js';
 import type { Plan, PlanState } from '../graph/plan.js';
@@ -26,6 +27,8 @@ export interface BuildReport {
   knobs: Readonly<Record<string, string>>;
   import: { cached: boolean; ms: number };
   via: 'daemon' | 'one-shot';
+  /** With distcc or icecc: where the compiles ran, and which fell back to this machine. */
+  distributed?: LaunchReport;
   /** With a shared cache: what it did in this build (`restored` counts its hits too). */
   remoteCache?: RemoteCacheReport;
 }
@@ -45,6 +48,7 @@ export function buildReport(r: BuildResult & { remoteCache?: RemoteCacheReport }
     knobs: loaded.project.knobs,
     import: { cached: loaded.importCached, ms: Math.round(loaded.importMs) },
     via,
+    ...(r.distributed ? { distributed: r.distributed } : {}),
   };
 }
 

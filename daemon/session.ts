@@ -21,6 +21,7 @@ import { parseSets } from '../osv/knobs.js';
 import { mapRootAway } from '../osv/pathMap.js';
 import { Toolchain } from '../osv/toolchain.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
+import { launcherFor } from '../osv/distribute.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import { openLog, type Logger } from './log.js';
 import { mergeResults, preImportActions } from './preImport.js';
@@ -286,7 +287,10 @@ export class Session {
     const tidied = loaded;
     if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
     else await this.tidy(loaded);
-    this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause }, timelineOf(result, loaded.project.jobs));
+    this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) },
+      // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
+      timelineOf(result, loaded.project.jobs + (result.distributed?.slots ?? 0)),
+    );
     for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
     if (remoteCache) {
@@ -305,6 +309,7 @@ export class Session {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
+    const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
     return build(graph, this.services, {
       root: project.root,
       jobs: project.jobs,
@@ -318,6 +323,7 @@ export class Session {
       skipFolder: (rel) => rel === stateRel,
       shared: this.remote,
       signal,
+      launcher,
     });
   }
 

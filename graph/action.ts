@@ -18,6 +18,13 @@ export interface Action {
   readonly keyEnv: Readonly<Record<string, string>>;
   /** Files whose content the action reads, as declared (the depfile adds more after a run). */
   readonly inputs: readonly string[];
+  /**
+   * Files the action reads that its trace checks, as it checks the depfile's headers, instead of its
+   * pre-key. A Makefile names some headers beside those the depfile will name (OSv's runtime.o and
+   * ctype-data.h); once a depfile exists, make's database no longer tells the two apart, so an import
+   * keys on neither, whether or not a depfile existed when it ran. Only for an action with a depfile.
+   */
+  readonly tracedInputs?: readonly string[];
   /** Actions that must finish first although none of their outputs is a declared input (make's order-only). */
   readonly orderAfter: readonly string[];
   /** Files the action writes. A phony action may write none. */

@@ -1,5 +1,6 @@
 import type { ActionKind } from './action.js';
 import type { ActionTime } from './criticalPath.js';
+import type { LaunchReport } from './launcher.js';
 import type { DirtyReason } from './why.js';
 
 /** What a build did (builder.ts): the actions that ran, were restored or failed, and its events. */
@@ -54,6 +55,8 @@ export interface BuildResult {
   readonly durationMs: number;
   /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
   readonly criticalPath?: readonly string[];
+  /** With a launcher: what it said about the compiles it ran (remote, local, fallen back). */
+  readonly distributed?: LaunchReport;
 }
 
 export type BuildEvent =

@@ -6,6 +6,8 @@ import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
+import { JobSlots, type Pool } from './jobSlots.js';
+import type { LaunchedRun, Launcher } from './launcher.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
@@ -63,6 +65,8 @@ export interface BuildOptions {
    * before is recorded; what was cut short is not, and its outputs are removed.
    */
   readonly signal?: AbortSignal;
+  /** Runs compiles elsewhere (distcc): they take its slots, everything else `jobs`. */
+  readonly launcher?: Launcher;
 }
 
 /** The output a user recognises an action by: its first output, or its name when it writes none. */
@@ -73,6 +77,7 @@ export function primaryOutput(action: Action): string {
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
   try {
+    options.launcher?.begin();
     return await new Builder(graph, services, options, shells).run();
   } finally {
     if (!options.shells) shells.close();
@@ -88,7 +93,7 @@ class Builder {
   private readonly queue: BuildQueue;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
-  private running = 0;
+  private readonly slots: JobSlots<Job>;
   /** Which job slots are busy: an action takes the lowest free one, for the timeline and the trace. */
   private readonly busySlots: boolean[] = [];
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
@@ -101,7 +106,7 @@ class Builder {
   private recordedCount = 0;
   private readonly learner: OutputLearner;
   /** Open actions waiting for the one that runs (they are decided: their pre-keys are kept). */
-  private readonly waitingOpen: { action: Action; preKey: string }[] = [];
+  private readonly waitingOpen: { job: Job; pool: Pool }[] = [];
   private readonly lookups: SharedLookups | undefined;
   private resolve!: (result: BuildResult) => void;
   private reject!: (err: unknown) => void;
@@ -118,6 +123,7 @@ class Builder {
     const unseen = only ? graph.actions.size - only.size : 0;
     this.result = { ok: true, ran: [], restored: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared };
+    this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
     if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
   }
@@ -154,18 +160,26 @@ class Builder {
   private pump(): void {
     this.pumpScheduled = false;
     if (this.stopping) {
-      if (this.killed && this.running === 0 && this.recording === 0) this.reject(this.interruption());
+      if (this.killed && this.slots.total === 0 && this.recording === 0) this.reject(this.interruption());
       return;
     }
     try {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
-      while (this.running < this.options.jobs && this.waitingOpen.length > 0 && this.learner.mayStart(true)) {
-        const { action, preKey } = this.waitingOpen.shift()!;
-        this.start(action, preKey);
-      }
-      while (this.running < this.options.jobs && (this.lookups?.hasAnswered || this.queue.hasReady())) {
+      for (;;) {
+        const open = this.waitingOpen[0];
+        if (open && this.learner.mayStart(true) && this.slots.free(open.pool)) {
+          this.waitingOpen.shift();
+          this.start(open.job, open.pool);
+          continue;
+        }
+        const waiting = this.slots.nextWaiting();
+        if (waiting) {
+          this.start(waiting.item, waiting.pool);
+          continue;
+        }
+        if (!this.slots.hasRoom() || !(this.lookups?.hasAnswered || this.queue.hasReady())) break;
         if (decided >= DECISIONS_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
@@ -184,7 +198,7 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      const idle = this.running === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.lookups?.busy && !this.queue.hasReady();
+      const idle = this.slots.total === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.slots.hasWaiting() && !this.lookups?.busy && !this.queue.hasReady();
       if (idle && this.lookups?.releaseDeferred()) {
         setImmediate(() => this.pump());
         return;
@@ -193,6 +207,7 @@ class Builder {
         this.result.durationMs = performance.now() - this.started;
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
+        if (this.options.launcher) this.result.distributed = this.options.launcher.report();
         this.resolve(this.result);
       }
     } catch (err) {
@@ -200,7 +215,7 @@ class Builder {
     }
   }
 
-  /** Up to date, or restored from the store: finished at once. Otherwise its commands start. */
+  /** Up to date, or restored from the store: finished at once. Otherwise its commands start when a slot is free. */
   private decideAndStart(action: Action): void {
     const { files, traces, store } = this.services;
     const decision = decide(action, files, traces, store);
@@ -219,15 +234,21 @@ class Builder {
     }
     // Not here: the shared cache may have it (asked once; its answer comes back to be decided again).
     if (this.lookups?.ask(action, decision.preKey)) return;
-    this.start(action, decision.preKey);
+    // A compile the launcher takes waits for one of its slots; anything else for a local one.
+    const launched = this.options.launcher?.launch(action);
+    const pool: Pool = launched ? 'launched' : 'local';
+    const job: Job = { action, preKey: decision.preKey, launched };
+    if (this.slots.free(pool)) this.start(job, pool);
+    else this.slots.wait(pool, job);
   }
 
   /** ninja's StartEdge: run the action's commands in a job slot; its outcome is filed when recorded. */
-  private start(action: Action, preKey: string): void {
+  private start(job: Job, pool: Pool): void {
+    const { action, preKey, launched } = job;
     const { files, traces } = this.services;
     const id = action.id;
     if (action.outputsOpen && !this.learner.mayStart(true)) {
-      this.waitingOpen.push({ action, preKey });
+      this.waitingOpen.push({ job, pool });
       return;
     }
     const reasons = explain({
@@ -241,17 +262,17 @@ class Builder {
     });
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
-    this.running++;
+    this.slots.take(pool);
     const slot = this.takeSlot();
     const startMs = this.now();
     let time: SlotTime | undefined;
-    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.running });
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.slots.total });
     // The job slot is given back as soon as the commands end: the next command starts while
     // this run is hashed and recorded, rather than after.
     const release = (): void => {
       time = { slot, startMs, endMs: this.now() };
       this.busySlots[slot] = false;
-      this.running--;
+      this.slots.give(pool);
       this.recording++;
       this.pump();
     };
@@ -265,7 +286,7 @@ class Builder {
           return producer !== undefined && producer.id !== id;
         });
     }
-    runAndRecord(action, preKey, this.setting, release, look).then(
+    runAndRecord(action, preKey, this.setting, release, look, launched).then(
       (outcome) => {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
@@ -323,6 +344,13 @@ class Builder {
     const action = this.graph.get(id);
     this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
   }
+}
+
+/** An action decided to run, with the launcher's commands when it takes it. */
+interface Job {
+  readonly action: Action;
+  readonly preKey: string;
+  readonly launched: LaunchedRun | undefined;
 }
 
 /** Put stale outputs back from the store; false when one of them has no good copy there. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
+import type { LaunchedRun } from './launcher.js';
 import { ToolMissingError } from '../base/errors.js';
 import { groupsGone, killGroups, noteGroup, type JobGroup } from '../base/jobGroups.js';
 
@@ -83,15 +84,17 @@ export class ShellPool {
     this.scratch = fs.mkdtempSync(path.join(scratchParent, 'osvd-run-'));
   }
 
-  async run(action: Action, root: string): Promise<ExecResult> {
+  /** Run the action's commands, or those a launcher gave for it (`launched`). */
+  async run(action: Action, root: string, launched?: LaunchedRun): Promise<ExecResult> {
     const started = performance.now();
+    const { commands, env } = launched ?? action;
     const cwd = path.resolve(root, action.cwd);
-    const made = makeFolders(action.commands, cwd);
+    const made = makeFolders(commands, cwd);
     if (made.failed) return { ok: false, exitCode: 1, output: made.failed.message, failedCommand: made.failed.command, durationMs: performance.now() - started };
-    if (made.lines === action.commands.length) return { ok: true, exitCode: 0, output: '', durationMs: performance.now() - started };
-    const envKey = JSON.stringify(action.env);
+    if (made.lines === commands.length) return { ok: true, exitCode: 0, output: '', durationMs: performance.now() - started };
+    const envKey = JSON.stringify(env);
     const kills = this.kills;
-    const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(action.env));
+    const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(env));
     if (kills !== this.kills) {
       killGroups([worker.group]);
       throw new Error('the build was stopped');
@@ -100,7 +103,7 @@ export class ShellPool {
     // runs in the long-lived shell itself (no extra fork); a failing line notes its index and stops.
     // The output goes to the worker's own file, read only when the shell says it is not empty (`test
     // -s` is built into the shell): a quiet compile costs no file operation here.
-    const steps = action.commands.map((c, i) => (i < made.lines ? '' : `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`)).filter(Boolean);
+    const steps = commands.map((c, i) => (i < made.lines ? '' : `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`)).filter(Boolean);
     const script = `${LINE}=; { cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(worker.outFile)} 2>&1 </dev/null; ${STATUS}=$?; [ -s ${quote(worker.outFile)} ] && ${SAID}=1 || ${SAID}=0; echo "${DONE} $${STATUS} $${SAID} $${LINE}"\n`;
     let done: ShellDone;
     try {
@@ -126,7 +129,7 @@ export class ShellPool {
       }
     }
     if (done.status === 0) return { ok: true, exitCode: 0, output, durationMs };
-    const failedCommand = action.commands[done.line ?? 0];
+    const failedCommand = commands[done.line ?? 0];
     return { ok: false, exitCode: done.status, output, failedCommand, durationMs };
   }
 

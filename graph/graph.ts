@@ -48,6 +48,7 @@ export class BuildGraph {
     }
     for (const action of byId.values()) {
       for (const input of action.inputs) this.addEdgeFromProducer(input, action.id);
+      for (const input of action.tracedInputs ?? NONE) this.addEdgeFromProducer(input, action.id);
       for (const dep of action.orderAfter) {
         if (!byId.has(dep)) throw new GraphError(`'${action.id}' must run after unknown action '${dep}'`);
         this.addEdge(dep, action.id);
@@ -70,7 +71,7 @@ export class BuildGraph {
     }
     if (learnedFrom.size > 0) {
       for (const action of byId.values()) {
-        for (const input of action.inputs) {
+        for (const input of [...action.inputs, ...(action.tracedInputs ?? NONE)]) {
           const producer = learnedFrom.get(input);
           if (producer !== undefined && producer !== action.id && !this.reaches(action.id, producer)) this.addEdge(producer, action.id);
         }

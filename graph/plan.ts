@@ -38,7 +38,11 @@ export function planAction(
     const producer = graph.producerOf(p);
     return producer && producer.id !== id && isDirty(producer.id) ? producer.id : undefined;
   };
-  const readsDirty = readsDirtyKnown ?? (action.inputs.some((p) => pendingProducer(p) !== undefined) || (last?.deps ?? []).some(([p]) => pendingProducer(p) !== undefined));
+  const readsDirty =
+    readsDirtyKnown ??
+    (action.inputs.some((p) => pendingProducer(p) !== undefined) ||
+      (action.tracedInputs ?? []).some((p) => pendingProducer(p) !== undefined) ||
+      (last?.deps ?? []).some(([p]) => pendingProducer(p) !== undefined));
   const state: PlanState = readsDirty ? 'pending' : decide(action, files, traces, store).state;
   const reasons =
     withReasons && state !== 'upToDate'
@@ -231,7 +235,8 @@ export class LivePlan implements Plan {
     if (this.entries.size < this.order.length) return undefined;
     const deps = this.reads.get(id);
     if (!deps) return undefined;
-    const count = this.graph.get(id).inputs.length + deps.length;
+    const action = this.graph.get(id);
+    const count = action.inputs.length + (action.tracedInputs?.length ?? 0) + deps.length;
     if (count <= MANY_READS) return undefined;
     let outputs = 0;
     for (const d of this.dirty) if ((outputs += this.graph.get(d).outputs.length) > count) return undefined;
@@ -244,9 +249,10 @@ export class LivePlan implements Plan {
     return false;
   }
 
-  /** The paths an action is indexed under: its inputs, then these deps'. */
+  /** The paths an action is indexed under: its inputs and traced inputs, then these deps'. */
   private pathsOf(id: string, deps: readonly FileHash[]): string[] {
-    return [...this.graph.get(id).inputs, ...deps.map(([p]) => p)];
+    const action = this.graph.get(id);
+    return [...action.inputs, ...(action.tracedInputs ?? []), ...deps.map(([p]) => p)];
   }
 
   private index(id: string): void {

@@ -4,6 +4,7 @@ import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
 import { failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
+import type { LaunchedRun } from './launcher.js';
 import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
@@ -34,16 +35,24 @@ export type RunOutcome =
  * `release` is called as soon as its commands end, before the run is hashed and recorded. `look`, for
  * an action with open outputs, says right after its commands end which files it wrote without naming
  * them: they are recorded as its outputs with those it named and those it was seen writing before (a
- * generator that rewrites a file only when it changes still owns the files it left alone).
+ * generator that rewrites a file only when it changes still owns the files it left alone). `launched`:
+ * the commands to run instead of the action's (a launcher's), recorded as the action's own.
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[]): Promise<RunOutcome> {
+export async function runAndRecord(
+  action: Action,
+  preKey: string,
+  s: RunSetting,
+  release: () => void,
+  look?: () => string[],
+  launched?: LaunchedRun,
+): Promise<RunOutcome> {
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
   let exec;
   let learned: string[] = [];
   try {
-    exec = await s.shells.run(action, s.root);
+    exec = await s.shells.run(action, s.root, launched);
   } catch (err) {
     // Its shell was killed (a build stopped): what the commands had written is cut short.
     removeOutputs(s.root, action);
@@ -112,7 +121,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   return { state: 'ran', durationMs: exec.durationMs };
 }
 
-/** The headers the action's depfile names, with their hashes now. */
+/** The headers the action's depfile names and its traced inputs, with their hashes now. */
 function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
   const depfile = action.depfile!;
   let text: string;
@@ -122,7 +131,7 @@ function readDeps(root: string, action: Action, files: FileHasher): FileHash[] {
     throw new DepfileError(depfile, `the action did not write its depfile (${(err as Error).message})`);
   }
   const names = parseDepfile(text, depfile).map((p) => treePath(root, action.cwd, p));
-  return [...new Set(names)].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
+  return [...new Set([...names, ...(action.tracedInputs ?? [])])].sort().map((p) => [p, files.hash(p) ?? 'missing'] as const);
 }
 
 /** Like make's .DELETE_ON_ERROR: a failed action leaves no output that could look up to date. */

@@ -107,6 +107,9 @@ export function explain(x: ExplainInput): DirtyReason[] {
       reasons.push({ type: 'input', path: p, change: 'removed' });
     }
   }
+  const recordedDeps = new Map(lastRun.deps.map(([p, h]) => [p, h]));
+  // A traced input the last run had as a declared input is reported as removed from those below.
+  for (const p of action.tracedInputs ?? []) if (recordedDeps.has(p) || !recordedInputs.has(p)) check(p, recordedDeps.get(p));
   for (const [p, h] of lastRun.deps) check(p, h);
 
   if (reasons.length === 0) {

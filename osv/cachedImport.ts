@@ -10,7 +10,7 @@ export interface ImportStore {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-9';
+const IMPORT_VERSION = 'osvd-import-10';
 
 /**
  * The import, reused while the makefiles make read (and everything else it depends on) are unchanged.
@@ -79,6 +79,7 @@ function unpackImport(saved: SavedImport): ImportedBuild {
       inputs: many(a.inputs),
       outputs: many(a.outputs),
       orderAfter: many(a.orderAfter),
+      ...(a.tracedInputs !== undefined ? { tracedInputs: many(a.tracedInputs) } : {}),
       ...(a.depfile !== undefined ? { depfile: one(a.depfile) } : {}),
       ...(a.source !== undefined ? { source: one(a.source) } : {}),
       env: environments[a.env]!,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
+import { withoutWrappers } from './compilerWrappers.js';
 
 /**
  * compile_commands.json for the knobs in effect, so clangd and other tools see the flags make uses.
@@ -12,7 +13,8 @@ export function compileCommands(root: string, actions: readonly Action[]): strin
     if (a.kind !== 'compile' || !a.source) continue;
     const command = a.commands.find((c) => c.includes(` ${a.source}`) && / -c\b/.test(c) && !c.startsWith('make '));
     if (!command) continue;
-    entries.push({ directory: path.resolve(root, a.cwd), file: a.source, output: a.outputs[0]!, command });
+    // Tools read the compiler's flags from it: a wrapper in front (ccache, distcc) is left out.
+    entries.push({ directory: path.resolve(root, a.cwd), file: a.source, output: a.outputs[0]!, command: withoutWrappers(command) });
   }
   entries.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));
   return JSON.stringify(entries, null, 1) + '\n';

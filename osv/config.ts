@@ -4,10 +4,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cacheConfigProblem, type CacheConfig } from './cacheConfig.js';
 import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
+import { distributeProblem, type DistributeConfig } from './distributeConfig.js';
 import { ConfigError } from './errors.js';
 import type { KnobSettings } from './knobs.js';
 
 export type { KnobSettings, KnobValue } from './knobs.js';
+export type { DistributeConfig } from './distributeConfig.js';
 export type { CacheConfig } from './cacheConfig.js';
 
 /** The configuration of one OSv tree, written as `export default defineConfig({...})` in osv.config.ts. */
@@ -31,6 +33,8 @@ export interface OsvdConfig {
   exportedSymbols?: string;
   /** The daemon (`osvd start`). */
   daemon?: DaemonConfig;
+  /** Compiles on other machines (distcc, icecc); false: not even with DISTCC_HOSTS set. */
+  distribute?: DistributeConfig | false;
   /** A shared cache (bazel-remote's HTTP layout); the OSVD_CACHE_* variables override it. */
   cache?: CacheConfig;
 }
@@ -78,6 +82,7 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
     }
     return undefined;
   },
+  distribute: distributeProblem,
   cache: cacheConfigProblem,
 };
 

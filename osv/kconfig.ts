@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ToolMissingError } from '../base/errors.js';
 import type { Action } from '../graph/action.js';
+import { ImportError } from './errors.js';
 
 /**
  * OSv's kernel configuration, as osvd builds it. OSv keeps Kconfig's `.config` in the build folder and
@@ -81,6 +84,31 @@ export function kconfigAction(options: {
       ...[`${genOsv}/kernel_config.h`, ...headers, `${outDir}/default_version_script`].filter((f) => fs.existsSync(path.join(root, f))),
     ],
   };
+}
+
+/**
+ * A build folder whose Kconfig step never ran has no `gen/config/kernel_conf.mk`, which OSv's Makefile
+ * includes. Its fallback runs `make -f conf/Makefile config` in a `$(shell)`, which make 4.3 gives no
+ * command-line variables: it configures the default mode (release), and the include fails for
+ * mode=debug. OSv's scripts/build runs the step itself, with the build's mode and arch, before make;
+ * osvd does the same before it imports. Afterwards the Kconfig action keeps the folder's configuration.
+ */
+export async function configureBuildFolder(options: { root: string; outDir: string; mode: string; arch: string; env: Readonly<Record<string, string>> }): Promise<void> {
+  const { root, outDir, mode, arch } = options;
+  if (!hasKconfig(root) || fs.existsSync(path.join(root, outDir, 'gen/config/kernel_conf.mk'))) return;
+  const args = ['-s', '--no-print-directory', '-f', 'conf/Makefile', '-j1', `mode=${mode}`, `arch=${arch}`, 'config'];
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn('make', args, { cwd: root, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    child.stderr.on('data', (b: Buffer) => chunks.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new ToolMissingError('make', { cause: e }) : e));
+    child.on('close', (c) => resolve({ code: c, output: Buffer.concat(chunks).toString('utf8') }));
+  });
+  if (code !== 0) {
+    const tail = output.trim().split('\n').slice(-6).join('\n') || 'it failed without a message';
+    throw new ImportError(`the Kconfig step for ${outDir} failed (make ${args.join(' ')}):\n${tail}`, { file: path.join(root, 'conf/Makefile') });
+  }
 }
 
 /**

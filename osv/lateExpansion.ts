@@ -63,10 +63,37 @@ function shellQuote(word: string): string {
 
 /**
  * A recipe whose text depends on build outputs when make expands it (see lateVariables) is run by make
- * itself, when osvd runs the action: `-B` to run it, `-o` for each prerequisite so that make remakes
- * nothing else. The recipe make runs is then the one make would run at that moment.
+ * itself, when osvd runs the action: `-B` to run it, `-o` for each prerequisite that make could remake
+ * (`keep`), so that make remakes nothing else. The recipe make runs is then the one make would run at
+ * that moment.
+ *
+ * `.SECONDARY:` without prerequisites (OSv's Makefile has it) makes GNU make 4.3 take every file for
+ * an intermediate one, and make looks through an intermediate prerequisite to the files it depends
+ * on even when `-o` names it: under `-B`, OSv's `vmlinuz-boot32.o` -> `loader-stripped.elf` ->
+ * `loader.elf` -> the phony `stage1` remade every kernel object. Naming one file (of no rule) in
+ * `.SECONDARY` turns that off; it changes nothing else for a make that builds one target.
  */
-export function lateRecipe(vars: Readonly<Record<string, string>>, target: string, rule: RuleEntry | undefined): string {
-  const keep = [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])].flatMap((p) => ['-o', p]);
-  return ['make', '--no-print-directory', '-s', '-B', 'V=1', ...variableAssignments(vars), ...keep, target].map(shellQuote).join(' ');
+export function lateRecipe(vars: Readonly<Record<string, string>>, target: string, keep: readonly string[]): string {
+  const old = keep.flatMap((p) => ['-o', p]);
+  return ['make', '--no-print-directory', '-s', '-B', 'V=1', ...variableAssignments(vars), '--eval', `.SECONDARY: ${NOT_ALL_SECONDARY}`, ...old, target]
+    .map(shellQuote)
+    .join(' ');
+}
+
+/** The file named in `.SECONDARY` by lateRecipe: no rule makes it and no recipe reads it. */
+const NOT_ALL_SECONDARY = '.osvd-not-all-secondary';
+
+/**
+ * The prerequisites a late recipe keeps make from remaking: those of its rule, once each, but not the
+ * headers its existing depfile added that no rule makes (gcc's `-MP` gives each an empty rule): make
+ * has nothing to remake there, and leaving them out keeps the command the same whether or not a
+ * depfile existed when the build was imported.
+ */
+export function latePrerequisites(rule: RuleEntry | undefined, fromDepfile: ReadonlySet<string>, makes: (name: string) => boolean, inTree: (name: string) => string): string[] {
+  const keep = new Set<string>();
+  for (const p of [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])]) {
+    if (fromDepfile.has(inTree(p)) && !makes(p)) continue;
+    keep.add(p);
+  }
+  return [...keep];
 }

@@ -4,9 +4,10 @@ import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
 import type { ImportRequest } from './importRequest.js';
-import { buildPathVariables, expandsLate, lateRecipe, lateVariables } from './lateExpansion.js';
+import { buildPathVariables, expandsLate, latePrerequisites, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, type RecipeFacts } from './recipes.js';
+import { keyedWrapperEnv } from './compilerWrappers.js';
+import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, withLaunchArgs, type RecipeFacts } from './recipes.js';
 
 /**
  * Turn what make said it would run (the traced recipes and make's database) into actions: each target
@@ -57,6 +58,8 @@ interface ImportContext {
   readonly late: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string>>;
   readonly exported: Readonly<Record<string, string>>;
+  /** What a compile run through a wrapper (ccache, distcc, ...) reads of the environment (see compilerWrappers.ts). */
+  readonly wrappedCompileEnv: Readonly<Record<string, string>>;
   isPhony(target: string): boolean;
   /** A recipe's word as a path of the tree. */
   inTree(word: string): string;
@@ -87,6 +90,7 @@ function importContext(
     late: lateVariables(db, inBuild),
     env,
     exported,
+    wrappedCompileEnv: keyedWrapperEnv(env),
     isPhony: (t) => db.rules.get(t)?.phony ?? false,
     inTree: (w) => {
       let p = resolved.get(w);
@@ -143,7 +147,8 @@ function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
 function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, producer: ReadonlyMap<string, string>): Action {
   const { outputs, facts, words, depfile } = reading;
   const rule = im.db.rules.get(t.target);
-  const { inputs, orderAfter } = prerequisitesOf(im, t.target, rule, reading, producer);
+  const fromDepfile = depfile ? depfileNames(im.root, depfile) : new Set<string>();
+  const { inputs, traced, orderAfter } = prerequisitesOf(im, t.target, rule, reading, producer, fromDepfile);
   const kind = facts.kind;
   const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
   const text = im.db.ruleText.get(t.target) ?? '';
@@ -151,12 +156,14 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   return {
     id: t.target,
     kind,
-    commands: expandLate ? [lateRecipe(im.vars, t.target, rule)] : t.recipe,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
     cwd: '.',
     env: im.env,
-    // Compilers and linkers read no variable make exports; commands and scripts read those they name.
-    keyEnv: kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    // Compilers and linkers read no variable make exports (wrapped compiles: those of their wrappers
+    // that change outputs); commands and scripts read those they name.
+    keyEnv: facts.wrappers ? im.wrappedCompileEnv : kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
     inputs: [...inputs].sort(),
+    ...(traced.size ? { tracedInputs: [...traced].sort() } : {}),
     orderAfter: [...orderAfter].sort(),
     outputs,
     // A recipe make runs itself writes whatever make's recipe does.
@@ -173,12 +180,15 @@ function prerequisitesOf(
   rule: RuleEntry | undefined,
   reading: RecipeReading,
   producer: ReadonlyMap<string, string>,
-): { inputs: Set<string>; orderAfter: Set<string> } {
+  fromDepfile: ReadonlySet<string>,
+): { inputs: Set<string>; traced: Set<string>; orderAfter: Set<string> } {
   const { outputs, facts, words, depfile } = reading;
   // Headers the Makefile learned from an existing depfile are not declared inputs: osvd reads the
-  // depfile itself, and the import must not depend on whether one existed when it ran.
-  const fromDepfile = depfile ? depfileNames(im.root, depfile) : new Set<string>();
+  // depfile itself, and the import must not depend on whether one existed when it ran. Nor are the
+  // other prerequisites the commands do not name (a generated header the Makefile names, as OSv's
+  // runtime.o names ctype-data.h, which its depfile names too once it exists): the trace checks them.
   const inputs = new Set<string>();
+  const traced = new Set<string>();
   const orderAfter = new Set<string>();
   for (const raw of rule?.prereqs ?? []) {
     const p = im.inTree(raw);
@@ -186,9 +196,10 @@ function prerequisitesOf(
       orderAfter.add(raw);
     } else if (!im.recipeTargets.has(raw) && im.isPhony(raw)) {
       for (const a of actionsReached(im, raw)) orderAfter.add(a);
-    } else if (fromDepfile.has(p) && !words.has(p)) {
+    } else if (depfile && !words.has(p)) {
       const made = producer.get(p);
       if (made) orderAfter.add(made);
+      if (!fromDepfile.has(p)) traced.add(p);
     } else {
       inputs.add(p);
     }
@@ -205,12 +216,22 @@ function prerequisitesOf(
   if (facts.kind === 'generate' || facts.kind === 'other') {
     for (const w of words) for (const f of filesNamedBy(im.root, w, im.buildRoot)) if (!outputs.includes(f)) inputs.add(f);
   }
-  for (const i of inputs) {
+  for (const i of [...inputs, ...traced]) {
     const made = producer.get(i);
-    if (made === target) inputs.delete(i);
+    if (made === target) {
+      inputs.delete(i);
+      traced.delete(i);
+    }
   }
+  for (const i of inputs) traced.delete(i);
   orderAfter.delete(target);
-  return { inputs, orderAfter };
+  return { inputs, traced, orderAfter };
+}
+
+/** Whether make has something to do for a name: a recipe, a phony target, or prerequisites of its own. */
+function makesSomething(im: ImportContext, name: string): boolean {
+  const rule = im.db.rules.get(name);
+  return im.recipeTargets.has(name) || (rule !== undefined && (rule.phony || rule.prereqs.length > 0 || rule.orderOnly.length > 0));
 }
 
 /** Actions reached through a phony or recipe-less prerequisite, for ordering. */

@@ -4,14 +4,17 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
+import { wrapperEnvironment } from './compilerWrappers.js';
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { configSources } from './configSources.js';
 import { ConfigError } from './errors.js';
 import { gitScripts, gitStateFiles } from './gitState.js';
 import { hidesSymbols, makeAssignments, parseSets, resolveKnobs, type Knobs, type KnobSource } from './knobs.js';
 import { importBuild, type ImportStore } from './cachedImport.js';
-import { hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
+import { configureBuildFolder, hasKconfig, kconfigAction, versionScriptAction } from './kconfig.js';
 import { scriptText } from './recipes.js';
+import { generatedHeadersFirst } from './generatedFirst.js';
+import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
@@ -42,11 +45,14 @@ export interface ProjectOptions {
   readonly jobs?: number;
 }
 
-/** Variables from the caller's environment that the build may read; everything else is left out. */
+/**
+ * Variables from the caller's environment that the build may read, and those of compiler wrappers
+ * (CCACHE_*, DISTCC_*, SCCACHE_*, ICECC_*); everything else is left out.
+ */
 const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SOURCE_DATE_EPOCH'];
 
 export function baseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = wrapperEnvironment(env);
   for (const k of PASSED_ENV) if (env[k] !== undefined) out[k] = env[k]!;
   if (!out.PATH) out.PATH = '/usr/local/bin:/usr/bin:/bin';
   return out;
@@ -162,6 +168,7 @@ export async function projectActions(project: Project, files: FileHasher, import
       fs.writeFileSync(abs, '');
     }
   }
+  await configureBuildFolder({ root, outDir, mode: knobs.mode, arch: knobs.arch, env: project.baseEnv });
   const keyFile = versionScriptSource(project, extraVars);
   const keyHash = keyFile ? (files.hash(keyFile) ?? 'missing') : undefined;
   const imported = await importBuild(
@@ -184,8 +191,17 @@ export async function projectActions(project: Project, files: FileHasher, import
     const source = versionScriptSource(project, extraVars) ?? `${outDir}/default_version_script`;
     own.push(versionScriptAction({ outDir, source, env: project.baseEnv }));
   }
+  // What scripts/build copies into the build folder for the kernel's bootfs (fs=ramfs's fstab).
+  let actions = generatedHeadersFirst(withGitState(root, imported.actions), outDir);
+  if (project.tree.isOsvKernel) {
+    for (const { action, reader } of kernelFileCopies(root, knobs, outDir, project.baseEnv)) {
+      if (actions.some((a) => a.outputs.includes(action.outputs[0]!))) continue;
+      own.push(action);
+      actions = actions.map((a) => (a.id === reader ? { ...a, inputs: [...new Set([...a.inputs, ...action.outputs])].sort() } : a));
+    }
+  }
   return {
-    actions: [...withGitState(root, imported.actions), ...own],
+    actions: [...actions, ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
     makefiles: imported.makefiles.map(([p]) => p),

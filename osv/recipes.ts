@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionKind } from '../graph/action.js';
+import { withArgs, type CompileLine } from '../graph/launcher.js';
+import { explicitDepfile, unwrapCompiler } from './compilerWrappers.js';
 
 /**
  * What osvd reads out of a recipe's commands: which program runs, what kind of action it is, which
@@ -71,26 +73,63 @@ export interface RecipeFacts {
   readonly kind: ActionKind;
   /** For a compile with -MD/-MMD: the depfile it writes, as written in the command. */
   readonly depfile?: string;
+  /**
+   * The wrappers before the compiler of its compile line (`ccache`, `distcc`, ...), when there are any:
+   * a compile's, or a recipe's that compiles then links (OSv's libvdso.so).
+   */
+  readonly wrappers?: readonly string[];
+}
+
+/** What one command line runs: the program behind any compiler wrappers, and whether it compiles. */
+function callOf(command: string): { name: string; args: readonly string[]; wrappers: string[]; compiles: boolean } | undefined {
+  const p = programOf(shellWords(command));
+  if (!p) return undefined;
+  const { program, args, wrappers } = unwrapCompiler(p);
+  const name = path.basename(program);
+  const compiles = (COMPILERS.test(name) && args.includes('-c') && !args.includes('-E') && !args.includes('-S')) || name === 'as';
+  return { name, args, wrappers, compiles };
+}
+
+/** The line of a compile's commands that calls the compiler (the last one that does), for a launcher. */
+export function compileLineOf(commands: readonly string[]): CompileLine | undefined {
+  for (let i = commands.length - 1; i >= 0; i--) {
+    const call = callOf(commands[i]!);
+    if (!call?.compiles) continue;
+    const launchArgs = explicitDepfile(call.args, depfileOf(call.args));
+    return { index: i, wrappers: call.wrappers, ...(launchArgs.length ? { launchArgs } : {}) };
+  }
+  return undefined;
+}
+
+/**
+ * The commands of a compile the recipe itself runs through distcc or icecc (`CXX='distcc g++'`), with
+ * the arguments a launcher needs (an explicit -MF: see explicitDepfile) on its compiler line.
+ */
+export function withLaunchArgs(commands: readonly string[]): readonly string[] {
+  const line = compileLineOf(commands);
+  if (!line?.launchArgs || !line.wrappers.some((w) => w === 'distcc' || w === 'icecc')) return commands;
+  return commands.map((c, i) => (i === line.index ? withArgs(c, line.launchArgs!) : c));
 }
 
 /** Classify an action by the commands of its recipe (the last compiler or linker call wins). */
 export function recipeFacts(commands: readonly string[], outputs: readonly string[]): RecipeFacts {
   let kind: ActionKind | undefined;
   let depfile: string | undefined;
+  let wrappers: readonly string[] = [];
   for (const command of commands) {
-    const p = programOf(shellWords(command));
-    if (!p) continue;
-    const name = path.basename(p.program);
+    const call = callOf(command);
+    if (!call) continue;
+    const { name, args } = call;
     if (COMPILERS.test(name) || name === 'as') {
-      const compiles = p.args.includes('-c') || name === 'as';
-      const preprocessOnly = p.args.includes('-E') || p.args.includes('-S');
-      if (compiles && !preprocessOnly) {
+      const preprocessOnly = args.includes('-E') || args.includes('-S');
+      if (call.compiles) {
         kind = 'compile';
-        depfile = depfileOf(p.args) ?? depfile;
+        depfile = depfileOf(args) ?? depfile;
+        wrappers = call.wrappers;
       } else if (!preprocessOnly) {
         kind = 'link';
         // Only a driver that compiles sources writes a depfile; linking objects alone (-MD in CFLAGS) writes none.
-        if (compilesSources(p.args)) depfile = depfileOf(p.args) ?? depfile;
+        if (compilesSources(args)) depfile = depfileOf(args) ?? depfile;
       }
     } else if (LINKERS.test(name)) {
       kind = 'link';
@@ -98,7 +137,7 @@ export function recipeFacts(commands: readonly string[], outputs: readonly strin
   }
   // A compiler driver that compiles and links in one command (OSv's libenviron.so, fastlz/lz) writes
   // its -MD depfile as a compile does; a recipe that compiles then links (libvdso.so) keeps the compile's.
-  if (kind) return { kind, depfile };
+  if (kind) return wrappers.length ? { kind, depfile, wrappers } : { kind, depfile };
   const generates = outputs.some((o) => o.includes('/gen/') || /\.(h|hh|hpp|symbols)$/.test(o) || /version_script/.test(o));
   return { kind: generates ? 'generate' : 'other' };
 }

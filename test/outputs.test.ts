@@ -142,3 +142,25 @@ describe('compile-and-link recipes and generated headers', () => {
     expect(r.restored.map((e) => e.output)).toEqual([`${OUT}/vmlinuz.bin`]);
   });
 });
+
+describe('a generated header the Makefile names beside the depfile (OSv: ctype-data.h for runtime.o)', () => {
+  it('the first knob change after a cold build compiles only what the knob changes; the header still counts', () => {
+    const root = copyExample();
+    expect(build(root).ok).toBe(true);
+    // Imported again, now with runtime.d: make's database names ctype-data.h through it too.
+    const rofs = build(root, 'fs=rofs');
+    expect(rofs.ok, JSON.stringify(rofs.failed)).toBe(true);
+    expect(ranOf(rofs, 'compile')).toEqual([`${OUT}/bootfs.o`]);
+    expect(ranOf(build(root, 'fs=rofs'))).toEqual([]);
+    // A new table: runtime.o reads it (its trace checks the header the Makefile named).
+    const gen = path.join(root, 'gen-ctype-data.cc');
+    fs.writeFileSync(gen, fs.readFileSync(gen, 'utf8').replace('(std::isspace(c) ? 4 : 0)', '(std::isspace(c) ? 4 : 0) | (std::ispunct(c) ? 8 : 0)'));
+    const table = build(root, 'fs=rofs');
+    expect(ranOf(table, 'compile')).toEqual([`${OUT}/core/runtime.o`]);
+    expect(table.ran.find((e) => e.output === `${OUT}/core/runtime.o`)?.reason).toBe(`input modified: ${OUT}/gen/include/ctype-data.h`);
+    // Back to the cold build's knobs (its cached import, made before any depfile existed): nothing compiles.
+    const back = build(root);
+    expect(back.ok).toBe(true);
+    expect(ranOf(back, 'compile')).toEqual([]);
+  });
+});

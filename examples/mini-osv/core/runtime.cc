@@ -6,6 +6,7 @@
 #include <osv/console.h>
 #include <osv/runtime.hh>
 #include <osv/drivers_config.h>
+#include <ctype-data.h>
 #include <stdlib.h>
 #include "arch.hh"
 
@@ -128,6 +129,13 @@ OSV_API
 unsigned runtime_exit_handler_count()
 {
     return nexit_handlers;
+}
+
+/* The class bits of a character, from the generated table. */
+OSV_API
+unsigned runtime_ctype_class(int c)
+{
+    return c >= 0 && c < 128 ? ctype_data[c] : 0;
 }
 
 } // extern "C"
