@@ -5,17 +5,24 @@
  * Both build with fs=zfs, the default of OSv's `./scripts/build` (and of osvd): the kernel, libsolaris.so
  * and zfs_builder-stripped.elf; `--fs rofs` builds the kernel without ZFS instead.
  *
- *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep]
+ *   npm run bench:osv -- --tree /path/to/osv [--jobs 2] [--keep] [--profile-only]
+ *
+ * `--profile-only` stops after the profile switch and back (the hide-symbols steps rebuild the whole
+ * kernel twice for each tool).
  *
  * The checkout is never built in place: it is copied (without .git and build/) to a temporary folder,
  * make runs the sequence there, its build folder is moved aside, then osvd runs the sequence in the
  * same folder, so both compile with the same paths (OSv compiles with -g: paths end up in objects).
  * After the cold builds every object osvd built is compared with make's, byte for byte.
- * For each step: wall time, TUs compiled, links, outputs restored from osvd's store, the kernel's
- * exported symbol count, and whether the result is right (nothing left stale, and the symbol count
- * matches the knobs). Prints a table and writes bench/results/osv-<date>.json.
+ * For each step: wall time, TUs compiled, links, outputs restored from osvd's store, compiles osvd
+ * kept because their preprocessed input was unchanged, the kernel's exported symbol count, and whether
+ * the result is right (nothing left stale, and the symbol count matches the knobs). For the profile
+ * switch, the compiles against the minimum: the includers of drivers_config.h whose preprocessed
+ * output changed, found by preprocessing each with its own command under both profiles. Prints a
+ * table and writes bench/results/osv-<date>.json.
  */
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +36,7 @@ const FS = arg('--fs') ?? 'zfs';
 const GOALS = [`${OUT}/lzloader.elf`, `${OUT}/vmlinuz.bin`, ...(FS === 'zfs' ? [`${OUT}/libsolaris.so`, `${OUT}/zfs_builder-stripped.elf`] : [])];
 /** An app that needs a handful of libc functions (the names are in OSv's exported lists). */
 const APP_SYMBOLS = ['free', 'malloc', 'memcpy', 'printf', 'puts', 'strlen', 'write', 'exit'];
+const DRIVERS_CONFIG = `${OUT}/gen/include/osv/drivers_config.h`;
 
 interface Step {
   name: string;
@@ -47,6 +55,10 @@ interface Measure {
   /** TUs or actions still out of date after the step (make: a second dry run; osvd: its status). */
   stale: number;
   right: boolean;
+  /** The objects compiled (osvd: from its report; make: from its log). */
+  compiled?: string[];
+  /** osvd: compiles not run, their preprocessed input unchanged. */
+  cutoff?: string[];
 }
 
 function arg(name: string): string | undefined {
@@ -109,13 +121,14 @@ function runMake(root: string, step: Step, jobs: number): Measure & { log: strin
   if (step.name === 'cold build') for (const o of pending) alwaysPrinted.add(o);
   const stale = pending.filter((o) => !alwaysPrinted.has(o)).length;
   const exported = exportedCount(root);
-  return { ms: r.ms, compiles, links, restored: 0, exported, stale, right: rightKernel(step, exported, stale), log: r.stdout };
+  return { ms: r.ms, compiles, links, restored: 0, exported, stale, right: rightKernel(step, exported, stale), compiled: compiledObjects(r.stdout), log: r.stdout };
 }
 
 interface OsvdJson {
   ok: boolean;
   ran: { kind: string; output: string }[];
   restored: unknown[];
+  cutoff?: { output: string }[];
   failed: unknown[];
 }
 
@@ -136,7 +149,59 @@ function runOsvd(root: string, step: Step, jobs: number): Measure {
     exported,
     stale,
     right: rightKernel(step, exported, stale),
+    compiled: out.ran.filter((e) => e.kind === 'compile').map((e) => e.output),
+    cutoff: (out.cutoff ?? []).map((e) => e.output),
   };
+}
+
+/** Objects whose depfile names `header`. */
+function depfileReaders(root: string, header: string): string[] {
+  const readers: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const r = `${rel}/${e.name}`;
+      if (e.isDirectory() && e.name !== '.osvd') walk(r);
+      else if (e.name.endsWith('.d') && fs.readFileSync(path.join(root, r), 'utf8').replace(/\\\n/g, ' ').split(/\s+/).includes(header)) readers.push(r.replace(/\.d$/, '.o'));
+    }
+  };
+  walk(OUT);
+  return readers.sort();
+}
+
+/**
+ * Each object's TU preprocessed with its own command from compile_commands.json (-E in place of -c,
+ * without the object and the depfile), hashed: what a minimal build would have to look at.
+ */
+function preprocessedHashes(root: string, objects: readonly string[]): Map<string, string> {
+  const wanted = new Set(objects);
+  const entries = JSON.parse(fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8')) as { output: string; command: string; directory: string }[];
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    if (!wanted.has(e.output)) continue;
+    const command = e.command.replace(/ -(?:o|MF|MT|MQ) \S+/g, ' ').replace(/ -(?:c|MD|MMD|MP)(?= |$)/g, ' ');
+    const r = spawnSync('sh', ['-c', `${command} -E`], { cwd: e.directory, maxBuffer: 1 << 30 });
+    if (r.status === 0) out.set(e.output, crypto.createHash('sha256').update(r.stdout).digest('hex'));
+  }
+  return out;
+}
+
+/** Preprocessing osvd did while it compiled, from its database: TUs and total time, against their compiles'. */
+function preprocessingCost(root: string): { tus: number; ms: number; compileMs: number } | undefined {
+  const r = spawnSync('node', ['-e', `
+    const Db = require(${JSON.stringify(path.join(REPO, 'node_modules', 'better-sqlite3'))});
+    const db = new Db(${JSON.stringify(path.join(root, 'build', '.osvd', 'state.db'))}, { readonly: true });
+    let tus = 0, ms = 0, compileMs = 0;
+    for (const { record } of db.prepare('SELECT record FROM last_runs').iterate()) {
+      const run = JSON.parse(record);
+      if (!run.preprocessed) continue;
+      tus++; ms += run.preprocessed.ms; compileMs += run.durationMs;
+    }
+    console.log(JSON.stringify({ tus, ms, compileMs }));`], { encoding: 'utf8' });
+  try {
+    return JSON.parse(r.stdout) as { tus: number; ms: number; compileMs: number };
+  } catch {
+    return undefined;
+  }
 }
 
 function copyTree(src: string): string {
@@ -184,7 +249,7 @@ function linkLine(log: string): string | undefined {
 function main(): void {
   const treeArg = arg('--tree');
   if (!treeArg) {
-    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--fs zfs|rofs] [--keep]');
+    console.error('usage: npm run bench:osv -- --tree /path/to/an/osv/checkout [--jobs N] [--fs zfs|rofs] [--keep] [--profile-only]');
     process.exit(2);
   }
   const tree = path.resolve(treeArg);
@@ -206,7 +271,10 @@ function main(): void {
     { name: 'back to default script', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '1' }, hidden: 'yes' },
     { name: 'back to hide_symbols 0', knobs: { fs: FS, conf_drivers_profile: 'all', conf_hide_symbols: '0' }, hidden: 'no' },
   ];
+  if (process.argv.includes('--profile-only')) STEPS.splice(STEPS.findIndex((s) => s.name === 'back to all') + 1);
   const rows: { step: string; make: Measure; osvd: Measure }[] = [];
+  let preprocessing: ReturnType<typeof preprocessingCost>;
+  let switchCompiles: { includers: number; builtInBoth: number; minimum: number; osvd: number; osvdCutoff: number; make: number; osvdOther: string[]; makeOther: string[] } | undefined;
   const makeRuns: Measure[] = [];
   /** The machine's 1-minute load after each step: the figures are only comparable on a quiet machine. */
   const loads: string[] = [];
@@ -232,26 +300,62 @@ function main(): void {
     const osvdRuns: Measure[] = [];
     let comparison: ReturnType<typeof compareObjects> | undefined;
     let osvdLink: string | undefined;
+    let includers: string[] = [];
+    let before = new Map<string, string>();
     for (const step of STEPS) {
+      if (step.name === 'all -> virtio-pci') {
+        includers = depfileReaders(root, DRIVERS_CONFIG);
+        before = preprocessedHashes(root, includers);
+      }
       const o = runOsvd(root, step, jobs);
       osvdRuns.push(o);
       loads.push(`osvd ${step.name}: ${os.loadavg()[0]!.toFixed(1)}`);
-      console.error(`osvd  ${step.name}: ${(o.ms / 1000).toFixed(1)} s, ${o.compiles} cc, ${o.links} ld, ${o.restored} restored, ${o.exported} exported, ${o.stale} stale`);
+      console.error(`osvd  ${step.name}: ${(o.ms / 1000).toFixed(1)} s, ${o.compiles} cc, ${o.links} ld, ${o.restored} restored, ${o.cutoff!.length} kept, ${o.exported} exported, ${o.stale} stale`);
       if (step.name === 'cold build') {
         comparison = compareObjects(makeCold, path.join(root, OUT));
         const db = JSON.parse(fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8')) as unknown[];
         console.error(`objects: ${comparison.identical}/${comparison.compared} identical; compile_commands.json: ${db.length} entries`);
         osvdLink = linkCommandOf(root);
+        preprocessing = preprocessingCost(root);
+        if (preprocessing) console.error(`preprocessing during the cold build: ${preprocessing.tus} TUs, ${(preprocessing.ms / 1000).toFixed(1)} s (their compiles: ${(preprocessing.compileMs / 1000).toFixed(1)} s)`);
+      }
+      if (step.name === 'all -> virtio-pci') {
+        const after = preprocessedHashes(root, includers);
+        const both = [...after.keys()].filter((k) => before.has(k));
+        const changed = both.filter((k) => before.get(k) !== after.get(k));
+        const makeSwitch = makeRuns[STEPS.indexOf(step)]!;
+        switchCompiles = {
+          includers: includers.length,
+          builtInBoth: both.length,
+          minimum: changed.length,
+          osvd: o.compiled!.filter((c) => includers.includes(c)).length,
+          osvdCutoff: o.cutoff!.length,
+          make: makeSwitch.compiled!.filter((c) => includers.includes(c)).length,
+          osvdOther: o.compiled!.filter((c) => !includers.includes(c)),
+          makeOther: makeSwitch.compiled!.filter((c) => !includers.includes(c)),
+        };
+        console.error(`profile switch: includers of drivers_config.h ${includers.length}, built in both ${both.length}, preprocessed output changed ${changed.length}; compiled: osvd ${switchCompiles.osvd} (+${switchCompiles.osvdCutoff} kept), make ${switchCompiles.make}`);
       }
     }
     STEPS.forEach((s, i) => rows.push({ step: s.name, make: makeRuns[i]!, osvd: osvdRuns[i]! }));
     printTable(tree, jobs, rows, comparison!, makeLink === osvdLink);
+    const at = (name: string): { step: string; make: Measure; osvd: Measure } => rows.find((r) => r.step === name)!;
+    const roundTrip = (who: 'make' | 'osvd'): string => ((at('all -> virtio-pci')[who].ms + at('back to all')[who].ms) / 1000).toFixed(1);
+    console.log(`all -> virtio-pci and back: make ${roundTrip('make')} s, osvd ${roundTrip('osvd')} s`);
+    if (switchCompiles) {
+      const c = switchCompiles;
+      console.log(
+        `all -> virtio-pci, includers of drivers_config.h (${c.builtInBoth} built by both profiles): compiled by make ${c.make}, by osvd ${c.osvd} (${c.osvdCutoff} kept: preprocessed input unchanged), minimum ${c.minimum}; ` +
+          `other compiles: make ${c.makeOther.length}, osvd ${c.osvdOther.length}${c.osvdOther.length ? ` (${c.osvdOther.join(', ')})` : ''}`,
+      );
+    }
+    if (preprocessing) console.log(`preprocessing osvd did during its cold build: ${preprocessing.tus} TUs, ${(preprocessing.ms / 1000).toFixed(1)} s, against ${(preprocessing.compileMs / 1000).toFixed(1)} s of their compiles`);
     console.log(`load (1 min) after each step: ${loads.join('; ')}`);
     const out = path.join(REPO, 'bench', 'results', `osv-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(
       out,
-      JSON.stringify({ tree, jobs, cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows, objects: comparison, sameLinkCommand: makeLink === osvdLink, makeLink, osvdLink, loads }, null, 2),
+      JSON.stringify({ tree, jobs, cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, rows, objects: comparison, sameLinkCommand: makeLink === osvdLink, makeLink, osvdLink, loads, switchCompiles, preprocessing }, null, 2),
     );
     console.log(`wrote ${path.relative(REPO, out)}`);
   } finally {
@@ -275,11 +379,11 @@ function linkCommandOf(root: string): string | undefined {
 function printTable(tree: string, jobs: number, rows: { step: string; make: Measure; osvd: Measure }[], cmp: ReturnType<typeof compareObjects>, sameLink: boolean): void {
   console.log(`OSv tree ${tree}; ${jobs} jobs; ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}; node ${process.version}`);
   console.log(`cold-build objects: ${cmp.identical}/${cmp.compared} byte-identical to make's${cmp.differing.length ? ` (differ: ${cmp.differing.slice(0, 5).join(', ')})` : ''}; only make ${cmp.onlyMake}, only osvd ${cmp.onlyOsvd}; loader.elf link command ${sameLink ? 'identical' : 'DIFFERENT'}`);
-  console.log(`${'step'.padEnd(24)} ${'make s'.padStart(7)} ${'osvd s'.padStart(7)}  make cc/ld  osvd cc/ld/restored  exported make/osvd  right make/osvd`);
+  console.log(`${'step'.padEnd(24)} ${'make s'.padStart(7)} ${'osvd s'.padStart(7)}  make cc/ld  osvd cc/ld/restored/kept  exported make/osvd  right make/osvd`);
   for (const r of rows) {
     console.log(
       `${r.step.padEnd(24)} ${(r.make.ms / 1000).toFixed(1).padStart(7)} ${(r.osvd.ms / 1000).toFixed(1).padStart(7)}  ` +
-        `${`${r.make.compiles}/${r.make.links}`.padStart(10)}  ${`${r.osvd.compiles}/${r.osvd.links}/${r.osvd.restored}`.padStart(19)}  ` +
+        `${`${r.make.compiles}/${r.make.links}`.padStart(10)}  ${`${r.osvd.compiles}/${r.osvd.links}/${r.osvd.restored}/${r.osvd.cutoff?.length ?? 0}`.padStart(24)}  ` +
         `${`${r.make.exported}/${r.osvd.exported}`.padStart(19)}  ${`${r.make.right ? 'yes' : `NO (${r.make.stale} stale)`}/${r.osvd.right ? 'yes' : `NO (${r.osvd.stale} stale)`}`.padStart(15)}`,
     );
   }

@@ -8,6 +8,8 @@ export interface BuildSummary {
   readonly ok: boolean;
   readonly ran: number;
   readonly restored: number;
+  /** Compiles that did not run: preprocessed input unchanged. */
+  readonly cutoff?: number;
   readonly upToDate: number;
   readonly failed: number;
   readonly durationMs: number;

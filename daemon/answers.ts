@@ -17,6 +17,8 @@ export interface BuildReport {
   ok: boolean;
   ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
   restored: { output: string; kind: string }[];
+  /** Compiles that did not run: their preprocessed input was the one their objects were built from. */
+  cutoff: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
   /** Outputs of the actions on the build's critical path, first to last (see graph/criticalPath.ts). */
   criticalPath: string[];
   upToDate: number;
@@ -39,6 +41,7 @@ export function buildReport(r: BuildResult & { remoteCache?: RemoteCacheReport }
     ok: r.ok,
     ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
+    cutoff: r.cutoff.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     criticalPath: (r.criticalPath ?? []).map((id) => primaryOutput(loaded.graph.get(id))),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
@@ -142,7 +145,14 @@ export interface WhyReport extends WhyNode {
   source?: string;
   /** The commands the action runs (make's own recipe lines). */
   commands: readonly string[];
-  lastRun: { finishedAt: number; knobs: Readonly<Record<string, string>>; durationMs: number; changedSincePrevious: (DirtyReason & { text: string })[] } | null;
+  lastRun: {
+    finishedAt: number;
+    knobs: Readonly<Record<string, string>>;
+    durationMs: number;
+    /** The compile did not run: its preprocessed input was unchanged (the outputs were kept). */
+    cutoff: boolean;
+    changedSincePrevious: (DirtyReason & { text: string })[];
+  } | null;
 }
 
 export class UnknownPathError extends OsvdError {
@@ -186,7 +196,7 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
     ...node,
     source: action.source,
     commands: action.commands,
-    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, changedSincePrevious: changes } : null,
+    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, cutoff: last.cutoff === true, changedSincePrevious: changes } : null,
   };
 }
 

@@ -239,7 +239,6 @@ export class LiveGraph {
     if (this.gcTimer) clearTimeout(this.gcTimer);
     this.gcTimer = undefined;
     const live = sets.length === 0;
-    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
     // With a healthy watcher the live plan is current for the watched tree: check only the files it
     // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
     // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
@@ -247,12 +246,17 @@ export class LiveGraph {
     const trustPlan = live && mayTrustPlan && (await this.view.isCurrent());
     if (trustPlan) {
       const changed = this.session.files.changedSince(this.unwatchedPaths());
-      if (changed.length) this.livePlan.update(changed);
+      // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
+      if (changed.some((p) => this.current.makefiles.includes(p))) {
+        this.session.dropGraphs();
+        await this.reload();
+      } else if (changed.length) this.livePlan.update(changed);
       const { run: toRun, restore, pending } = this.livePlan.counts;
-      if (toRun + restore + pending === 0) return this.upToDateReport(loaded, performance.now() - started);
+      if (toRun + restore + pending === 0) return this.upToDateReport(this.current, performance.now() - started);
     } else {
       this.session.files.invalidateAll();
     }
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
     // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
     const decided = new Set(this.livePlan.dirtyActions());
     let estimateMs = 0;
@@ -292,7 +296,7 @@ export class LiveGraph {
 
   /** The report of a build that had nothing to do. */
   private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
-    const result = { ok: true, ran: [], restored: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
+    const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
     this.session.recordUpToDate(loaded, result);
     return buildReport(result, loaded, 'daemon');
   }

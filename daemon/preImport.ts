@@ -18,11 +18,12 @@ export function preImportActions(loaded: LoadedGraph): string[] {
 
 /** The result of the actions run before the import, and of the build after it (which found them up to date). */
 export function mergeResults(first: BuildResult, rest: BuildResult): BuildResult {
-  const done = first.ran.length + first.restored.length;
+  const done = first.ran.length + first.restored.length + first.cutoff.length;
   return {
     ...rest,
     ran: [...first.ran, ...rest.ran],
     restored: [...first.restored, ...rest.restored],
+    cutoff: [...first.cutoff, ...rest.cutoff],
     upToDate: Math.max(0, rest.upToDate - done),
     raced: [...first.raced, ...rest.raced],
     racedBecause: { ...first.racedBecause, ...rest.racedBecause },

@@ -4,6 +4,8 @@ import { distributedLines } from './distributedText.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
 
+const CUTOFF_TEXT = 'preprocessed input unchanged';
+
 export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean }): void {
   for (const w of r.remoteCache?.warnings ?? []) process.stderr.write(`osvd: warning: ${w}\n`);
   if (o.json) {
@@ -21,6 +23,7 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
     const byKind = new Map<string, number>();
     for (const e of fresh) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
     if (fresh.length) lines.push(`  never built before: ${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')}`);
+    if (r.cutoff.length) lines.push(`  ${CUTOFF_TEXT}: ${r.cutoff.length} (${r.cutoff.slice(0, 3).map((e) => e.output).join(', ')}${r.cutoff.length > 3 ? ', ...' : ''})`);
     if (r.restored.length) lines.push(`  restored from the store: ${r.restored.length} (${r.restored.slice(0, 3).map((e) => e.output).join(', ')}${r.restored.length > 3 ? ', ...' : ''})`);
     const c = r.remoteCache;
     if (c) {
@@ -37,7 +40,7 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
   const knobs = `profile ${k.conf_drivers_profile}, hide_symbols ${k.conf_hide_symbols}${k.app ? `, app ${k.app}` : ''}${k.conf_version_script ? `, version script ${k.conf_version_script}` : ''}`;
   lines.push(
     `osvd: ${r.ok ? 'build ok' : 'build FAILED'} in ${(r.durationMs / 1000).toFixed(2)} s [${k.mode}.${k.arch}, ${knobs}]: ` +
-      `${r.ran.length} ran, ${r.restored.length} restored, ${r.upToDate} up to date` +
+      `${r.ran.length} ran, ${r.restored.length} restored, ${r.cutoff.length ? `${r.cutoff.length} kept (preprocessed input unchanged), ` : ''}${r.upToDate} up to date` +
       (r.failed.length ? `, ${r.failed.length} failed, ${r.skipped.length} skipped` : '') +
       (r.via === 'daemon' ? ' (daemon)' : ''),
   );
@@ -105,7 +108,9 @@ export function printWhy(w: WhyReport, o: { json?: boolean }): void {
   walk(w, 0);
   if (w.source) lines.push(`TU: ${w.source}`);
   if (w.lastRun) {
-    lines.push(`last built ${new Date(w.lastRun.finishedAt).toISOString()} in ${w.lastRun.durationMs} ms${w.lastRun.changedSincePrevious.length ? ', because:' : ''}`);
+    const when = new Date(w.lastRun.finishedAt).toISOString();
+    const changed = w.lastRun.changedSincePrevious.length ? (w.lastRun.cutoff ? ', although:' : ', because:') : '';
+    lines.push(w.lastRun.cutoff ? `last checked ${when}: ${CUTOFF_TEXT}, the compile did not run${changed}` : `last built ${when} in ${w.lastRun.durationMs} ms${changed}`);
     for (const c of w.lastRun.changedSincePrevious.slice(0, 8)) lines.push(`  - ${c.text}`);
   }
   process.stdout.write(lines.join('\n') + '\n');

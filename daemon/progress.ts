@@ -7,7 +7,7 @@ export interface ProgressEvent {
   id: string;
   output: string;
   kind: string;
-  state?: 'ran' | 'restored' | 'upToDate' | 'failed';
+  state?: 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';
   finished?: number;
   total?: number;
   durationMs?: number;
@@ -34,9 +34,10 @@ export class ProgressPrinter {
     if (e.type === 'start') this.running.add(e.output);
     else this.running.delete(e.output);
     if (this.mode === 'lines') {
-      if (e.type === 'done' && (e.state === 'ran' || e.state === 'restored' || e.state === 'failed')) {
-        const ms = e.state === 'ran' || e.state === 'failed' ? ` ${Math.round(e.durationMs ?? 0)} ms` : '';
-        this.out.write(`[${e.finished}/${e.total}] ${e.state} ${e.kind} ${e.output}${ms}\n`);
+      if (e.type === 'done' && (e.state === 'ran' || e.state === 'restored' || e.state === 'failed' || e.state === 'cutoff')) {
+        const ms = e.state !== 'restored' ? ` ${Math.round(e.durationMs ?? 0)} ms` : '';
+        const state = e.state === 'cutoff' ? 'kept (preprocessed input unchanged)' : e.state;
+        this.out.write(`[${e.finished}/${e.total}] ${state} ${e.kind} ${e.output}${ms}\n`);
       }
       return;
     }

@@ -33,7 +33,7 @@ export interface LoadedGraph {
   readonly graph: BuildGraph;
   readonly importCached: boolean;
   readonly importMs: number;
-  /** Makefiles make read: editing one re-imports the build. */
+  /** Makefiles make read and the compilers' files: a change to one re-imports the build. */
   readonly makefiles: readonly string[];
   /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
   readonly readWhileParsing: readonly (readonly [string, string])[];
@@ -323,6 +323,7 @@ export class Session {
       skipFolder: (rel) => rel === stateRel,
       shared: this.remote,
       signal,
+      preprocess: project.config.preprocess,
       launcher,
     });
   }
@@ -366,6 +367,7 @@ export class Session {
       ok: result.ok,
       ran: result.ran.length,
       restored: result.restored.length,
+      cutoff: result.cutoff.length,
       upToDate: result.upToDate,
       failed: result.failed.length,
       durationMs: Math.round(result.durationMs),

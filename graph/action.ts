@@ -39,6 +39,42 @@ export interface Action {
   readonly depfile?: string;
   /** For a compile: the translation unit, for messages. */
   readonly source?: string;
+  /** The program one of the commands runs whose content, not its path, is part of the key (a compiler). */
+  readonly tool?: ToolUse;
+  /** For a compile: how to preprocess its translation unit with the same flags (see preprocessCutoff.ts). */
+  readonly preprocess?: PreprocessRecipe;
+}
+
+/**
+ * A program named in a command whose identity is its content (ccache's compiler_check): an upgraded
+ * compiler at the same path changes the key, the same compiler at another path does not.
+ */
+export interface ToolUse {
+  /** Which of `commands` runs it. */
+  readonly command: number;
+  /** Where that command names it, as [start, end) offsets: the key leaves the name out. */
+  readonly name: readonly [number, number];
+  /**
+   * The files it is made of, in a fixed order (a compiler driver, the compilers proper and the
+   * assembler it runs), each after the symbolic links that lead to it; also among `inputs`, so they
+   * are hashed and watched like any input. The key covers their contents, not their paths.
+   */
+  readonly files: readonly string[];
+}
+
+/**
+ * How to run one command of a compile as a preprocessor: that command without some of its words
+ * (the object and depfile flags), with `append` added. The result writes the preprocessed translation
+ * unit to standard output, and fails where that output cannot stand for the object (gcc: __DATE__,
+ * __TIME__, __TIMESTAMP__). Ranges rather than a second command line: a 50,000-TU graph keeps them all.
+ */
+export interface PreprocessRecipe {
+  readonly command: number;
+  /** [start, end) offsets into that command, as consecutive pairs, in order. */
+  readonly omit: readonly number[];
+  readonly append: string;
+  /** Output containing this says the object reads more than the output shows (gas's `.incbin`): never skip. */
+  readonly refuseIf?: string;
 }
 
 /** How a file looked when an action last finished: its path and content hash. */

@@ -1,9 +1,10 @@
 import type { ActionKind } from './action.js';
 import type { ActionTime } from './criticalPath.js';
+import type { CUTOFF_REASON } from './preprocessCutoff.js';
 import type { LaunchReport } from './launcher.js';
 import type { DirtyReason } from './why.js';
 
-/** What a build did (builder.ts): the actions that ran, were restored or failed, and its events. */
+/** What a build did (builder.ts): the actions that ran, were restored, cut off or failed, and its events. */
 
 export interface RanEntry {
   readonly id: string;
@@ -19,6 +20,20 @@ export interface RanEntry {
 /** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
 export interface SlotTime extends ActionTime {
   readonly slot: number;
+}
+
+/** A compile that did not run: its preprocessed input was the one its outputs were built from. */
+export interface CutoffEntry {
+  readonly id: string;
+  readonly output: string;
+  readonly kind: ActionKind;
+  readonly reason: typeof CUTOFF_REASON;
+  /** The changes that made it a candidate: headers only. */
+  readonly reasons: readonly DirtyReason[];
+  /** How long preprocessing it took. */
+  readonly durationMs: number;
+  /** When it was preprocessed, and in which job slot. */
+  readonly time: SlotTime;
 }
 
 export interface RestoredEntry {
@@ -44,6 +59,8 @@ export interface BuildResult {
   readonly ok: boolean;
   readonly ran: RanEntry[];
   readonly restored: RestoredEntry[];
+  /** Compiles not run: their preprocessed input was the one their outputs were built from. */
+  readonly cutoff: CutoffEntry[];
   readonly upToDate: number;
   readonly failed: FailedEntry[];
   /** Actions not attempted because something they depend on failed. */
@@ -61,4 +78,6 @@ export interface BuildResult {
 
 export type BuildEvent =
   | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: 'ran' | 'restored' | 'upToDate' | 'failed'; readonly finished: number; readonly total: number; readonly durationMs: number };
+  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: FinishState; readonly finished: number; readonly total: number; readonly durationMs: number };
+
+export type FinishState = 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';

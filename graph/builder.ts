@@ -1,15 +1,17 @@
+import os from 'node:os';
 import type { Action, BuildContext, OutputRecord } from './action.js';
-import type { BuildEvent, BuildResult, SlotTime } from './buildResult.js';
+import type { BuildEvent, BuildResult, FinishState, SlotTime } from './buildResult.js';
 import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
 import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
+import { CUTOFF_REASON, PreprocessCutoff, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
 import { JobSlots, type Pool } from './jobSlots.js';
 import type { LaunchedRun, Launcher } from './launcher.js';
 import { decide, type BuildServices } from './rebuilder.js';
-import { runAndRecord, type RunOutcome, type RunSetting } from './runAndRecord.js';
+import type { RunOutcome, RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
 import type { SharedCache } from './sharedCache.js';
@@ -22,7 +24,7 @@ import { describeReason, explain, type DirtyReason } from './why.js';
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
 
-export type { BuildEvent, BuildResult, FailedEntry, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
+export type { BuildEvent, BuildResult, CutoffEntry, FailedEntry, FinishState, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -65,6 +67,8 @@ export interface BuildOptions {
    * before is recorded; what was cut short is not, and its outputs are removed.
    */
   readonly signal?: AbortSignal;
+  /** When a compile whose headers alone changed is preprocessed first (see preprocessCutoff.ts); default `auto`. */
+  readonly preprocess?: PreprocessMode;
   /** Runs compiles elsewhere (distcc): they take its slots, everything else `jobs`. */
   readonly launcher?: Launcher;
 }
@@ -93,6 +97,7 @@ class Builder {
   private readonly queue: BuildQueue;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
+  private readonly cutoff: PreprocessCutoff;
   private readonly slots: JobSlots<Job>;
   /** Which job slots are busy: an action takes the lowest free one, for the timeline and the trace. */
   private readonly busySlots: boolean[] = [];
@@ -121,8 +126,9 @@ class Builder {
     const only = options.dirty;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs, only), only);
     const unseen = only ? graph.actions.size - only.size : 0;
-    this.result = { ok: true, ran: [], restored: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared };
+    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared, signal: options.signal };
+    this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
     this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
     if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
@@ -286,7 +292,7 @@ class Builder {
           return producer !== undefined && producer.id !== id;
         });
     }
-    runAndRecord(action, preKey, this.setting, release, look, launched).then(
+    this.cutoff.run(action, preKey, this.setting, release, look, launched).then(
       (outcome) => {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
@@ -304,9 +310,13 @@ class Builder {
   }
 
   /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
+  private addToResult(action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
     const { id, kind } = action;
     const output = primaryOutput(action);
+    if (outcome.state === 'cutoff') {
+      this.result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs), time });
+      return;
+    }
     if (outcome.state === 'failed') {
       const { exitCode, message, command } = outcome;
       this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
@@ -338,7 +348,7 @@ class Builder {
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
-  private finish(id: string, state: 'ran' | 'restored' | 'upToDate' | 'failed', durationMs: number): void {
+  private finish(id: string, state: FinishState, durationMs: number): void {
     this.queue.finish(id, state === 'failed');
     this.lookups?.finished(id);
     const action = this.graph.get(id);

@@ -1,5 +1,6 @@
 import type { Action, FileHash, OutputRecord } from './action.js';
 import { hashValue } from './hash.js';
+import { keyedCommands, keyedInputs } from './toolKey.js';
 import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from './traces.js';
 
 /**
@@ -23,13 +24,22 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
   return unique.map((p) => [p, files.hash(p) ?? 'missing'] as const);
 }
 
-/** The part of an action's key known before it runs: command, folder, environment, declared inputs. */
+/**
+ * The part of an action's key known before it runs: command, folder, environment, declared inputs, and
+ * the contents of the program it runs (see toolKey.ts).
+ */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
-  const key: unknown[] = [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];
+  const key: unknown[] = action.tool ? toolKeyed(action, inputs) : [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];
   // An action whose outputs are learned keys on that too: a trace recorded before osvd learned them
   // (outputs named only) would restore too little, so such an action runs once more and learns.
   if (action.outputsOpen) key.push(OPEN_OUTPUTS);
   return hashValue(key);
+}
+
+/** A key's parts for an action whose program is known: its files' contents, not its name (toolKey.ts). */
+function toolKeyed(action: Action, inputs: readonly FileHash[]): unknown[] {
+  const { files, tool } = keyedInputs(action, inputs);
+  return [KEY_VERSION, keyedCommands(action), action.cwd, action.keyEnv, files, tool];
 }
 
 const OPEN_OUTPUTS = 'open-outputs-1';

@@ -9,7 +9,7 @@ import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
-import type { FileHasher } from './traces.js';
+import type { FileHasher, RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -22,6 +22,8 @@ export interface RunSetting extends BuildServices {
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
+  /** The build's (BuildOptions.signal): once aborted, no command of it may start. */
+  readonly signal?: AbortSignal;
   readonly shared?: SharedCache;
 }
 
@@ -30,22 +32,27 @@ export type RunOutcome =
   /** `racedBecause`: when inputs changed while it ran (the run is then not recorded), the first ten of them. */
   | { readonly state: 'ran'; readonly durationMs: number; readonly racedBecause?: string[] };
 
+/** What else a run's record says, once its commands ended and it was found not raced (preprocessCutoff.ts). */
+export type RunAnnotation = (run: { readonly deps: readonly FileHash[]; readonly startedAt: number; readonly durationMs: number }) => Promise<Partial<Pick<RunRecord, 'preprocessed'>>>;
+
+/** Extras of a run: `look` learns open outputs, `annotate` adds to its record, `launched` runs it elsewhere (see runAndRecord). */
+export interface RunExtras {
+  readonly look?: () => string[];
+  readonly annotate?: RunAnnotation;
+  readonly launched?: LaunchedRun;
+}
+
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
  * `release` is called as soon as its commands end, before the run is hashed and recorded. `look`, for
  * an action with open outputs, says right after its commands end which files it wrote without naming
  * them: they are recorded as its outputs with those it named and those it was seen writing before (a
  * generator that rewrites a file only when it changes still owns the files it left alone). `launched`:
- * the commands to run instead of the action's (a launcher's), recorded as the action's own.
+ * the commands to run instead of the action's (a launcher's), recorded as the action's own. `annotate`
+ * says what else its record holds, once it was found not raced.
  */
-export async function runAndRecord(
-  action: Action,
-  preKey: string,
-  s: RunSetting,
-  release: () => void,
-  look?: () => string[],
-  launched?: LaunchedRun,
-): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, extras: RunExtras = {}): Promise<RunOutcome> {
+  const { look, annotate, launched } = extras;
   const { files } = s;
   const before = inputHashes(action, files);
   const startedAt = Date.now();
@@ -103,6 +110,7 @@ export async function runAndRecord(
     if (record) outputs.push(record);
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
+  const more = annotate ? await annotate({ deps, startedAt, durationMs: exec.durationMs }) : {};
   const run = {
     actionId: action.id,
     key: actionKey(preKey, deps),
@@ -115,6 +123,7 @@ export async function runAndRecord(
     context: s.context,
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
+    ...more,
   };
   s.traces.recordRun(run);
   s.shared?.share(action, run);

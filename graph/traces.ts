@@ -41,6 +41,21 @@ export interface RunRecord {
   readonly context: BuildContext;
   readonly durationMs: number;
   readonly finishedAt: number;
+  /** For a compile with a preprocess recipe: what preprocessing it gave (see preprocessCutoff.ts). */
+  readonly preprocessed?: Preprocessed;
+  /** The compile did not run: its preprocessed output was the one its outputs were built from. */
+  readonly cutoff?: true;
+}
+
+/**
+ * Preprocessing a compile's translation unit: how long it took, and the output's hash when the outputs
+ * were built from that output (absent when it was not preprocessed with these inputs); `refused` when
+ * the preprocessor said the output cannot stand for the object (__DATE__, `.incbin`, an error).
+ */
+export interface Preprocessed {
+  readonly ms: number;
+  readonly hash?: string;
+  readonly refused?: true;
 }
 
 export interface TraceStore {

@@ -10,7 +10,7 @@ export interface ImportStore {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-10';
+const IMPORT_VERSION = 'osvd-import-11';
 
 /**
  * The import, reused while the makefiles make read (and everything else it depends on) are unchanged.
@@ -21,7 +21,10 @@ export async function importBuild(req: ImportRequest, files: FileHasher, imports
   const saved = imports.get(slot);
   if (saved) {
     const previous = unpackImport(JSON.parse(saved) as SavedImport);
-    if (previous.makefiles.every(([p, h]) => files.hash(p) === h)) return { ...previous, cached: true };
+    // A new compiler at the same path may name other include folders (CXX_INCLUDES) and run other
+    // programs: the import is redone, as for an edited makefile.
+    const unchanged = ([p, h]: readonly [string, string]): boolean => files.hash(p) === h;
+    if (previous.makefiles.every(unchanged) && (previous.tools ?? []).every(unchanged)) return { ...previous, cached: true };
   }
   const fresh = await runImport(req, files);
   imports.put(slot, JSON.stringify(packImport(fresh)));
@@ -71,6 +74,14 @@ function unpackImport(saved: SavedImport): ImportedBuild {
     return s;
   };
   const many = (list: readonly string[]): string[] => list.map(one);
+  // Every compile of one compiler names the same files: one list, one recipe suffix.
+  const lists = new Map<string, readonly string[]>();
+  const shared = (list: readonly string[]): readonly string[] => {
+    const key = list.join('\n');
+    let known = lists.get(key);
+    if (known === undefined) lists.set(key, (known = many(list)));
+    return known;
+  };
   return {
     ...rest,
     actions: actions.map((a) => ({
@@ -82,6 +93,8 @@ function unpackImport(saved: SavedImport): ImportedBuild {
       ...(a.tracedInputs !== undefined ? { tracedInputs: many(a.tracedInputs) } : {}),
       ...(a.depfile !== undefined ? { depfile: one(a.depfile) } : {}),
       ...(a.source !== undefined ? { source: one(a.source) } : {}),
+      ...(a.tool !== undefined ? { tool: { ...a.tool, files: shared(a.tool.files) } } : {}),
+      ...(a.preprocess !== undefined ? { preprocess: { ...a.preprocess, append: one(a.preprocess.append), ...(a.preprocess.refuseIf !== undefined ? { refuseIf: one(a.preprocess.refuseIf) } : {}) } } : {}),
       env: environments[a.env]!,
       keyEnv: environments[a.keyEnv]!,
     })),

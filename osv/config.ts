@@ -33,6 +33,12 @@ export interface OsvdConfig {
   exportedSymbols?: string;
   /** The daemon (`osvd start`). */
   daemon?: DaemonConfig;
+  /**
+   * Before compiling a TU whose headers alone changed, preprocess it and keep its object when the output
+   * is the one it was built from: `auto` (default) for compiles that take at least twice as long as their
+   * preprocessing, `always`, or `never`.
+   */
+  preprocess?: 'auto' | 'always' | 'never';
   /** Compiles on other machines (distcc, icecc); false: not even with DISTCC_HOSTS set. */
   distribute?: DistributeConfig | false;
   /** A shared cache (bazel-remote's HTTP layout); the OSVD_CACHE_* variables override it. */
@@ -71,6 +77,7 @@ const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
       ? undefined
       : 'must be { maxBytes?: number }',
   exportedSymbols: (v) => (typeof v === 'string' ? undefined : 'must be a folder path'),
+  preprocess: (v) => (v === 'auto' || v === 'always' || v === 'never' ? undefined : "must be 'auto', 'always' or 'never'"),
   daemon: (v) => {
     if (!isRecord(v)) return 'must be an object';
     for (const [k, x] of Object.entries(v)) {

@@ -28,6 +28,8 @@ export interface ImportedBuild {
   readonly actions: Action[];
   /** The makefiles make read, relative to the root, with the hashes they had. */
   readonly makefiles: readonly (readonly [string, string])[];
+  /** The compilers' files (see compilerIdentity.ts), with their hashes: the import is redone when one changes. */
+  readonly tools: readonly (readonly [string, string])[];
   /** Variables make exports to recipes (beyond the base environment). */
   readonly exported: Readonly<Record<string, string>>;
   readonly importMs: number;

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import { parseDepfile } from '../graph/depfile.js';
 import { treePath } from '../graph/paths.js';
+import { readCompileLine, readDriverCall } from './compileCommand.js';
+import { CompilerFiles } from './compilerIdentity.js';
 import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, latePrerequisites, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
@@ -15,8 +17,10 @@ import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, withLa
  * action can then be told apart from the outputs of others.
  */
 
-/** The environment compiles and links read: shared by all of them. */
+/** The environment links read: shared by all of them. */
 const NO_ENV: Readonly<Record<string, string>> = Object.freeze({});
+/** Variables gcc itself reads that change what it writes (__DATE__, include folders, its own programs). */
+const COMPILER_ENV = ['SOURCE_DATE_EPOCH', 'CPATH', 'C_INCLUDE_PATH', 'CPLUS_INCLUDE_PATH', 'GCC_EXEC_PREFIX', 'COMPILER_PATH'];
 
 /** Build actions from the traced recipes and make's database. */
 export function actionsFrom(
@@ -58,6 +62,10 @@ interface ImportContext {
   readonly late: ReadonlySet<string>;
   readonly env: Readonly<Record<string, string>>;
   readonly exported: Readonly<Record<string, string>>;
+  /** The part of the environment compiles read (one object shared by all of them). */
+  readonly compilerEnv: Readonly<Record<string, string>>;
+  /** The files of each compiler the compiles name (the compiler's identity in their keys). */
+  readonly compilers: CompilerFiles;
   /** What a compile run through a wrapper (ccache, distcc, ...) reads of the environment (see compilerWrappers.ts). */
   readonly wrappedCompileEnv: Readonly<Record<string, string>>;
   isPhony(target: string): boolean;
@@ -90,7 +98,9 @@ function importContext(
     late: lateVariables(db, inBuild),
     env,
     exported,
-    wrappedCompileEnv: keyedWrapperEnv(env),
+    compilers: new CompilerFiles(root, env),
+    compilerEnv: compilerEnvOf(env),
+    wrappedCompileEnv: { ...keyedWrapperEnv(env), ...compilerEnvOf(env) },
     isPhony: (t) => db.rules.get(t)?.phony ?? false,
     inTree: (w) => {
       let p = resolved.get(w);
@@ -103,6 +113,11 @@ function importContext(
       return known;
     },
   };
+}
+
+function compilerEnvOf(env: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  const read = COMPILER_ENV.filter((n) => env[n] !== undefined);
+  return read.length ? Object.fromEntries(read.map((n) => [n, env[n]!])) : NO_ENV;
 }
 
 /** What the first pass reads out of a recipe, kept for the second. */
@@ -153,15 +168,20 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
   const text = im.db.ruleText.get(t.target) ?? '';
   const expandLate = !im.isPhony(t.target) && expandsLate(text, im.late, im.inBuild);
+  const compile = kind === 'compile' && !expandLate ? readCompileLine(t.recipe) : undefined;
+  // A compile-and-link (libenviron.so, libvdso.so, fastlz/lz) or a driver's link keys on the compiler too.
+  const driver = compile ?? (!expandLate ? readDriverCall(t.recipe) : undefined);
+  const compiler = driver ? im.compilers.of(driver.program, '.') : [];
+  for (const f of compiler) inputs.add(f);
   return {
     id: t.target,
     kind,
     commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
     cwd: '.',
     env: im.env,
-    // Compilers and linkers read no variable make exports (wrapped compiles: those of their wrappers
-    // that change outputs); commands and scripts read those they name.
-    keyEnv: facts.wrappers ? im.wrappedCompileEnv : kind === 'compile' || kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
+    // Compilers read their own variables (wrapped compiles: those of their wrappers that change outputs
+    // too), linkers none of make's exported variables; commands and scripts read those they name.
+    keyEnv: facts.wrappers ? im.wrappedCompileEnv : kind === 'compile' ? im.compilerEnv : kind === 'link' ? NO_ENV : envReadBy(t.recipe, im.exported, (w) => scriptText(im.root, w)),
     inputs: [...inputs].sort(),
     ...(traced.size ? { tracedInputs: [...traced].sort() } : {}),
     orderAfter: [...orderAfter].sort(),
@@ -170,6 +190,8 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
     outputsOpen: reading.open || expandLate,
     depfile,
     source,
+    ...(driver && compiler.length ? { tool: { command: driver.command, name: driver.name, files: compiler } } : {}),
+    ...(compile?.preprocess && depfile ? { preprocess: compile.preprocess } : {}),
   };
 }
 

@@ -77,7 +77,8 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     .map((m) => treePath(req.root, '.', m))
     .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
     .map((m) => [m, files.hash(m) ?? 'missing'] as const);
-  return { actions, makefiles, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
+  const tools = [...new Set(actions.flatMap((a) => a.tool?.files ?? []))].sort().map((f) => [f, files.hash(f) ?? 'missing'] as const);
+  return { actions, makefiles, tools, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
 }
 
 /** A depfile of the build folder that make could not read, from make's message (`x.d:3: *** missing separator`). */

@@ -23,29 +23,48 @@ import { programOf, shellWords, toolKind } from './recipes.js';
 
 const PREFIX = /^(\s*(?:(?:[A-Za-z_][A-Za-z0-9_]*=\S*|exec|env)\s+)*)(\S+)(?=\s)/;
 
-/** The actions with the root mapped away in every compiler call that compiles (not `-E`, `-M` alone). */
+/**
+ * The actions with the root mapped away in every compiler call that compiles (not `-E`, `-M` alone).
+ * Offsets into a command past the insertion (the preprocessing recipe's omitted ranges) move with it:
+ * a stale range would leave `-o x.o` in the preprocessing, which would then overwrite the object.
+ */
 export function mapRootAway(actions: readonly Action[], root: string): Action[] {
   const roots = [...new Set([realpath(root), root])];
   const flags = roots.map((r) => `-ffile-prefix-map=${shellQuote(r)}=.`).join(' ');
   return actions.map((a) => {
-    let changed = false;
-    const commands = a.commands.map((c) => {
-      const mapped = mapCommand(c, flags);
-      if (mapped !== c) changed = true;
-      return mapped;
+    let mapped: Action = a;
+    a.commands.forEach((c, i) => {
+      const insertion = mapCommand(c, flags);
+      if (insertion) mapped = shifted(mapped, i, insertion);
     });
-    return changed ? { ...a, commands } : a;
+    return mapped;
   });
 }
 
-function mapCommand(command: string, flags: string): string {
+interface Insertion {
+  readonly command: string;
+  /** Where text was inserted, and how much. */
+  readonly at: number;
+  readonly length: number;
+}
+
+/** `a` with command `i` replaced, and the offsets into it at or after the insertion moved. */
+function shifted(a: Action, i: number, ins: Insertion): Action {
+  const move = (offset: number): number => (offset > ins.at ? offset + ins.length : offset);
+  const commands = a.commands.map((c, j) => (j === i ? ins.command : c));
+  const preprocess = a.preprocess && a.preprocess.command === i ? { ...a.preprocess, omit: a.preprocess.omit.map(move) } : a.preprocess;
+  const tool = a.tool && a.tool.command === i ? { ...a.tool, name: [move(a.tool.name[0]), move(a.tool.name[1])] as const } : a.tool;
+  return { ...a, commands, ...(preprocess ? { preprocess } : {}), ...(tool ? { tool } : {}) };
+}
+
+function mapCommand(command: string, flags: string): Insertion | undefined {
   const p = programOf(shellWords(command));
-  if (!p || toolKind(p.program) !== 'compiler') return command;
-  if (p.args.includes('-E') || (p.args.includes('-M') && !p.args.includes('-c'))) return command;
+  if (!p || toolKind(p.program) !== 'compiler') return undefined;
+  if (p.args.includes('-E') || (p.args.includes('-M') && !p.args.includes('-c'))) return undefined;
   const m = PREFIX.exec(command);
   // The program as written must be the word programOf found (no quotes or expansions in the way).
-  if (!m || m[2] !== p.program) return command;
-  return `${m[1]}${m[2]} ${flags}${command.slice(m[0].length)}`;
+  if (!m || m[2] !== p.program) return undefined;
+  return { command: `${m[1]}${m[2]} ${flags}${command.slice(m[0].length)}`, at: m[0].length, length: flags.length + 1 };
 }
 
 function shellQuote(s: string): string {

@@ -104,6 +104,7 @@ export interface ProjectActions {
   readonly actions: Action[];
   readonly importCached: boolean;
   readonly importMs: number;
+  /** The files the import depends on: the makefiles make read and the compilers' files (a change re-imports). */
   readonly makefiles: readonly string[];
   /**
    * The files make read while it parsed the Makefile (the makefiles, and the version script it greps),
@@ -204,7 +205,7 @@ export async function projectActions(project: Project, files: FileHasher, import
     actions: [...actions, ...own],
     importCached: imported.cached,
     importMs: imported.importMs,
-    makefiles: imported.makefiles.map(([p]) => p),
+    makefiles: [...imported.makefiles, ...(imported.tools ?? [])].map(([p]) => p),
     readWhileParsing: keyFile ? [...imported.makefiles, [keyFile, keyHash!] as const] : imported.makefiles,
     removedDepfiles: imported.removedDepfiles ?? [],
   };

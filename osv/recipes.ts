@@ -52,6 +52,11 @@ export function shellWords(command: string): string[] {
 }
 
 const COMPILERS = /^(?:[\w.-]+-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+)?$/;
+
+/** Whether a program's file name is a C/C++ compiler driver's (`g++`, `x86_64-linux-gnu-gcc-12`, `clang`). */
+export function isCompilerName(name: string): boolean {
+  return COMPILERS.test(name);
+}
 const LINKERS = /^(?:[\w.-]+-)?(?:ld|ld\.bfd|ld\.gold|ld\.lld|ar)$/;
 
 /** Whether a program (a path or a name) is a C/C++ compiler driver or a linker, by its name. */

@@ -57,6 +57,8 @@ export interface BuildJson {
   ok: boolean;
   ran: { output: string; kind: string; reason: string; reasons: { type: string; added?: string[]; removed?: string[]; context?: { name: string }[] }[] }[];
   restored: { output: string; kind: string }[];
+  /** Compiles kept because their preprocessed input was unchanged. */
+  cutoff: { output: string; kind: string; reason: string }[];
   upToDate: number;
   failed: { output: string; kind: string; source?: string; message: string; exitCode: number | null }[];
   skipped: string[];
@@ -83,6 +85,14 @@ export function make(root: string, args: string[]): RunResult {
 /** Outputs of the actions that ran, by kind. */
 export function ranOf(r: BuildJson, kind?: string): string[] {
   return r.ran.filter((e) => kind === undefined || e.kind === kind).map((e) => e.output).sort();
+}
+
+/**
+ * Compiles that ran or were kept because their preprocessed input was unchanged: the TUs a build had to
+ * look at. Which of the two a TU is depends, by default, on recorded durations (preprocess: 'auto').
+ */
+export function compiledOrKept(r: BuildJson): string[] {
+  return [...ranOf(r, 'compile'), ...r.cutoff.map((e) => e.output)].sort();
 }
 
 export function restoredOf(r: BuildJson, kind?: string): string[] {
@@ -134,7 +144,10 @@ export function hashTree(dir: string, skip: (rel: string) => boolean = () => fal
   return out;
 }
 
-/** Objects whose depfile names `header`. */
+/**
+ * Outputs whose depfile names `header`: the depfile's target (an object, or what a compile-and-link
+ * recipe writes, such as libvdso.so).
+ */
 export function depfileReaders(root: string, header: string): string[] {
   const readers: string[] = [];
   const walk = (rel: string): void => {
@@ -144,7 +157,8 @@ export function depfileReaders(root: string, header: string): string[] {
       else if (e.name.endsWith('.d')) {
         const text = fs.readFileSync(path.join(root, r), 'utf8').replace(/\\\n/g, ' ');
         const firstRule = text.split('\n')[0]!;
-        if (firstRule.split(/\s+/).includes(header)) readers.push(r.replace(/\.d$/, '.o'));
+        const [target, ...prerequisites] = firstRule.split(/\s+/);
+        if (prerequisites.includes(header)) readers.push(target!.replace(/:$/, ''));
       }
     }
   };

@@ -5,6 +5,12 @@
 #include <osv/types.h>
 #include <stdarg.h>
 
+#if 0
+/* Per-subsystem log levels, for when one global level is not enough.
+ * Not built: dbg::set_level covers the kernel's needs for now. */
+namespace dbg { void set_level(const char *tag, unsigned level); }
+#endif
+
 namespace dbg {
 
 enum class level : u8 { error = 0, warn = 1, info = 2, trace = 3 };

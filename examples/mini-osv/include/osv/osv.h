@@ -10,6 +10,7 @@ extern "C" {
 #endif
 
 OSV_API const char *osv_version(void);
+OSV_API const char *osv_build_date(void);
 OSV_API unsigned osv_cpu_count(void);
 OSV_API u64 osv_uptime_ns(void);
 OSV_API const char *osv_cmdline(void);
