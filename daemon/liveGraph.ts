@@ -30,7 +30,10 @@ export class LiveGraph {
   private outputWatcher: OutputWatcher | undefined;
   private building: RunningBuild | null = null;
   private readonly turns = new BuildTurns();
+  /** Resolves once the last build's lock is released (see build). */
+  private lockReleased: Promise<void> = Promise.resolve();
   private autoBuildTimer: NodeJS.Timeout | undefined;
+  private gcTimer: NodeJS.Timeout | undefined;
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
@@ -85,6 +88,7 @@ export class LiveGraph {
 
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
+    this.session.store.warm();
     await this.view.open();
     await this.reload();
     await this.view.start();
@@ -114,8 +118,22 @@ export class LiveGraph {
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
     this.session.files.flush();
     this.session.traces.compact();
-    // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs): collect it now.
-    (globalThis as { gc?: () => void }).gc?.();
+    // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs).
+    this.collectSoon();
+  }
+
+  /**
+   * A full garbage collection once the daemon is idle, rather than keep the heap (and so the resident
+   * memory) at its high-water mark (needs --expose-gc). Not on the way of an answer: at 1,000 TUs it
+   * took 25 ms of each one-TU rebuild's answer; a build that starts first puts it off to its own end.
+   */
+  private collectSoon(): void {
+    if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.gcTimer = setTimeout(() => {
+      this.gcTimer = undefined;
+      (globalThis as { gc?: () => void }).gc?.();
+    }, GC_DELAY_MS);
+    this.gcTimer.unref();
   }
 
   /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
@@ -198,6 +216,7 @@ export class LiveGraph {
     const run = async (): Promise<BuildReport> => {
       const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
       signal.throwIfAborted();
+      await this.lockReleased;
       const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
       const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
       let recovered = false;
@@ -206,7 +225,9 @@ export class LiveGraph {
         const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, signal, reaped === 0 && !recovered);
         return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
       } finally {
-        lock.release();
+        // Held while the session tidies after the answer (the store copies outputs of the build
+        // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
+        this.lockReleased = this.session.idle().finally(() => lock.release());
       }
     };
     return this.turns.take(run, control.signal, () => control.onWait?.(this.session.lockHolder()));
@@ -215,6 +236,8 @@ export class LiveGraph {
   /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
   private async buildLocked(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
     const started = performance.now();
+    if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.gcTimer = undefined;
     const live = sets.length === 0;
     // With a healthy watcher the live plan is current for the watched tree: check only the files it
     // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
@@ -234,24 +257,21 @@ export class LiveGraph {
       this.session.files.invalidateAll();
     }
     const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
-    const dirtyIds = [...this.livePlan.entries].filter(([, e]) => e.state !== 'upToDate').map(([id]) => id);
-    const estimateMs = dirtyIds.reduce((sum, id) => sum + (this.session.traces.lastRun(id)?.durationMs ?? 500), 0) / loaded.project.jobs;
-    const building = (this.building = new RunningBuild(loaded.graph.actions.size, estimateMs));
+    // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
+    const decided = new Set(this.livePlan.dirtyActions());
+    let estimateMs = 0;
+    for (const id of decided) estimateMs += this.session.traces.lastRun(id)?.durationMs ?? 500;
+    estimateMs /= loaded.project.jobs;
+    const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
     this.changesDuringBuild = new Set();
     const plan = this.livePlan;
     let reimported = false;
-    const decided = new Set(dirtyIds);
-    const knownUpToDate = (id: string): boolean => {
-      if (plan.entries.get(id)?.state === 'upToDate') return true;
-      decided.add(id);
-      return false;
-    };
     try {
       const track = (e: BuildEvent): void => {
         building.track(e);
         onEvent?.(e);
       };
-      const result = await this.session.build(loaded, track, BUILD_NICENESS, trustPlan ? knownUpToDate : undefined, signal);
+      const result = await this.session.build(loaded, track, BUILD_NICENESS, trustPlan ? decided : undefined, signal);
       if (result.reloaded) reimported = true;
       return buildReport(result, result.reloaded ?? loaded, 'daemon');
     } finally {
@@ -260,16 +280,15 @@ export class LiveGraph {
       // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
       if (trustPlan && this.livePlan === plan && !reimported) {
         // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-        this.watchOutputs();
+        this.outputWatcher?.retry();
         this.livePlan.refresh(decided);
         this.session.files.flush();
         this.session.traces.compact();
       } else {
         await this.reload();
       }
-      // A build leaves much garbage; collect it now, while the daemon is idle, rather than keep
-      // the heap (and so the resident memory) at its high-water mark (needs --expose-gc).
-      (globalThis as { gc?: () => void }).gc?.();
+      // A build leaves much garbage.
+      this.collectSoon();
       if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
       this.scheduleAutoBuild();
     }
@@ -292,11 +311,16 @@ export class LiveGraph {
     this.closed = true;
     this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    if (this.gcTimer) clearTimeout(this.gcTimer);
     await this.view.close();
     this.outputWatcher?.close();
     await this.turns.idle();
+    await this.lockReleased;
   }
 }
+
+/** How long after a build or a reload the daemon collects its garbage (see collectSoon). */
+const GC_DELAY_MS = 100;
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
 const BUILD_NICENESS = 5;

@@ -53,6 +53,8 @@ export class Session {
   private readonly graphs = new Map<string, LoadedGraph>();
   private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
+  /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
+  private tidying: Promise<void> = Promise.resolve();
   /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
   private remote: RemoteStore | undefined;
   private readonly toolchain = new Toolchain();
@@ -96,6 +98,7 @@ export class Session {
     });
     const warnings: string[] = [];
     const recovered = state.recovered;
+    if (state.checkedMs !== undefined) logger.info({ ms: state.checkedMs }, 'state database checked (quick_check): a process did not close it, or a week passed');
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
@@ -221,7 +224,8 @@ export class Session {
    * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
    * first; when they changed such a file, the build is imported again before the rest runs, so the
    * first build links what the second would (make does the same when it remakes a makefile).
-   * `reloaded` is the graph built then, when it is not `loaded`.
+   * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
+   * be up to date, when the caller knows (see BuildOptions.dirty).
    */
   /** Take the tree's build lock (`onWait` says for whom it waits) and kill what dead osvd processes left running (see lockTree). */
   async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
@@ -235,7 +239,8 @@ export class Session {
     return BuildLock.holder(this.base.stateDir);
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, knownUpToDate?: (id: string) => boolean, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
+  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
+    await this.tidying;
     const startedAt = Date.now();
     const remoteBefore = this.remote?.counters();
     let prepared: BuildResult | undefined;
@@ -243,7 +248,7 @@ export class Session {
     let result: BuildResult;
     try {
       const first = preImportActions(loaded);
-      if (first.length > 0 && !first.every((id) => knownUpToDate?.(id))) {
+      if (first.length > 0 && !first.every((id) => dirty !== undefined && !dirty.has(id))) {
         const sub = new BuildGraph(
           first.map((id) => loaded.graph.get(id)),
           (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
@@ -254,7 +259,7 @@ export class Session {
           this.graphs.delete(this.graphKey(loaded.project));
           this.log.info('an action rewrote a file make reads while parsing: importing again');
           loaded = reloaded = await this.graph(loaded.project);
-          knownUpToDate = undefined;
+          dirty = undefined;
         }
       }
       if (prepared && !prepared.ok) {
@@ -263,20 +268,30 @@ export class Session {
         for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
         result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
       } else {
-        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, knownUpToDate, signal);
+        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, dirty, signal);
       }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } catch (err) {
       if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
+      await this.store.settled();
       throw err;
     } finally {
       this.files.flush();
       this.traces.flush();
-      await this.store.settled();
     }
+    crashPoint('actions-done');
     // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
     if (!this.longLived) await this.remote?.flush();
-    await this.afterBuild(loaded, result, startedAt);
+    // The daemon answers first and tidies up after (the next build, and the build lock, wait for it); a
+    // command, before it ends.
+    const tidied = loaded;
+    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
+    else await this.tidy(loaded);
+    this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) },
+      // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
+      timelineOf(result, loaded.project.jobs + (result.distributed?.slots ?? 0)),
+    );
+    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
     const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
     if (remoteCache) {
       for (const w of remoteCache.warnings) this.log.warn(w);
@@ -290,7 +305,7 @@ export class Session {
     await this.remote?.flush();
   }
 
-  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, knownUpToDate: ((id: string) => boolean) | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
+  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
     this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
@@ -302,7 +317,7 @@ export class Session {
       onEvent,
       niceness,
       scratchDir: this.scratchDir,
-      knownUpToDate,
+      dirty,
       shells,
       outputFolders: [project.outDir],
       skipFolder: (rel) => rel === stateRel,
@@ -321,22 +336,27 @@ export class Session {
     });
   }
 
-  private async afterBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number): Promise<void> {
-    crashPoint('actions-done');
+  /**
+   * What a build leaves to do that no answer needs: wait for the store's copies and keep it within its
+   * cap, and write compile_commands.json. At 1,000 TUs, writing that file again after a profile switch
+   * took 12 ms of the daemon's answer; the store's copies, as long as the largest output takes to copy.
+   */
+  private async tidy(loaded: LoadedGraph): Promise<void> {
+    await this.store.settled();
     this.writeCompileCommands(loaded);
     const troubles = this.store.takeTroubles();
     if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
-    let evicted = 0;
     try {
-      evicted = this.store.evict();
+      const evicted = this.store.evict();
+      if (evicted) this.log.info({ evicted }, 'the store evicted its least recently used outputs');
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
-    this.recordBuild(loaded, result, startedAt, { evicted, raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) },
-      // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
-      timelineOf(result, loaded.project.jobs + (result.distributed?.slots ?? 0)),
-    );
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
+  }
+
+  /** Resolves once the last build's housekeeping is done (see tidy); it never fails. */
+  async idle(): Promise<void> {
+    await this.tidying;
   }
 
   /** The build's summary, in the history and the log. */

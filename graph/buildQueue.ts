@@ -15,13 +15,18 @@ export class BuildQueue {
   readonly skipped: string[] = [];
   private finishedCount = 0;
 
-  /** `priority`: the order to start ready actions in, highest first (see criticalPaths). */
+  /**
+   * `priority`: the order to start ready actions in, highest first (see criticalPaths). `only`: the
+   * actions to build, waiting only for each other (default: every action); the others count as done.
+   */
   constructor(
     private readonly graph: BuildGraph,
     private readonly priority: ReadonlyMap<string, number>,
+    private readonly only?: ReadonlySet<string>,
   ) {
-    for (const id of graph.actions.keys()) {
-      const n = graph.predecessors(id).length;
+    for (const id of only ?? graph.actions.keys()) {
+      const before = graph.predecessors(id);
+      const n = only ? before.reduce((k, p) => (only.has(p) ? k + 1 : k), 0) : before.length;
       this.waitingOn.set(id, n);
       if (n === 0) this.ready.push(id, priority.get(id) ?? 0);
     }
@@ -33,7 +38,7 @@ export class BuildQueue {
   }
 
   get total(): number {
-    return this.graph.actions.size;
+    return this.only?.size ?? this.graph.actions.size;
   }
 
   /** Whether some action may be ready (one that `next` would pass over as skipped counts too). */
@@ -55,7 +60,7 @@ export class BuildQueue {
     this.finishedCount++;
     if (failed) {
       for (const d of this.graph.downstreamOf(id)) {
-        if (!this.skippedSet.has(d)) {
+        if (!this.skippedSet.has(d) && (!this.only || this.only.has(d))) {
           this.skippedSet.add(d);
           this.skipped.push(d);
         }
@@ -63,6 +68,7 @@ export class BuildQueue {
       return;
     }
     for (const s of this.graph.successors(id)) {
+      if (this.only && !this.only.has(s)) continue;
       const n = this.waitingOn.get(s)! - 1;
       this.waitingOn.set(s, n);
       if (n === 0 && !this.skippedSet.has(s)) this.ready.push(s, this.priority.get(s) ?? 0);

@@ -29,8 +29,6 @@ export type { BuildEvent, BuildResult, CutoffEntry, FailedEntry, FinishState, Ra
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DECISIONS_PER_TURN = 16;
-/** Actions known up to date cost next to nothing: many more of them per turn. */
-const KNOWN_PER_TURN = 2048;
 
 export interface BuildOptions {
   readonly root: string;
@@ -42,10 +40,12 @@ export interface BuildOptions {
   /** A private folder for the commands' captured output (default: the system's temporary folder). */
   readonly scratchDir?: string;
   /**
-   * Actions the caller already knows to be up to date (the daemon's live plan, kept current by its
-   * watcher): completed without being decided again, so a build costs what changed, not the graph.
+   * The only actions that may not be up to date, when the caller knows (the daemon's live plan, kept
+   * current by its watcher; it holds everything downstream of a dirty action): only these are decided
+   * and walked, the others count as up to date unseen, so a build costs what changed, not the graph
+   * (as ninja's plan holds only dirty edges). Progress counts them alone.
    */
-  readonly knownUpToDate?: (id: string) => boolean;
+  readonly dirty?: ReadonlySet<string>;
   /**
    * Shells kept by the caller from one build to the next (the daemon's: starting a process from a
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
@@ -123,8 +123,10 @@ class Builder {
     private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
-    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs));
-    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
+    const only = options.dirty;
+    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs, only), only);
+    const unseen = only ? graph.actions.size - only.size : 0;
+    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared, signal: options.signal };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
     this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
@@ -171,7 +173,6 @@ class Builder {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
-      let known = 0;
       for (;;) {
         const open = this.waitingOpen[0];
         if (open && this.learner.mayStart(true) && this.slots.free(open.pool)) {
@@ -185,7 +186,7 @@ class Builder {
           continue;
         }
         if (!this.slots.hasRoom() || !(this.lookups?.hasAnswered || this.queue.hasReady())) break;
-        if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
+        if (decided >= DECISIONS_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
             setImmediate(() => this.pump());
@@ -200,12 +201,6 @@ class Builder {
         }
         const id = this.queue.next();
         if (id === undefined) break;
-        if (this.options.knownUpToDate?.(id)) {
-          known++;
-          this.result.upToDate++;
-          this.finish(id, 'upToDate', 0);
-          continue;
-        }
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
@@ -349,7 +344,7 @@ class Builder {
   private criticalPath(): string[] {
     const times = new Map<string, ActionTime>();
     for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
-    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id));
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id), this.options.dirty);
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
