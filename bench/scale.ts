@@ -324,6 +324,19 @@ function dirSizeMb(p: string): number {
 // ---------------------------------------------------------------------------------------------
 // One size
 
+/** The median cell of each tool over repeated steps (ms and actions of the median run). */
+function medians(runs: { osvd: Cell[]; make: Cell[]; ninja: Cell[] }): { osvdDaemon: Cell; make: Cell; ninja: Cell } {
+  const mid = (cells: Cell[]): Cell => [...cells].sort((a, b) => a.ms - b.ms)[Math.floor(cells.length / 2)]!;
+  return { osvdDaemon: mid(runs.osvd), make: mid(runs.make), ninja: mid(runs.ninja) };
+}
+
+/** An incremental step's times for the goals (osvd through the daemon against ninja), and every run's. */
+function stepRatio(facts: Record<string, number | string>, name: string, cells: { osvdDaemon?: Cell; ninja?: Cell }, runs?: { osvd: Cell[]; make: Cell[]; ninja: Cell[] }): void {
+  facts[`${name}OsvdMs`] = cells.osvdDaemon!.ms;
+  facts[`${name}NinjaMs`] = cells.ninja!.ms;
+  if (runs) for (const k of ['osvd', 'make', 'ninja'] as const) facts[`${name}Runs_${k}`] = runs[k].map((c) => Math.round(c.ms)).join(' ');
+}
+
 interface SizeResult {
   tus: number;
   compiler: Compiler;
@@ -408,6 +421,7 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   facts.noopDaemonMs = noopDaemon.ms;
   facts.noopMakeMs = noopMake.ms;
   facts.noopNinjaMs = noopNinja.ms;
+  facts.noopOneShotMs = noopOneShot.ms;
 
   // Status requests, idle.
   await osvd.statusTimes(50);
@@ -417,55 +431,79 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   row('status request in the daemon, idle (p50)', { osvdDaemon: { ms: median(idle), note: `p99 ${pct(idle, 99).toFixed(2)} ms over ${idle.length}` } });
 
   // One TU edited: the daemon's dirty set (several edits), then the rebuild by each tool.
-  const sources = tuSources(t, 5);
+  const sources = tuSources(t, 9);
   const dirty: number[] = [];
   const seen: number[] = [];
-  let lastRebuild: Cell | undefined;
-  let makeEdit: Cell | undefined;
-  let ninjaEdit: Cell | undefined;
+  const tuRebuilds: { osvd: Cell[]; make: Cell[]; ninja: Cell[] } = { osvd: [], make: [], ninja: [] };
   for (const [i, src] of sources.entries()) {
     appendTo(t, src, `\nint bench_edit_${i}(void) { return ${i}; }\n`);
     const d = await osvd.waitDirty();
     dirty.push(d.insideMs);
     seen.push(d.seenMs);
-    lastRebuild = await osvd.build();
-    makeEdit = make.build();
-    ninjaEdit = ninja.build();
+    tuRebuilds.osvd.push(await osvd.build());
+    tuRebuilds.make.push(make.build());
+    tuRebuilds.ninja.push(ninja.build());
   }
   facts.dirtySetMs = median(dirty);
   facts.dirtySetMaxMs = Math.max(...dirty);
   row('one TU edited: file event -> dirty set (in the daemon)', { osvdDaemon: { ms: median(dirty), note: `max ${Math.max(...dirty).toFixed(2)} ms over ${dirty.length} edits; a client sees it after ${median(seen).toFixed(0)} ms (watcher latency)` } });
-  row('one TU edited: rebuild', { osvdDaemon: lastRebuild!, make: makeEdit!, ninja: ninjaEdit! });
+  const tu = medians(tuRebuilds);
+  row(`one TU edited: rebuild (median of ${sources.length})`, tu);
+  stepRatio(facts, 'oneTu', tu, tuRebuilds);
 
   // A widely included header edited; status requests while osvd rebuilds.
   const { header, readers } = widelyIncludedHeader(t, args.headerShare);
   facts.header = header;
   facts.headerReaders = readers;
-  appendTo(t, header, '\n/* bench edit */\n');
-  await osvd.waitDirty();
-  let done = false;
-  const building = osvd.build().finally(() => (done = true));
-  await new Promise((r) => setTimeout(r, 50));
-  const busy = await osvd.statusTimes(args.requests, () => done);
-  const headerOsvd = await building;
+  // Edited three times (the first build also times status requests); medians of the three.
+  const headerRebuilds: { osvd: Cell[]; make: Cell[]; ninja: Cell[] } = { osvd: [], make: [], ninja: [] };
+  let busy: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    appendTo(t, header, `\n/* bench edit ${i} */\n`);
+    await osvd.waitDirty();
+    let done = false;
+    const building = osvd.build().finally(() => (done = true));
+    if (i === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      busy = await osvd.statusTimes(args.requests, () => done);
+    }
+    headerRebuilds.osvd.push(await building);
+    headerRebuilds.make.push(make.build());
+    headerRebuilds.ninja.push(ninja.build());
+  }
   facts.statusBusyP50 = median(busy);
   facts.statusBusyP99 = pct(busy, 99);
   facts.statusBusyCount = busy.length;
-  const headerMake = make.build();
-  const headerNinja = ninja.build();
-  row(`header read by ${readers} TUs edited: rebuild`, { osvdDaemon: headerOsvd, make: headerMake, ninja: headerNinja });
+  const headerRow = medians(headerRebuilds);
+  row(`header read by ${readers} TUs edited: rebuild (median of 3)`, headerRow);
+  stepRatio(facts, 'header', headerRow, headerRebuilds);
   row('status request in the daemon, during that build (p50)', { osvdDaemon: { ms: median(busy), note: `p99 ${pct(busy, 99).toFixed(2)} ms over ${busy.length}` } });
 
-  // A profile switch and back (ninja: build.ninja written again for the profile, timed apart).
+  // A profile switch and back, three times (ninja: build.ninja written again for the profile, timed
+  // apart, as osvd's `set` request is); medians of the three.
   if (compiler === 'stub') {
-    for (const profile of ['virtio-mmio', 'all']) {
-      await osvd.client!.request('set', { sets: [`conf_drivers_profile=${profile}`] });
-      const o = await osvd.build();
-      const m = make.build([`conf_drivers_profile=${profile}`]);
-      const regen = ninja.writeFile(profile);
-      const n = ninja.build();
-      n.note = `+ ${regen.toFixed(0)} ms to write build.ninja`;
-      row(`profile -> ${profile}`, { osvdDaemon: o, make: m, ninja: n });
+    const switches: Record<string, { osvd: Cell[]; make: Cell[]; ninja: Cell[] }> = {};
+    for (let i = 0; i < 3; i++) {
+      for (const profile of ['virtio-mmio', 'all']) {
+        const ts = performance.now();
+        await osvd.client!.request('set', { sets: [`conf_drivers_profile=${profile}`] });
+        const setMs = performance.now() - ts;
+        const o = await osvd.build();
+        o.note = `+ ${setMs.toFixed(0)} ms for osvd set`;
+        const m = make.build([`conf_drivers_profile=${profile}`]);
+        const regen = ninja.writeFile(profile);
+        const n = ninja.build();
+        n.note = `+ ${regen.toFixed(0)} ms to write build.ninja`;
+        const runs = (switches[profile] ??= { osvd: [], make: [], ninja: [] });
+        runs.osvd.push(o);
+        runs.make.push(m);
+        runs.ninja.push(n);
+      }
+    }
+    for (const [profile, runs] of Object.entries(switches)) {
+      const cells = medians(runs);
+      row(`profile -> ${profile} (median of ${runs.osvd.length})`, cells);
+      stepRatio(facts, profile === 'all' ? 'switchBack' : 'switch', cells, runs);
     }
   }
 
@@ -621,12 +659,29 @@ function goals(results: SizeResult[]): Goal[] {
     out.push({ goal: `scheduling overhead < 2 ms per action (${r.compiler}, ${r.tus} TUs, cold)`, measured: `${f(r, 'overheadMsPerActionOsvd').toFixed(2)} ms (make ${f(r, 'overheadMsPerActionMake').toFixed(2)}, ninja ${f(r, 'overheadMsPerActionNinja').toFixed(2)})`, pass: f(r, 'overheadMsPerActionOsvd') < 2 });
   }
   for (const r of stub) {
-    out.push({ goal: `cold build with the stub <= 1.5x ninja's at ${r.tus} TUs`, measured: `${f(r, 'coldRatioOsvdNinja').toFixed(2)}x`, pass: f(r, 'coldRatioOsvdNinja') <= 1.5 });
+    out.push({ goal: `cold build with the stub <= 1.2x ninja's at ${r.tus} TUs`, measured: `${f(r, 'coldRatioOsvdNinja').toFixed(2)}x`, pass: f(r, 'coldRatioOsvdNinja') <= 1.2 });
+  }
+  const steps: [string, string][] = [['oneTu', 'one TU edited'], ['header', 'widely included header edited'], ['switch', 'profile switch'], ['switchBack', 'profile switch back']];
+  for (const r of stub) {
+    for (const [k, what] of steps) {
+      if (r.facts[`${k}OsvdMs`] === undefined) continue;
+      const ratio = f(r, `${k}OsvdMs`) / f(r, `${k}NinjaMs`);
+      out.push({ goal: `${what}: rebuild through the daemon <= 1.0x ninja's at ${r.tus} TUs`, measured: `${ratio.toFixed(2)}x (${f(r, `${k}OsvdMs`).toFixed(0)} vs ${f(r, `${k}NinjaMs`).toFixed(0)} ms)`, pass: ratio <= 1.0 });
+    }
+  }
+  // Kept or beaten from the last full run (BENCHMARKS.md, 2026-11-27: 22.3 s and 23 s at 50,000 TUs).
+  const at50k = all.filter((r) => r.tus >= 50_000);
+  for (const r of at50k.filter((x) => !x.daemonOnly)) {
+    out.push({ goal: `one-shot no-op < 22.3 s (the last full run's) at ${r.tus} TUs`, measured: `${(f(r, 'noopOneShotMs') / 1000).toFixed(1)} s (ninja ${(f(r, 'noopNinjaMs') / 1000).toFixed(1)} s)`, pass: f(r, 'noopOneShotMs') < 22_300 });
+  }
+  for (const r of at50k) {
+    out.push({ goal: `daemon start < 23 s (the last full run's) at ${r.tus} TUs${r.daemonOnly ? ' (daemon only)' : ''}`, measured: `${(f(r, 'daemonStartMs') / 1000).toFixed(1)} s`, pass: f(r, 'daemonStartMs') < 23_000 });
   }
   out.push({ goal: `daemon RSS < 400 MB ${at}`, measured: `${f(big, 'daemonRssMb')} MB (peak ${f(big, 'daemonPeakRssMb')} MB)`, pass: f(big, 'daemonRssMb') < 400 });
   for (const g of out) {
     const n = /at (\d+) TUs/.exec(g.goal);
-    if (n && Number(n[1]) < 50_000) g.goal += ' [goal is set at 50,000 TUs]';
+    // The incremental steps' and the cold build's goals hold at every size (issue 14: at 1k and 10k).
+    if (n && Number(n[1]) < 50_000 && !/<= 1\.[02]x ninja/.test(g.goal)) g.goal += ' [goal is set at 50,000 TUs]';
   }
   return out;
 }

@@ -19,8 +19,8 @@ export class Counters {
   }
 
   /** Add a build's figures: by kind, what ran, was restored or failed; what was up to date and evicted. */
-  addBuild(result: BuildResult, evicted: number): void {
-    const deltas: Record<string, number> = { builds: 1, upToDate: result.upToDate, cutoff: result.cutoff.length, evicted };
+  addBuild(result: BuildResult): void {
+    const deltas: Record<string, number> = { builds: 1, upToDate: result.upToDate, cutoff: result.cutoff.length };
     const add = (name: string): void => void (deltas[name] = (deltas[name] ?? 0) + 1);
     for (const e of result.ran) add(`ran.${e.kind}`);
     for (const e of result.restored) add(`restored.${e.kind}`);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { StateDatabaseError } from '../base/errors.js';
 import { Counters } from './counters.js';
-import { databaseFailure, openDatabase, replaceDatabase, type Db, type OpenResult } from './db.js';
+import { closeDatabase, databaseFailure, openDatabase, replaceDatabase, type Db, type OpenResult } from './db.js';
 import { FileState } from './fileState.js';
 import { BuildHistory } from './history.js';
 import { ImportDb } from './importDb.js';
@@ -26,13 +26,18 @@ export class StateDb {
   counters!: Counters;
   private db!: Db;
 
-  /** `recovered`: set when the database was unusable on open and a new one was made. */
-  private constructor(private readonly file: string, private readonly root: string, private readonly storeDir: string, private readonly storeOptions: StoreOptions, readonly recovered: OpenResult['recovered']) {}
+  /**
+   * `recovered`: set when the database was unusable on open and a new one was made. `checkedMs`: how
+   * long its check took, when it was checked on open (see openDatabase).
+   */
+  private constructor(private readonly file: string, private readonly root: string, private readonly storeDir: string, private readonly storeOptions: StoreOptions, readonly recovered: OpenResult['recovered'], readonly checkedMs: number | undefined) {}
 
   static open(stateDir: string, root: string, storeOptions: StoreOptions): StateDb {
     const file = path.join(stateDir, 'state.db');
-    const { db, recovered } = openDatabase(file);
-    const state = new StateDb(file, root, path.join(stateDir, 'store'), storeOptions, recovered);
+    const started = performance.now();
+    const { db, recovered, checked } = openDatabase(file);
+    const checkedMs = checked ? Math.round(performance.now() - started) : undefined;
+    const state = new StateDb(file, root, path.join(stateDir, 'store'), storeOptions, recovered, checkedMs);
     state.attach(db);
     return state;
   }
@@ -86,6 +91,6 @@ export class StateDb {
   close(): void {
     this.store.close();
     this.traces.flush();
-    if (this.db.open) this.db.close();
+    closeDatabase(this.db);
   }
 }

@@ -92,6 +92,11 @@ export class ContentStore implements OutputStore {
     await this.copier.settled();
   }
 
+  /** Start the copy thread ahead of the first copy (the daemon does, as it starts). */
+  warm(): void {
+    this.copier.warm();
+  }
+
   /** Stop the copy thread (copies not yet made are not cached). */
   close(): void {
     this.copier.close();

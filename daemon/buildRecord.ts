@@ -1,34 +1,23 @@
 import { stripAnsi } from '../base/ansi.js';
-import { crashPoint } from '../base/crashPoint.js';
 import type { BuildResult } from '../graph/builder.js';
 import type { RemoteCacheReport } from './session.js';
 import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import type { LoadedGraph, Session } from './session.js';
 
 /**
- * What a build leaves behind once its actions are done: compile_commands.json, the store within its
- * cap, the history with the build's timeline, the counters of osvd stats, and the log (with what its
- * commands printed).
+ * What a build leaves behind once its actions are done: the history with the build's timeline, the
+ * counters of osvd stats, and the log (with what its commands printed). compile_commands.json and the
+ * store's cap are the session's tidying (Session.tidy), which a daemon does after it answers.
  */
 export function recordFinishedBuild(s: Session, loaded: LoadedGraph, result: BuildResult, startedAt: number, jobs: number): void {
-  crashPoint('actions-done');
-  s.writeCompileCommands(loaded);
-  const troubles = s.store.takeTroubles();
-  if (troubles.length) s.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
-  let evicted = 0;
   try {
-    evicted = s.store.evict();
-  } catch (err) {
-    s.log.warn({ err }, 'the store could not evict (the build is not affected)');
-  }
-  try {
-    s.counters.addBuild(result, evicted);
+    s.counters.addBuild(result);
   } catch (err) {
     s.log.warn({ err }, 'could not add to the counters of osvd stats');
   }
   for (const e of result.ran) if (e.printed) s.log.info({ action: e.id, printed: stripAnsi(e.printed) }, 'command output');
   for (const f of result.failed) s.log.warn({ action: f.id, exitCode: f.exitCode, command: f.command, printed: f.message }, 'action failed');
-  const more = { evicted, raced: result.racedBecause, stopped: result.stopped, ...(result.distributed ? { distributed: result.distributed } : {}) };
+  const more = { raced: result.racedBecause, stopped: result.stopped, ...(result.distributed ? { distributed: result.distributed } : {}) };
   // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
   recordSummary(s, loaded, result, startedAt, more, timelineOf(result, jobs + (result.distributed?.slots ?? 0)));
 }

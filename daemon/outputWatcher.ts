@@ -16,11 +16,13 @@ export class OutputWatcher {
   /** Outputs by folder (relative to the root). */
   private byDir = new Map<string, string[]>();
   private touched = new Set<string>();
+  /** Folders of tracked outputs that have no watch (not there yet, or their watch ended). */
+  private unwatched = new Set<string>();
 
   /** `queue`: counts every event, to notice an overflowed inotify queue (shared with the tree's watcher). */
   constructor(private readonly root: string, private readonly queue?: InotifyQueue) {}
 
-  /** Watch the folders of these outputs (again: call after each build, new folders may exist). */
+  /** Watch the folders of these outputs (the graph's, when it is loaded). */
   track(outputs: Iterable<string>): void {
     const byDir = new Map<string, string[]>();
     for (const o of outputs) {
@@ -36,18 +38,27 @@ export class OutputWatcher {
       }
     }
     this.byDir = byDir;
-    for (const dir of byDir.keys()) {
-      if (this.watchers.has(dir)) continue;
+    this.unwatched = new Set([...byDir.keys()].filter((dir) => !this.watchers.has(dir)));
+    this.retry();
+  }
+
+  /**
+   * Try again to watch the folders that are not watched (after a build, which may have made them):
+   * the tracked outputs stay the same, so the rest is not looked at again.
+   */
+  retry(): void {
+    for (const dir of this.unwatched) {
       try {
         const abs = path.join(this.root, dir);
-        const w = fs.watch(abs, { persistent: false }, (event, name) => {
+        const w: fs.FSWatcher = fs.watch(abs, { persistent: false }, (event, name) => {
           this.queue?.saw();
           if (name) this.touched.add(dir === '.' ? String(name) : `${dir}/${name}`);
           // The folder itself may have gone (its watch then ends without an error).
-          if (!name || (event === 'rename' && !fs.existsSync(abs))) this.lose(dir);
+          if (!name || (event === 'rename' && !fs.existsSync(abs))) this.lose(dir, w);
         });
-        w.on('error', () => this.lose(dir));
+        w.on('error', () => this.lose(dir, w));
         this.watchers.set(dir, w);
+        this.unwatched.delete(dir);
       } catch {
         // Not there yet (or no watch left): its outputs are checked every time.
       }
@@ -58,7 +69,7 @@ export class OutputWatcher {
   takeChanged(): string[] {
     const out = [...this.touched];
     this.touched = new Set();
-    for (const [dir, outputs] of this.byDir) if (!this.watchers.has(dir)) out.push(...outputs);
+    for (const dir of this.unwatched) out.push(...(this.byDir.get(dir) ?? []));
     return out;
   }
 
@@ -67,8 +78,10 @@ export class OutputWatcher {
     this.watchers.clear();
   }
 
-  private lose(dir: string): void {
-    this.watchers.get(dir)?.close();
+  private lose(dir: string, w: fs.FSWatcher): void {
+    w.close();
+    if (this.watchers.get(dir) !== w) return;
     this.watchers.delete(dir);
+    if (this.byDir.has(dir)) this.unwatched.add(dir);
   }
 }

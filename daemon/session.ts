@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { crashPoint } from '../base/crashPoint.js';
 import type { StateDatabaseError } from '../base/errors.js';
 import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
 import { RemoteStore, type RemoteCacheReport } from '../cache/remoteStore.js';
@@ -54,6 +55,8 @@ export class Session {
   private readonly graphs = new Map<string, LoadedGraph>();
   private readonly compileCommands = new CompileCommandsFile();
   private shells: { niceness: number; pool: ShellPool } | undefined;
+  /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
+  private tidying: Promise<void> = Promise.resolve();
   /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
   private remote: RemoteStore | undefined;
   private readonly toolchain = new Toolchain();
@@ -98,6 +101,7 @@ export class Session {
     });
     const warnings: string[] = [];
     const recovered = state.recovered;
+    if (state.checkedMs !== undefined) logger.info({ ms: state.checkedMs }, 'state database checked (quick_check): a process did not close it, or a week passed');
     if (recovered) {
       const msg = `the state database was unusable (${recovered.reason}); it was moved to ${recovered.movedTo} and a new one was created: this build starts from scratch`;
       warnings.push(msg);
@@ -235,20 +239,22 @@ export class Session {
    * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
    * first; when they changed such a file, the build is imported again before the rest runs, so the
    * first build links what the second would (make does the same when it remakes a makefile).
-   * `reloaded` is the graph built then, when it is not `loaded`. `choices`: targets, -j, -k, colours,
+   * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
+   * be up to date, when the caller knows (see BuildOptions.dirty). `choices`: targets, -j, -k, colours,
    * the signal that stops it.
    */
   async build(
     loaded: LoadedGraph,
     onEvent?: (e: ProgressEvent) => void,
     niceness = 0,
-    knownUpToDate?: (id: string) => boolean,
+    dirty?: ReadonlySet<string>,
     choices: BuildChoices = {},
   ): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
+    await this.tidying;
     const startedAt = Date.now();
     const remoteBefore = this.remote?.counters();
     const jobs = choices.jobs ?? loaded.project.jobs;
-    const tracker = choices.tracker ?? this.tracker(loaded, choices, knownUpToDate);
+    const tracker = choices.tracker ?? this.tracker(loaded, choices, dirty);
     const track = (e: BuildEvent): void => {
       tracker.track(e);
       onEvent?.({ ...e, etaMs: tracker.etaMs() });
@@ -260,7 +266,7 @@ export class Session {
     let result: BuildResult;
     try {
       const first = preImportActions(loaded);
-      if (first.length > 0 && !first.every((id) => knownUpToDate?.(id))) {
+      if (first.length > 0 && !first.every((id) => dirty !== undefined && !dirty.has(id))) {
         const sub = new BuildGraph(
           first.map((id) => loaded.graph.get(id)),
           (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
@@ -271,7 +277,7 @@ export class Session {
           this.graphs.delete(this.graphKey(loaded.project));
           this.log.info('an action rewrote a file make reads while parsing: importing again');
           loaded = reloaded = await this.graph(loaded.project);
-          knownUpToDate = undefined;
+          dirty = undefined;
         }
       }
       if (prepared && !prepared.ok) {
@@ -282,19 +288,25 @@ export class Session {
       } else {
         // A target named by a path is found again in a graph imported anew (its ids are paths too).
         const stillThere = targets?.filter((t) => loaded.graph.actions.has(t));
-        result = await this.runGraph(loaded.project, loaded.graph, track, niceness, knownUpToDate, { ...runChoices, targets: stillThere });
+        result = await this.runGraph(loaded.project, loaded.graph, track, niceness, dirty, { ...runChoices, targets: stillThere });
       }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } catch (err) {
       if (err instanceof BuildInterruptedError) this.log.warn('build interrupted: its commands were killed');
+      await this.store.settled();
       throw err;
     } finally {
       this.files.flush();
       this.traces.flush();
-      await this.store.settled();
     }
+    crashPoint('actions-done');
     // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
     if (!this.longLived) await this.remote?.flush();
+    // The daemon answers first and tidies up after (the next build, and the build lock, wait for it); a
+    // command, before it ends.
+    const tidied = loaded;
+    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
+    else await this.tidy(loaded);
     recordFinishedBuild(this, loaded, result, startedAt, jobs);
     const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
     if (remoteCache) {
@@ -320,7 +332,7 @@ export class Session {
     graph: BuildGraph,
     onEvent: ((e: BuildEvent) => void) | undefined,
     niceness: number,
-    knownUpToDate: ((id: string) => boolean) | undefined,
+    dirty: ReadonlySet<string> | undefined,
     choices: Omit<BuildChoices, 'tracker'>,
   ): Promise<BuildResult> {
     const jobs = choices.jobs ?? project.jobs;
@@ -335,7 +347,7 @@ export class Session {
       onEvent,
       niceness,
       scratchDir: this.scratchDir,
-      knownUpToDate,
+      dirty,
       shells,
       outputFolders: [project.outDir],
       skipFolder: (rel) => rel === stateRel,
@@ -358,6 +370,32 @@ export class Session {
   }
 
   /**
+   * What a build leaves to do that no answer needs: wait for the store's copies and keep it within its
+   * cap, and write compile_commands.json. At 1,000 TUs, writing that file again after a profile switch
+   * took 12 ms of the daemon's answer; the store's copies, as long as the largest output takes to copy.
+   */
+  private async tidy(loaded: LoadedGraph): Promise<void> {
+    await this.store.settled();
+    this.writeCompileCommands(loaded);
+    const troubles = this.store.takeTroubles();
+    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
+    try {
+      const evicted = this.store.evict();
+      if (evicted) {
+        this.log.info({ evicted }, 'the store evicted its least recently used outputs');
+        this.counters.add({ evicted });
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
+    }
+  }
+
+  /** Resolves once the last build's housekeeping is done (see tidy); it never fails. */
+  async idle(): Promise<void> {
+    await this.tidying;
+  }
+
+  /**
    * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
    * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
    * itself, not through an action, so no trace says whether it is current (a process killed after
@@ -372,16 +410,17 @@ export class Session {
   }
 
   /**
-   * A tracker of a build's progress. With `knownUpToDate` (the daemon's plan) the actions that may run
+   * A tracker of a build's progress. With `dirty` (the daemon's plan) the actions that may run
    * are known; otherwise every action of the build is a candidate.
    */
-  tracker(loaded: LoadedGraph, choices: BuildChoices, knownUpToDate?: (id: string) => boolean): RunningBuild {
+  tracker(loaded: LoadedGraph, choices: BuildChoices, dirty?: ReadonlySet<string>): RunningBuild {
     const { graph, project } = loaded;
     const scope = choices.targets ? graph.withUpstream(choices.targets) : graph.actions.keys();
     const candidates: string[] = [];
-    for (const id of scope) if (!knownUpToDate?.(id)) candidates.push(id);
-    return new RunningBuild(candidates, knownUpToDate !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);
+    for (const id of scope) if (!dirty || dirty.has(id)) candidates.push(id);
+    return new RunningBuild(candidates, dirty !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);
   }
+
 
   /**
    * What a build would do now; reasons are worked out for the actions in `explain`. `only`: these

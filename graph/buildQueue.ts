@@ -17,7 +17,8 @@ export class BuildQueue {
 
   /**
    * `priority`: the order to start ready actions in, highest first (see criticalPaths). `only`: the
-   * actions to build, which must include everything they depend on (`make foo.o`); default: all.
+   * actions to build, waiting only for each other (default: every action); the others count as done.
+   * The targets' upstream (`make foo.o`) or the daemon's dirty actions, or both at once.
    */
   constructor(
     private readonly graph: BuildGraph,
@@ -25,7 +26,8 @@ export class BuildQueue {
     private readonly only?: ReadonlySet<string>,
   ) {
     for (const id of only ?? graph.actions.keys()) {
-      const n = graph.predecessors(id).length;
+      const before = graph.predecessors(id);
+      const n = only ? before.reduce((k, p) => (only.has(p) ? k + 1 : k), 0) : before.length;
       this.waitingOn.set(id, n);
       if (n === 0) this.ready.push(id, priority.get(id) ?? 0);
     }

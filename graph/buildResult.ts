@@ -84,7 +84,7 @@ export interface BuildResult {
 
 /**
  * What a build reports as it goes. `finished` of `total` counts the actions this build looks at:
- * those of its targets, less those the caller knew to be up to date (see knownUpToDate), as ninja
+ * those of its targets, less those the caller knew to be up to date (BuildOptions.dirty), as ninja
  * counts the edges its plan holds; those send no event.
  */
 export type BuildEvent =

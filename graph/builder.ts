@@ -29,8 +29,6 @@ export type { BuildEvent, BuildResult, CutoffEntry, FailedEntry, FinishState, Ra
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DECISIONS_PER_TURN = 16;
-/** Actions known up to date cost next to nothing: many more of them per turn. */
-const KNOWN_PER_TURN = 2048;
 
 export interface BuildOptions {
   readonly root: string;
@@ -42,10 +40,12 @@ export interface BuildOptions {
   /** A private folder for the commands' captured output (default: the system's temporary folder). */
   readonly scratchDir?: string;
   /**
-   * Actions the caller already knows to be up to date (the daemon's live plan, kept current by its
-   * watcher): completed without being decided again, so a build costs what changed, not the graph.
+   * The only actions that may not be up to date, when the caller knows (the daemon's live plan, kept
+   * current by its watcher; it holds everything downstream of a dirty action): only these are decided
+   * and walked, the others count as up to date unseen, so a build costs what changed, not the graph
+   * (as ninja's plan holds only dirty edges). Progress counts them alone.
    */
-  readonly knownUpToDate?: (id: string) => boolean;
+  readonly dirty?: ReadonlySet<string>;
   /**
    * Shells kept by the caller from one build to the next (the daemon's: starting a process from a
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
@@ -105,6 +105,8 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
 class Builder {
   private readonly started = performance.now();
   private readonly queue: BuildQueue;
+  /** The actions this build walks (see the constructor); undefined: every action. */
+  private readonly only: ReadonlySet<string> | undefined;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
   private readonly cutoff: PreprocessCutoff;
@@ -141,17 +143,19 @@ class Builder {
     private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
-    const only = options.targets ? graph.withUpstream(options.targets) : undefined;
-    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs), only);
-    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: 0, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
+    // What this build walks: the targets' upstream (`make foo.o`), less what the caller knows to be up to date.
+    const scope = options.targets ? graph.withUpstream(options.targets) : undefined;
+    const only = scope && options.dirty ? new Set([...scope].filter((id) => options.dirty!.has(id))) : (options.dirty ?? scope);
+    this.only = only;
+    this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs, only), only);
+    const unseen = only ? (scope?.size ?? graph.actions.size) - only.size : 0;
+    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
     this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor, shared: options.shared, signal: options.signal };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
     this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
     if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
-    let known = 0;
-    if (options.knownUpToDate) for (const id of only ?? graph.actions.keys()) if (options.knownUpToDate(id)) known++;
-    this.lookedAt = this.queue.total - known;
+    this.lookedAt = this.queue.total;
   }
 
   run(): Promise<BuildResult> {
@@ -194,7 +198,6 @@ class Builder {
       // Decide a bounded number of actions per turn of the event loop, so that a daemon answers
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
-      let known = 0;
       for (;;) {
         // Past the failure limit nothing more starts (see the end below).
         if (this.limitReached) break;
@@ -210,7 +213,7 @@ class Builder {
           continue;
         }
         if (!this.slots.hasRoom() || !(this.lookups?.hasAnswered || this.queue.hasReady())) break;
-        if (decided >= DECISIONS_PER_TURN || known >= KNOWN_PER_TURN) {
+        if (decided >= DECISIONS_PER_TURN) {
           if (!this.pumpScheduled) {
             this.pumpScheduled = true;
             setImmediate(() => this.pump());
@@ -225,12 +228,6 @@ class Builder {
         }
         const id = this.queue.next();
         if (id === undefined) break;
-        if (this.options.knownUpToDate?.(id)) {
-          known++;
-          this.result.upToDate++;
-          this.finish(id, 'upToDate', 0, undefined, false);
-          continue;
-        }
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
@@ -383,17 +380,13 @@ class Builder {
   private criticalPath(): string[] {
     const times = new Map<string, ActionTime>();
     for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
-    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id));
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id), this.only);
   }
 
-  /**
-   * The action is done with (in whatever state): what waited for it may be ready now. `counted`:
-   * false for an action the caller knew to be up to date (not in the progress count).
-   */
-  private finish(id: string, state: FinishState, durationMs: number, outcome?: RunOutcome | CutoffOutcome, counted = true): void {
+  /** The action is done with (in whatever state): what waited for it may be ready now. */
+  private finish(id: string, state: FinishState, durationMs: number, outcome?: RunOutcome | CutoffOutcome): void {
     this.queue.finish(id, state === 'failed');
     this.lookups?.finished(id);
-    if (!counted) return;
     this.progressed++;
     const onEvent = this.options.onEvent;
     if (!onEvent) return;

@@ -12,7 +12,7 @@ export interface ActionTime {
  * much longer the build took shows what waiting for a slot cost. Actions without a time (up to date)
  * count for nothing but still connect what is above them to what is below. Returns ids, first to last.
  */
-export function criticalChain(graph: BuildGraph, timeOf: (id: string) => ActionTime | undefined): string[] {
+export function criticalChain(graph: BuildGraph, timeOf: (id: string) => ActionTime | undefined, only?: ReadonlySet<string>): string[] {
   const own = (id: string): number => {
     const t = timeOf(id);
     return t ? Math.max(0, t.endMs - t.startMs) : 0;
@@ -21,9 +21,10 @@ export function criticalChain(graph: BuildGraph, timeOf: (id: string) => ActionT
   const total = new Map<string, number>();
   const before = new Map<string, string>();
   let last: string | undefined;
-  for (const id of graph.topologicalOrder()) {
+  for (const id of only ? orderWithin(graph, only) : graph.topologicalOrder()) {
     let best = 0;
     for (const p of graph.predecessors(id)) {
+      if (only && !only.has(p)) continue;
       const t = total.get(p)!;
       if (t > best) {
         best = t;
@@ -37,4 +38,32 @@ export function criticalChain(graph: BuildGraph, timeOf: (id: string) => ActionT
   const chain: string[] = [];
   for (let id = last; id !== undefined; id = before.get(id)) if (timeOf(id)) chain.push(id);
   return chain.reverse();
+}
+
+/** The actions of `only` in an order where each comes after its predecessors among them. */
+function orderWithin(graph: BuildGraph, only: ReadonlySet<string>): string[] {
+  const order: string[] = [];
+  const placed = new Set<string>();
+  for (const start of only) {
+    const stack = [start];
+    while (stack.length > 0) {
+      const id = stack[stack.length - 1]!;
+      if (placed.has(id)) {
+        stack.pop();
+        continue;
+      }
+      let ready = true;
+      for (const p of graph.predecessors(id)) {
+        if (only.has(p) && !placed.has(p)) {
+          stack.push(p);
+          ready = false;
+        }
+      }
+      if (!ready) continue;
+      stack.pop();
+      placed.add(id);
+      order.push(id);
+    }
+  }
+  return order;
 }

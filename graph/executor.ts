@@ -38,6 +38,31 @@ export function isSimpleCommand(line: string): boolean {
 }
 
 /**
+ * The `mkdir -p DIR...` lines an action starts with (OSv's `$(makedir)` before each compile) are done
+ * here, as ninja makes output folders itself: a process less per compile, about half of what a
+ * one-TU edit cost the machine with the stub compiler. Only plain lines, and only at the start
+ * (so that nothing before them could fail first), in a working folder that exists (else the shell's
+ * `cd` fails, as make's would). Returns how many lines were done, or the first failure.
+ */
+function makeFolders(commands: readonly string[], cwd: string): { lines: number; failed?: { command: string; message: string } } {
+  let lines = 0;
+  for (const c of commands) {
+    const words = isSimpleCommand(c) ? c.trim().split(/\s+/) : [];
+    if (words[0] !== 'mkdir' || words[1] !== '-p' || words.length < 3 || words.slice(2).some((w) => w.startsWith('-'))) break;
+    if (lines === 0 && !fs.existsSync(cwd)) break;
+    for (const dir of words.slice(2)) {
+      try {
+        fs.mkdirSync(path.resolve(cwd, dir), { recursive: true });
+      } catch (err) {
+        return { lines, failed: { command: c, message: `mkdir: cannot create directory '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` } };
+      }
+    }
+    lines++;
+  }
+  return { lines };
+}
+
+/**
  * Runs actions' commands as make does: each recipe line as `/bin/sh -c <line>`, in order, stopping at
  * the first failure. Starting a process from Node costs several milliseconds of the main thread (it
  * forks the whole runtime), so commands are started by small long-lived shells instead: Node writes
@@ -63,6 +88,10 @@ export class ShellPool {
   async run(action: Action, root: string, launched?: LaunchedRun): Promise<ExecResult> {
     const started = performance.now();
     const { commands, env } = launched ?? action;
+    const cwd = path.resolve(root, action.cwd);
+    const made = makeFolders(commands, cwd);
+    if (made.failed) return { ok: false, exitCode: 1, output: made.failed.message, failedCommand: made.failed.command, durationMs: performance.now() - started };
+    if (made.lines === commands.length) return { ok: true, exitCode: 0, output: '', durationMs: performance.now() - started };
     const envKey = JSON.stringify(env);
     const kills = this.kills;
     const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(env));
@@ -70,12 +99,11 @@ export class ShellPool {
       killGroups([worker.group]);
       throw new Error('the build was stopped');
     }
-    const cwd = path.resolve(root, action.cwd);
     // Like make: a line without shell syntax runs directly, any other through `/bin/sh -c`. The group
     // runs in the long-lived shell itself (no extra fork); a failing line notes its index and stops.
     // The output goes to the worker's own file, read only when the shell says it is not empty (`test
     // -s` is built into the shell): a quiet compile costs no file operation here.
-    const steps = commands.map((c, i) => `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`);
+    const steps = commands.map((c, i) => (i < made.lines ? '' : `{ ${isSimpleCommand(c) ? c : `${SHELL} -c ${quote(c)}`} || ${FAIL} $? ${i}; }`)).filter(Boolean);
     const script = `${LINE}=; { cd ${quote(cwd)} && ${steps.join(' && ')}; } >${quote(worker.outFile)} 2>&1 </dev/null; ${STATUS}=$?; [ -s ${quote(worker.outFile)} ] && ${SAID}=1 || ${SAID}=0; echo "${DONE} $${STATUS} $${SAID} $${LINE}"\n`;
     let done: ShellDone;
     try {

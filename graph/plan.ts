@@ -130,6 +130,11 @@ export class LivePlan implements Plan {
     return this.readers.keys();
   }
 
+  /** The actions whose state is not up to date (every reader of an output of one of them is among them). */
+  dirtyActions(): ReadonlySet<string> {
+    return this.dirty;
+  }
+
   /** Whether some action reads this path. */
   isRead(path: string): boolean {
     return this.readers.has(path);
@@ -198,10 +203,27 @@ export class LivePlan implements Plan {
     return { entries, counts };
   }
 
+  /**
+   * Re-decide these actions and, transitively, the readers of their outputs: a state depends on what
+   * an action reads, so only a reader can become pending or stop being so. Actions merely ordered
+   * after them are not looked at: every compile waits for the generator of drivers_config.h, which
+   * made each profile switch at 1,000 TUs re-decide the whole graph after its build.
+   */
   private redecide(touched: ReadonlySet<string>): number {
     if (touched.size === 0) return 0;
     const affected = new Set(touched);
-    for (const id of touched) for (const d of this.graph.downstreamOf(id)) affected.add(d);
+    const queue = [...touched];
+    while (queue.length > 0) {
+      for (const o of this.graph.get(queue.pop()!).outputs) {
+        const r = this.readers.get(o);
+        if (r === undefined) continue;
+        for (const reader of typeof r === 'string' ? [r] : r) {
+          if (affected.has(reader)) continue;
+          affected.add(reader);
+          queue.push(reader);
+        }
+      }
+    }
     const ids = [...affected].sort((a, b) => this.position.get(a)! - this.position.get(b)!);
     for (const id of ids) {
       const old = this.entries.get(id);

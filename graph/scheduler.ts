@@ -7,16 +7,39 @@ import type { BuildGraph } from './graph.js';
  */
 const GUESS_MS: Record<Action['kind'], number> = { compile: 500, link: 1500, generate: 50, other: 50 };
 
-export function criticalPaths(graph: BuildGraph, durationOf: (id: string) => number | undefined): Map<string, number> {
-  const order = graph.topologicalOrder();
+export function criticalPaths(graph: BuildGraph, durationOf: (id: string) => number | undefined, only?: ReadonlySet<string>): Map<string, number> {
   const cost = new Map<string, number>();
-  for (let i = order.length - 1; i >= 0; i--) {
-    const id = order[i]!;
-    const action = graph.get(id);
-    const own = durationOf(id) ?? GUESS_MS[action.kind];
-    let tail = 0;
-    for (const s of graph.successors(id)) tail = Math.max(tail, cost.get(s) ?? 0);
-    cost.set(id, own + tail);
+  const own = (id: string): number => durationOf(id) ?? GUESS_MS[graph.get(id).kind];
+  if (!only) {
+    const order = graph.topologicalOrder();
+    for (let i = order.length - 1; i >= 0; i--) {
+      const id = order[i]!;
+      let tail = 0;
+      for (const s of graph.successors(id)) tail = Math.max(tail, cost.get(s) ?? 0);
+      cost.set(id, own(id) + tail);
+    }
+    return cost;
+  }
+  // Over `only` (the actions a build will look at): a walk of them alone, not of the graph's order.
+  for (const start of only) {
+    if (cost.has(start)) continue;
+    const stack: string[] = [start];
+    while (stack.length > 0) {
+      const id = stack[stack.length - 1]!;
+      let ready = true;
+      for (const s of graph.successors(id)) {
+        if (only.has(s) && !cost.has(s)) {
+          stack.push(s);
+          ready = false;
+        }
+      }
+      if (!ready) continue;
+      stack.pop();
+      if (cost.has(id)) continue;
+      let tail = 0;
+      for (const s of graph.successors(id)) if (only.has(s)) tail = Math.max(tail, cost.get(s)!);
+      cost.set(id, own(id) + tail);
+    }
   }
   return cost;
 }

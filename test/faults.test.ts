@@ -345,6 +345,42 @@ describe('security', () => {
   });
 });
 
+describe('the state database', () => {
+  it('is checked (quick_check) when a process that had it open did not close it, or a week after the last check; not at every open', async () => {
+    const { closeDatabase, openDatabase } = await import('../cache/db.js');
+    const { spawnSync } = await import('node:child_process');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-db-'));
+    const file = path.join(root, 'state.db');
+    const markers = (): string[] => fs.readdirSync(root).filter((f) => f.startsWith('state.db.open-'));
+    try {
+      const first = openDatabase(file);
+      expect(first.checked).toBe(false);
+      expect(markers()).toEqual([`state.db.open-${process.pid}`]);
+      closeDatabase(first.db);
+      expect(markers()).toEqual([]);
+      const clean = openDatabase(file);
+      expect(clean.checked).toBe(false);
+      clean.db.close(); // as a process that dies would: its marker stays
+      // The marker of a process that is gone.
+      const dead = spawnSync('true').pid!;
+      fs.renameSync(path.join(root, `state.db.open-${process.pid}`), path.join(root, `state.db.open-${dead}`));
+      const afterCrash = openDatabase(file);
+      expect(afterCrash.checked).toBe(true);
+      expect(markers()).toEqual([`state.db.open-${process.pid}`]);
+      afterCrash.db.prepare("UPDATE meta SET value = ? WHERE name = 'checked_at'").run(String(Date.now() - 8 * 24 * 3600 * 1000));
+      closeDatabase(afterCrash.db);
+      const weekLater = openDatabase(file);
+      expect(weekLater.checked).toBe(true);
+      closeDatabase(weekLater.db);
+      const next = openDatabase(file);
+      expect(next.checked).toBe(false);
+      closeDatabase(next.db);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the store copy thread', () => {
   it('copies outputs off the main thread, in batches; a file gone before its copy is not cached and the build is not failed', async () => {
     const { openDatabase } = await import('../cache/db.js');

@@ -110,6 +110,22 @@ describe('executor', () => {
       expect(fs.existsSync(path.join(root, 'never'))).toBe(false);
       const missing = await pool.run(action('z', [], { env: { PATH: '/nonexistent' }, commands: ['no-such-compiler -c a.c'] }), root);
       expect(missing.exitCode).toBe(127);
+      // Leading `mkdir -p` lines are done without a process (PATH has no mkdir here), as make's would be.
+      const noPath = { env: { PATH: '/nonexistent' } };
+      const made = await pool.run(action('m', [], { ...noPath, cwd: 'sub', commands: ['mkdir -p out/a/ out/b', 'mkdir -p out/c', 'echo made > out/a/f'] }), root);
+      expect(made).toMatchObject({ ok: true, exitCode: 0 });
+      expect(fs.readdirSync(path.join(root, 'sub/out')).sort()).toEqual(['a', 'b', 'c']);
+      expect(fs.readFileSync(path.join(root, 'sub/out/a/f'), 'utf8')).toBe('made\n');
+      fs.writeFileSync(path.join(root, 'file'), '');
+      const blocked = await pool.run(action('n', [], { ...noPath, commands: ['mkdir -p file/x', 'touch never2'] }), root);
+      expect(blocked).toMatchObject({ ok: false, exitCode: 1, failedCommand: 'mkdir -p file/x' });
+      expect(blocked.output).toBe("mkdir: cannot create directory 'file/x': ENOTDIR");
+      expect(fs.existsSync(path.join(root, 'never2'))).toBe(false);
+      // Not at the start, or with other options: the shell runs it (and here finds no mkdir).
+      const late = await pool.run(action('o', [], { ...noPath, commands: ['true', 'mkdir -p late'] }), root);
+      expect(late).toMatchObject({ ok: false, exitCode: 127, failedCommand: 'mkdir -p late' });
+      const mode = await pool.run(action('p', [], { ...noPath, commands: ['mkdir -p -m 700 moded'] }), root);
+      expect(mode).toMatchObject({ ok: false, exitCode: 127 });
     } finally {
       pool.close();
       fs.rmSync(root, { recursive: true, force: true });
@@ -164,5 +180,37 @@ describe('live plan', () => {
     expect(plan.update(['y.h'])).toBe(1);
     expect(plan.update(['z.h'])).toBe(0);
     expect(plan.watches('a.c') && plan.watches('x.h') && !plan.watches('z.h')).toBe(true);
+  });
+
+  it('re-decides the readers of what changed, transitively, and not the actions only ordered after it', async () => {
+    const { LivePlan } = await import('../graph/plan.js');
+    const hashes = new Map<string, string>([['a.c', '1'], ['b.c', '1'], ['gen.h', '1'], ['a.o', '1'], ['b.o', '1'], ['k.elf', '1']]);
+    const runs = new Map<string, import('../graph/traces.js').RunRecord>();
+    const files = { hash: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, mtimeMs: () => 0 };
+    const traces = { lastRun: (id: string) => runs.get(id), findMatch: () => undefined, previousRun: () => undefined, recordRun: () => undefined, adoptRun: () => undefined, recordFailure: () => undefined, lastFailure: () => undefined };
+    const store = { has: () => false, save: () => undefined, restore: () => false };
+    // Both compiles wait for the generator (as OSv's wait for drivers_config.h); only a.o includes its header.
+    const gen = action('gen.h', [], { kind: 'generate' });
+    const a = action('a.o', ['a.c'], { orderAfter: ['gen.h'] });
+    const b = action('b.o', ['b.c'], { orderAfter: ['gen.h'] });
+    const elf = action('k.elf', ['a.o', 'b.o'], { kind: 'link' });
+    const record = (act: Action, deps: string[]): void => {
+      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
+      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
+      const preKey = preKeyOf(act, inputs);
+      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: hashes.get(act.outputs[0]!)!, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
+    };
+    for (const [act, deps] of [[gen, []], [a, ['gen.h']], [b, []], [elf, []]] as const) record(act, [...deps]);
+    const plan = new LivePlan(new BuildGraph([gen, a, b, elf]), { files, traces, store }, {});
+    expect(plan.counts.upToDate).toBe(4);
+    // The header changed behind the generator's back: the generator, its reader and the link.
+    hashes.set('gen.h', '2');
+    expect(plan.update(['gen.h'])).toBe(3);
+    expect([...plan.dirtyActions()].sort()).toEqual(['a.o', 'gen.h', 'k.elf']);
+    expect(plan.entries.get('b.o')!.state).toBe('upToDate');
+    // Rebuilt (the generator wrote the old content back): the same three looked at again, all up to date.
+    hashes.set('gen.h', '1');
+    expect(plan.refresh(['gen.h', 'a.o', 'k.elf'])).toBe(3);
+    expect(plan.counts.upToDate).toBe(4);
   });
 });

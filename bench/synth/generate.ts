@@ -160,7 +160,7 @@ const GROUPS: readonly GroupDef[] = [
     words: ['console', 'device', 'driver', 'clock', 'random', 'zero', 'null', 'isa_serial', 'kbd', 'rtc', 'mmio', 'interrupt', 'line_discipline', 'clockevent', 'vga_console'],
   },
   {
-    name: 'fs', root: 'fs', base: 'fs', variable: 'fs', weight: 0.07, cxx: 0.6,
+    name: 'fs', root: 'fs', base: 'fs', variable: 'fs_objs', weight: 0.07, cxx: 0.6,
     subs: ['vfs', 'ramfs', 'devfs', 'procfs', 'sysfs', 'rofs', 'nfs', 'virtiofs', 'zfs', 'pseudofs', 'ext'],
     words: ['vfs_mount', 'vfs_vnode', 'vfs_lookup', 'vfs_syscalls', 'vfs_fops', 'vfs_bio', 'ramfs_vnops', 'devfs_vnops', 'procfs_vnops', 'sysfs_vnops', 'rofs_cache', 'nfs_vfsops', 'fs_init', 'file_cache', 'dentry'],
   },
@@ -1038,7 +1038,7 @@ perhaps-modify-drivers-config-h:
 
 ${groupVars.join('\n')}
 ${driverBlocks}
-objects = $(addprefix $(out)/, $(arch-objects) loader.o $(core) $(drivers) $(fs) $(libc) $(musl) $(bsd))
+objects = $(addprefix $(out)/, $(arch-objects) loader.o $(core) $(drivers) $(fs_objs) $(libc) $(musl) $(bsd))
 
 # ---------------------------------------------------------------------------
 # Exported symbols
