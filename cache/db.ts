@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS builds (
   id INTEGER PRIMARY KEY AUTOINCREMENT, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL,
   ok INTEGER NOT NULL, summary TEXT NOT NULL
 );
+-- Running totals for osvd stats (ran, restored, failed by kind, evictions, since when).
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 -- Each recent build's timeline (every action that ran or was restored, with its times and job slot).
 CREATE TABLE IF NOT EXISTS build_timelines (build_id INTEGER PRIMARY KEY, timeline TEXT NOT NULL);
 -- Cached imports of the tree's Makefile, by the hash of everything that can change them.

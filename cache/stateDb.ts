@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { StateDatabaseError } from '../base/errors.js';
+import { Counters } from './counters.js';
 import { closeDatabase, databaseFailure, openDatabase, replaceDatabase, type Db, type OpenResult } from './db.js';
 import { FileState } from './fileState.js';
 import { BuildHistory } from './history.js';
@@ -11,8 +12,9 @@ import { TraceDb } from './traceDb.js';
 
 /**
  * A tree's state in SQLite: the database and what is kept in it (file hashes, traces, the store's
- * index, the build history, the imports, settings). A database found corrupt while in use is
- * replaced whole: moved aside as openDatabase does on open, and everything kept in it made anew.
+ * index, the build history, the imports, settings, osvd stats' counters). A database found corrupt
+ * while in use is replaced whole: moved aside as openDatabase does on open, and everything kept in
+ * it made anew.
  */
 export class StateDb {
   files!: FileState;
@@ -21,6 +23,7 @@ export class StateDb {
   history!: BuildHistory;
   imports!: ImportDb;
   settings!: Settings;
+  counters!: Counters;
   private db!: Db;
 
   /**
@@ -48,6 +51,7 @@ export class StateDb {
     this.history = new BuildHistory(db);
     this.imports = new ImportDb(db);
     this.settings = new Settings(db);
+    this.counters = new Counters(db);
   }
 
   /** A failure of SQLite as a typed error (undefined when `err` is something else). */

@@ -209,6 +209,12 @@ export class ContentStore implements OutputStore {
     return path.join(this.options.scratchDir, `store-${this.serial++}`);
   }
 
+  /** What the store holds: its blobs' bytes and count, and its cap (for osvd stats). */
+  usage(): { bytes: number; entries: number; maxBytes: number } {
+    const row = this.db.prepare('SELECT COALESCE(SUM(size), 0) AS bytes, COUNT(*) AS entries FROM blobs').get() as { bytes: number; entries: number };
+    return { ...row, maxBytes: this.maxBytes };
+  }
+
   totalBytes(): number {
     return (this.db.prepare('SELECT COALESCE(SUM(size), 0) AS n FROM blobs').get() as { n: number }).n;
   }

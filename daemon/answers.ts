@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { stripAnsi } from '../base/ansi.js';
 import type { Action } from '../graph/action.js';
 import { primaryOutput, type BuildResult, type SlotTime } from '../graph/builder.js';
 import type { LaunchReport } from '../graph/launcher.js';
@@ -15,7 +16,8 @@ import type { LoadedGraph, RemoteCacheReport, Session } from './session.js';
 
 export interface BuildReport {
   ok: boolean;
-  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
+  /** `printed`: what the commands printed (warnings), without terminal escapes, when anything. */
+  ran: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime; printed?: string }[];
   restored: { output: string; kind: string }[];
   /** Compiles that did not run: their preprocessed input was the one their objects were built from. */
   cutoff: { output: string; kind: string; reason: string; reasons: readonly DirtyReason[]; durationMs: number; time: SlotTime }[];
@@ -24,6 +26,10 @@ export interface BuildReport {
   upToDate: number;
   failed: { output: string; kind: string; source?: string; exitCode: number | null; message: string; command?: string }[];
   skipped: string[];
+  /** The build stopped starting actions after its failure limit (-k); what did not start is neither ran nor skipped. */
+  stopped: boolean;
+  /** The job limit this build had (-j) and the most commands that ran at once. */
+  jobs: { limit: number; peak: number };
   raced: string[];
   durationMs: number;
   knobs: Readonly<Record<string, string>>;
@@ -39,13 +45,15 @@ export function buildReport(r: BuildResult & { remoteCache?: RemoteCacheReport }
   return {
     ...(r.remoteCache ? { remoteCache: r.remoteCache } : {}),
     ok: r.ok,
-    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
+    ran: r.ran.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time), ...(e.printed ? { printed: stripAnsi(e.printed) } : {}) })),
     restored: r.restored.map((e) => ({ output: e.output, kind: e.kind })),
     cutoff: r.cutoff.map((e) => ({ output: e.output, kind: e.kind, reason: e.reason, reasons: e.reasons, durationMs: e.durationMs, time: roundTime(e.time) })),
     criticalPath: (r.criticalPath ?? []).map((id) => primaryOutput(loaded.graph.get(id))),
     upToDate: r.upToDate,
     failed: r.failed.map((f) => ({ output: f.output, kind: f.kind, source: f.source, exitCode: f.exitCode, message: f.message, command: f.command })),
     skipped: r.skipped,
+    stopped: r.stopped,
+    jobs: r.jobs,
     raced: r.raced,
     durationMs: Math.round(r.durationMs),
     knobs: loaded.project.knobs,
@@ -57,6 +65,49 @@ export function buildReport(r: BuildResult & { remoteCache?: RemoteCacheReport }
 
 function roundTime(t: SlotTime): SlotTime {
   return { slot: t.slot, startMs: Math.round(t.startMs), endMs: Math.round(t.endMs) };
+}
+
+/** One action of a dry run: what would happen to it, and why. */
+export interface DryRunEntry {
+  output: string;
+  kind: string;
+  reason: string;
+  reasons: readonly DirtyReason[];
+  commands: readonly string[];
+}
+
+/**
+ * `osvd build -n`: what a build would do now. `run`: actions that would run; `restore`: whose outputs
+ * the store holds; `pending`: actions that read what a stale action writes: they run unless it writes
+ * the same bytes again. Nothing ran and nothing was recorded.
+ */
+export interface DryRunReport {
+  ok: true;
+  dryRun: true;
+  run: DryRunEntry[];
+  restore: DryRunEntry[];
+  pending: DryRunEntry[];
+  upToDate: number;
+  knobs: Readonly<Record<string, string>>;
+  via: 'daemon' | 'one-shot';
+}
+
+/** A dry run's report from a plan's entries (reasons worked out for the stale ones), in build order. */
+export function dryRunReport(loaded: LoadedGraph, plan: Plan, via: DryRunReport['via']): DryRunReport {
+  const report: DryRunReport = { ok: true, dryRun: true, run: [], restore: [], pending: [], upToDate: 0, knobs: loaded.project.knobs, via };
+  for (const id of loaded.graph.topologicalOrder()) {
+    const entry = plan.entries.get(id);
+    if (!entry) continue;
+    if (entry.state === 'upToDate') {
+      report.upToDate++;
+      continue;
+    }
+    const action = loaded.graph.get(id);
+    const reasons = entry.reasons.length ? entry.reasons : [{ type: 'storeMiss' } as const];
+    const item: DryRunEntry = { output: primaryOutput(action), kind: action.kind, reason: reasons.slice(0, 3).map(describeReason).join('; '), reasons, commands: action.commands };
+    report[entry.state].push(item);
+  }
+  return report;
 }
 
 export interface DaemonInfo {
@@ -145,6 +196,7 @@ export interface WhyReport extends WhyNode {
   source?: string;
   /** The commands the action runs (make's own recipe lines). */
   commands: readonly string[];
+  /** The last successful run; `printed`: what its commands printed then (warnings), when anything. */
   lastRun: {
     finishedAt: number;
     knobs: Readonly<Record<string, string>>;
@@ -152,13 +204,16 @@ export interface WhyReport extends WhyNode {
     /** The compile did not run: its preprocessed input was unchanged (the outputs were kept). */
     cutoff: boolean;
     changedSincePrevious: (DirtyReason & { text: string })[];
+    printed?: string;
   } | null;
+  /** When the last attempt failed: what it printed. */
+  lastFailure?: string;
 }
 
 export class UnknownPathError extends OsvdError {
-  constructor(target: string, root: string) {
+  constructor(target: string, root: string, field = 'PATH') {
     super('WHY_UNKNOWN_PATH', `'${target}' is neither an output nor a source of the build of ${root}`, {
-      field: 'PATH',
+      field,
       hint: 'give a path relative to the tree (or the current folder), e.g. build/release.x64/loader.elf',
     });
   }
@@ -166,24 +221,37 @@ export class UnknownPathError extends OsvdError {
 
 /** A path in a request that lies outside the tree (paths are confined to the tree and its build folder). */
 export class PathOutsideTreeError extends OsvdError {
-  constructor(target: string, root: string) {
+  constructor(target: string, root: string, field = 'PATH') {
     super('PATH_OUTSIDE_TREE', `'${target}' lies outside the tree ${root}; osvd only answers for paths inside it`, {
-      field: 'PATH',
+      field,
       hint: 'give a path inside the tree, relative to its top or to the current folder, e.g. build/release.x64/loader.elf',
     });
   }
 }
 
-export function whyReport(session: Session, loaded: LoadedGraph, target: string, cwd: string): WhyReport {
+/**
+ * The action a path given by a user names: the one that writes it, or whose TU it is. The path is
+ * taken relative to the tree's top or to the caller's folder, and one of them must be inside the tree.
+ */
+export function findTarget(session: Session, loaded: LoadedGraph, target: string, cwd: string, field = 'PATH'): Action {
   const root = loaded.project.root;
-  // A path is taken relative to the tree's top or to the caller's folder: one of them must be inside.
   const inside = (abs: string): boolean => {
     const rel = path.relative(root, abs);
     return !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
   };
-  if (target.includes('\0') || !(inside(path.resolve(root, target)) || inside(path.resolve(root, cwd, target)))) throw new PathOutsideTreeError(target, root);
+  if (target.includes('\0') || !(inside(path.resolve(root, target)) || inside(path.resolve(root, cwd, target)))) throw new PathOutsideTreeError(target, root, field);
   const action = findAction(session.base.root, loaded, target, cwd);
-  if (!action) throw new UnknownPathError(target, loaded.project.root);
+  if (!action) throw new UnknownPathError(target, root, field);
+  return action;
+}
+
+/** `osvd build TARGET...`: the actions the targets name, in order, each once. */
+export function resolveTargets(session: Session, loaded: LoadedGraph, targets: readonly string[], cwd: string): string[] {
+  return [...new Set(targets.map((t) => findTarget(session, loaded, t, cwd, 'TARGET').id))];
+}
+
+export function whyReport(session: Session, loaded: LoadedGraph, target: string, cwd: string): WhyReport {
+  const action = findTarget(session, loaded, target, cwd);
   // Reasons only for the action and what it depends on: the chain can lead nowhere else.
   const chain = new Set([action.id, ...loaded.graph.upstreamOf(action.id)]);
   const plan = session.plan(loaded, chain, chain);
@@ -191,12 +259,14 @@ export function whyReport(session: Session, loaded: LoadedGraph, target: string,
   const last = session.traces.lastRun(action.id);
   const previous = session.traces.previousRun(action.id);
   const changes = last && previous ? runChanges(previous, last).map((r) => ({ ...r, text: describeReason(r) })) : [];
+  const failure = session.traces.lastFailure(action.id);
   return {
     path: target,
     ...node,
     source: action.source,
     commands: action.commands,
-    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, cutoff: last.cutoff === true, changedSincePrevious: changes } : null,
+    lastRun: last ? { finishedAt: last.finishedAt, knobs: last.context, durationMs: last.durationMs, cutoff: last.cutoff === true, changedSincePrevious: changes, ...(last.printed ? { printed: last.printed } : {}) } : null,
+    ...(failure !== undefined ? { lastFailure: failure } : {}),
   };
 }
 
@@ -212,10 +282,13 @@ function whyNode(id: string, plan: Plan, loaded: LoadedGraph, seen: Set<string>)
   return { action: id, output: action.outputs[0] ?? id, kind: action.kind, state: entry.state, upToDate: entry.state === 'upToDate', reasons, upstream };
 }
 
-/** The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is. */
+/**
+ * The action that writes `p` (a path relative to the cwd or the root), or whose TU `p` is; last, an
+ * output named relative to the build folder (`core/sched.o` for build/release.x64/core/sched.o).
+ */
 export function findAction(root: string, loaded: LoadedGraph, p: string, cwd: string): Action | undefined {
   const { graph } = loaded;
-  const candidates = [p, path.relative(root, path.resolve(cwd, p)), path.normalize(p)];
+  const candidates = [p, path.relative(root, path.resolve(cwd, p)), path.normalize(p), path.posix.join(loaded.project.outDir, path.normalize(p))];
   for (const c of candidates) {
     const byOutput = graph.producerOf(c) ?? graph.actions.get(c);
     if (byOutput) return byOutput;

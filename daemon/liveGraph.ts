@@ -1,15 +1,16 @@
 import path from 'node:path';
-import type { BuildEvent } from '../graph/builder.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
-import { buildReport, type BuildProgress, type BuildReport } from './answers.js';
+import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
+import type { BuildChoices, ProgressEvent } from './buildChoices.js';
+import { recordUpToDate } from './buildRecord.js';
 import { BuildTurns } from './buildTurns.js';
 import type { BuildControl } from './clientBuilds.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
-import { RunningBuild } from './runningBuild.js';
+import type { RunningBuild } from './runningBuild.js';
 import type { LoadedGraph, Session } from './session.js';
 import type { WatcherHealth } from './changeSource.js';
 import { trackedPaths } from './trackedPaths.js';
@@ -185,7 +186,7 @@ export class LiveGraph {
       // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
       // meanwhile (changes its own pre-build check found schedule this timer too).
       if (this.turns.busy || dirty() === 0) return;
-      void this.build([], undefined).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
+      void this.build([], undefined, {}).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
     }, this.session.base.config.daemon?.quietMs ?? 300);
   }
 
@@ -210,9 +211,10 @@ export class LiveGraph {
   /**
    * Builds run one at a time, in the order asked, and each holds the tree's build lock (a one-shot
    * `osvd build --no-daemon` may hold it: the build waits, and `onWait` says for whom). An aborted
-   * `signal` (its client went away) stops the build, or drops it if it has not started.
+   * `signal` (its client went away) stops the build, or drops it if it has not started. `request`:
+   * targets (outputs or sources) to build with what they need instead of everything, -j, -k, colours.
    */
-  build(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, control: BuildControl = {}): Promise<BuildReport> {
+  build(sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest, control: BuildControl = {}): Promise<BuildReport> {
     const run = async (): Promise<BuildReport> => {
       const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
       signal.throwIfAborted();
@@ -222,7 +224,7 @@ export class LiveGraph {
       let recovered = false;
       try {
         // A database found corrupt in the middle is replaced and the build runs again, from scratch.
-        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, signal, reaped === 0 && !recovered);
+        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, request, signal, reaped === 0 && !recovered);
         return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
       } finally {
         // Held while the session tidies after the answer (the store copies outputs of the build
@@ -234,7 +236,7 @@ export class LiveGraph {
   }
 
   /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
-  private async buildLocked(sets: readonly string[], onEvent: ((e: BuildEvent) => void) | undefined, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
+  private async buildLocked(sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
     const started = performance.now();
     if (this.gcTimer) clearTimeout(this.gcTimer);
     this.gcTimer = undefined;
@@ -251,27 +253,22 @@ export class LiveGraph {
         this.session.dropGraphs();
         await this.reload();
       } else if (changed.length) this.livePlan.update(changed);
-      const { run: toRun, restore, pending } = this.livePlan.counts;
-      if (toRun + restore + pending === 0) return this.upToDateReport(this.current, performance.now() - started);
     } else {
       this.session.files.invalidateAll();
     }
     const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
+    const scope = targets ? loaded.graph.withUpstream(targets) : undefined;
+    if (trustPlan && this.staleIn(scope) === 0) return this.upToDateReport(loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope);
     // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
     const decided = new Set(this.livePlan.dirtyActions());
-    let estimateMs = 0;
-    for (const id of decided) estimateMs += this.session.traces.lastRun(id)?.durationMs ?? 500;
-    estimateMs /= loaded.project.jobs;
-    const building = (this.building = new RunningBuild(trustPlan ? decided.size : loaded.graph.actions.size, estimateMs));
     this.changesDuringBuild = new Set();
     const plan = this.livePlan;
     let reimported = false;
+    const choices: BuildChoices = { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour, signal };
+    const building = (this.building = this.session.tracker(loaded, choices, trustPlan ? decided : undefined));
     try {
-      const track = (e: BuildEvent): void => {
-        building.track(e);
-        onEvent?.(e);
-      };
-      const result = await this.session.build(loaded, track, BUILD_NICENESS, trustPlan ? decided : undefined, signal);
+      const result = await this.session.build(loaded, onEvent, BUILD_NICENESS, trustPlan ? decided : undefined, { ...choices, tracker: building });
       if (result.reloaded) reimported = true;
       return buildReport(result, result.reloaded ?? loaded, 'daemon');
     } finally {
@@ -294,10 +291,39 @@ export class LiveGraph {
     }
   }
 
+  /**
+   * What a build would do now (`osvd build -n`), runs nothing and records nothing. The live plan
+   * answers when it can be trusted, as for a build; otherwise every file is looked at afresh.
+   */
+  async dryRun(sets: readonly string[], request: BuildRequest): Promise<DryRunReport> {
+    await this.turns.idle();
+    const live = sets.length === 0;
+    const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
+    const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
+    const scope = targets ? loaded.graph.withUpstream(targets) : new Set(loaded.graph.actions.keys());
+    const trustPlan = live && (await this.view.isCurrent());
+    if (!trustPlan) {
+      this.session.files.invalidateAll();
+      return dryRunReport(loaded, this.session.plan(loaded, scope, scope), 'daemon');
+    }
+    const changed = this.session.files.changedSince(this.unwatchedPaths());
+    if (changed.length) this.livePlan.update(changed);
+    return dryRunReport(loaded, this.livePlan.explained(scope), 'daemon');
+  }
+
+  /** How many actions of the live plan (of `scope`, when given) are not up to date. */
+  private staleIn(scope: ReadonlySet<string> | undefined): number {
+    const { run, restore, pending } = this.livePlan.counts;
+    if (!scope) return run + restore + pending;
+    let stale = 0;
+    for (const id of scope) if (this.livePlan.entries.get(id)?.state !== 'upToDate') stale++;
+    return stale;
+  }
+
   /** The report of a build that had nothing to do. */
-  private upToDateReport(loaded: LoadedGraph, ms: number): BuildReport {
-    const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms };
-    this.session.recordUpToDate(loaded, result);
+  private upToDateReport(loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildReport {
+    const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
+    recordUpToDate(this.session, loaded, result);
     return buildReport(result, loaded, 'daemon');
   }
 
@@ -317,6 +343,16 @@ export class LiveGraph {
     await this.turns.idle();
     await this.lockReleased;
   }
+}
+
+/** What a client asks of a build besides its knobs (see BuildChoices). */
+export interface BuildRequest {
+  readonly targets?: readonly string[];
+  /** The client's folder, for targets relative to it. */
+  readonly cwd?: string;
+  readonly jobs?: number;
+  readonly failureLimit?: number;
+  readonly colour?: boolean;
 }
 
 /** How long after a build or a reload the daemon collects its garbage (see collectSoon). */

@@ -1,6 +1,9 @@
 import type { ProjectOptions } from '../osv/project.js';
-import { buildReport, statusReport, whyReport, type BuildReport, type StatusReport, type WhyReport } from './answers.js';
+import { buildReport, dryRunReport, resolveTargets, statusReport, whyReport, type BuildReport, type DryRunReport, type StatusReport, type WhyReport } from './answers.js';
+import type { ProgressEvent } from './buildChoices.js';
+import type { BuildRequest } from './liveGraph.js';
 import { Session, type LockHolder } from './session.js';
+import { statsReport, type StatsReport } from './stats.js';
 
 /**
  * The commands when no daemon runs: open the tree's state in this process, answer, close.
@@ -34,19 +37,45 @@ function thisCommand(): string {
   return ['osvd', ...process.argv.slice(2)].join(' ');
 }
 
-export function build(opts: ProjectOptions, sets: readonly string[], onEvent?: (e: unknown) => void, onWait?: OnWait, signal?: AbortSignal): Promise<BuildReport> {
+export function build(
+  opts: ProjectOptions,
+  sets: readonly string[],
+  onEvent: ((e: ProgressEvent) => void) | undefined,
+  request: BuildRequest,
+  onWait?: OnWait,
+  signal?: AbortSignal,
+): Promise<BuildReport> {
   return withSession(opts, async (s) => {
     const { lock } = await s.lockBuilds(thisCommand(), onWait, signal);
     try {
       // A database found corrupt in the middle is replaced and the build runs again, from scratch.
       return await s.recoveringDatabase(async () => {
         const loaded = await s.graph(s.project(sets));
-        const result = await s.build(loaded, onEvent, 0, undefined, signal);
+        const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
+        const result = await s.build(loaded, onEvent, 0, undefined, { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour, signal });
         return buildReport(result, result.reloaded ?? loaded, 'one-shot');
       }, warn);
     } finally {
       lock.release();
     }
+  });
+}
+
+/** `osvd build -n`: the plan of the targets (or of everything), with reasons; nothing runs or is recorded. */
+export function dryRun(opts: ProjectOptions, sets: readonly string[], request: BuildRequest): Promise<DryRunReport> {
+  return withSession(opts, async (s) => {
+    const loaded = await s.graph(s.project(sets));
+    const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
+    const scope = targets ? loaded.graph.withUpstream(targets) : new Set(loaded.graph.actions.keys());
+    return dryRunReport(loaded, s.plan(loaded, scope, scope), 'one-shot');
+  });
+}
+
+/** `osvd stats`; `zero`: start counting afresh first. */
+export function stats(opts: ProjectOptions, zero: boolean): Promise<StatsReport> {
+  return withSession(opts, (s) => {
+    if (zero) s.counters.zero();
+    return statsReport(s);
   });
 }
 

@@ -115,12 +115,12 @@ export function writeReport(opts: ProjectOptions, req: ReportRequest): Promise<R
 
 /**
  * What the actions of the build printed (their warnings): a failed action's recorded message, and for
- * one that ran its last run's output where the build records it. Undefined when there is none.
+ * one that ran its last run's output. Undefined when there is none.
  */
 function printedBy(s: Session, timeline: BuildTimeline): Map<string, string> | undefined {
   const out = new Map<string, string>();
   for (const a of timeline.actions) {
-    const text = a.state === 'failed' ? s.traces.lastFailure(a.id) : a.state === 'ran' ? (s.traces.lastRun(a.id) as { printed?: string } | undefined)?.printed : undefined;
+    const text = a.state === 'failed' ? s.traces.lastFailure(a.id) : a.state === 'ran' ? s.traces.lastRun(a.id)?.printed : undefined;
     if (text) out.set(a.id, text);
   }
   return out.size > 0 ? out : undefined;

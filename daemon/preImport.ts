@@ -28,5 +28,6 @@ export function mergeResults(first: BuildResult, rest: BuildResult): BuildResult
     raced: [...first.raced, ...rest.raced],
     racedBecause: { ...first.racedBecause, ...rest.racedBecause },
     durationMs: first.durationMs + rest.durationMs,
+    jobs: { limit: rest.jobs.limit, peak: Math.max(first.jobs.peak, rest.jobs.peak) },
   };
 }

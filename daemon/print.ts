@@ -1,5 +1,5 @@
 import type { PlanState } from '../graph/plan.js';
-import type { BuildReport, StatusReport, WhyNode, WhyReport } from './answers.js';
+import type { BuildReport, DryRunEntry, DryRunReport, StatusReport, WhyNode, WhyReport } from './answers.js';
 import { distributedLines } from './distributedText.js';
 
 /** User-facing output: short lines for people, one JSON object with --json. */
@@ -32,17 +32,40 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
     }
   }
   lines.push(...distributedLines(r.distributed));
-  for (const f of r.failed) {
-    lines.push(`FAILED ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);
-    lines.push(f.message.split('\n').map((l) => `  | ${l}`).join('\n'));
-  }
+  // What failed was printed as it failed (with its command and output): the summary names it again.
+  for (const f of r.failed.slice(0, 20)) lines.push(`FAILED: ${f.kind} ${f.output}${f.source ? ` (${f.source})` : ''}`);
+  if (r.failed.length > 20) lines.push(`FAILED: ... and ${r.failed.length - 20} more`);
   const k = r.knobs;
   const knobs = `profile ${k.conf_drivers_profile}, hide_symbols ${k.conf_hide_symbols}${k.app ? `, app ${k.app}` : ''}${k.conf_version_script ? `, version script ${k.conf_version_script}` : ''}`;
   lines.push(
     `osvd: ${r.ok ? 'build ok' : 'build FAILED'} in ${(r.durationMs / 1000).toFixed(2)} s [${k.mode}.${k.arch}, ${knobs}]: ` +
       `${r.ran.length} ran, ${r.restored.length} restored, ${r.cutoff.length ? `${r.cutoff.length} kept (preprocessed input unchanged), ` : ''}${r.upToDate} up to date` +
       (r.failed.length ? `, ${r.failed.length} failed, ${r.skipped.length} skipped` : '') +
-      (r.via === 'daemon' ? ' (daemon)' : ''),
+      (r.via === 'daemon' ? ' (daemon)' : '') +
+      (r.stopped ? `\nosvd: stopped after ${r.failed.length} failure${r.failed.length > 1 ? 's' : ''} (-k N or --keep-going to go on)` : ''),
+  );
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** `osvd build -n`: each stale action with what would happen and why (-v: and its commands), then the counts. */
+export function printDryRun(r: DryRunReport, o: { json?: boolean; verbose?: boolean }): void {
+  if (o.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const lines: string[] = [];
+  const list = (entries: readonly DryRunEntry[], what: string): void => {
+    for (const e of entries) {
+      lines.push(`${what.padEnd(14)} ${e.kind.padEnd(8)} ${e.output}  (${e.reason})`);
+      if (o.verbose) for (const c of e.commands) lines.push(`    ${c}`);
+    }
+  };
+  list(r.run, 'would run');
+  list(r.restore, 'would restore');
+  list(r.pending, 'may run');
+  if (r.pending.length) lines.push(`  (may run: reads what a stale action writes; runs unless that comes out byte for byte the same)`);
+  lines.push(
+    `osvd: dry run${r.via === 'daemon' ? ' (daemon)' : ''}: ${r.run.length} would run, ${r.restore.length} would be restored, ${r.pending.length} may run, ${r.upToDate} up to date; nothing was run or recorded`,
   );
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -112,6 +135,12 @@ export function printWhy(w: WhyReport, o: { json?: boolean }): void {
     const changed = w.lastRun.changedSincePrevious.length ? (w.lastRun.cutoff ? ', although:' : ', because:') : '';
     lines.push(w.lastRun.cutoff ? `last checked ${when}: ${CUTOFF_TEXT}, the compile did not run${changed}` : `last built ${when} in ${w.lastRun.durationMs} ms${changed}`);
     for (const c of w.lastRun.changedSincePrevious.slice(0, 8)) lines.push(`  - ${c.text}`);
+    if (w.lastRun.printed) lines.push('its commands printed:', ...indent(w.lastRun.printed));
   }
+  if (w.lastFailure !== undefined) lines.push('its last attempt FAILED:', ...indent(w.lastFailure));
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+function indent(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n').map((l) => `  | ${l}`);
 }

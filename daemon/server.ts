@@ -5,12 +5,13 @@ import { isOsvdError, OsvdError } from '../base/errors.js';
 import { isAlive } from '../base/process.js';
 import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
-import type { BuildEvent } from '../graph/builder.js';
+import type { ProgressEvent } from './buildChoices.js';
 import { ClientBuilds } from './clientBuilds.js';
-import { LiveGraph, type DaemonOptions } from './liveGraph.js';
+import { LiveGraph, type BuildRequest, type DaemonOptions } from './liveGraph.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
 import { Session } from './session.js';
+import { statsReport } from './stats.js';
 
 /**
  * The long-running daemon, one per tree: it claims the tree's daemon slot, listens on its socket and
@@ -161,26 +162,34 @@ export class Daemon {
         case 'build': {
           if (params.detach === true) {
             // Not tied to this client: it goes on when the client goes away.
-            void this.live.build(sets, undefined).catch((err) => this.log.warn({ err }, 'a detached build did not complete'));
+            void this.live.build(sets, undefined, { ...buildRequest(params), colour: false }).catch((err) => this.log.warn({ err }, 'a detached build did not complete'));
             result = { detached: true, pid: process.pid };
             break;
           }
           // Up-to-date actions are not sent one by one (10,000 messages for a one-TU rebuild at 10,000
           // TUs): the events of what runs carry the count of what finished.
           const onEvent = params.events
-            ? (event: BuildEvent): void => {
+            ? (event: ProgressEvent): void => {
                 if (event.type === 'done' && event.state === 'upToDate' && event.finished !== event.total) return;
-                send(socket, { id, event: { ...event, etaMs: this.live.progress()?.etaMs ?? null } });
+                // The commands go along only when the client prints them (-v).
+                send(socket, { id, event: event.type === 'start' && !params.verbose ? { ...event, commands: undefined } : event });
               }
             : undefined;
           result = await this.clientBuilds.run(socket, id, (signal) =>
-            this.live.build(sets, onEvent, { signal, onWait: (holder) => send(socket, { id, event: { type: 'waiting', holder } }) }),
+            this.live.build(sets, onEvent, buildRequest(params), { signal, onWait: (holder) => send(socket, { id, event: { type: 'waiting', holder } }) }),
           );
           break;
         }
         case 'cancel':
           this.clientBuilds.cancel(socket, Number(params.build));
           result = { ok: true };
+          break;
+        case 'stats':
+          if (params.zero === true) this.session.counters.zero();
+          result = statsReport(this.session);
+          break;
+        case 'dryRun':
+          result = await this.live.dryRun(sets, buildRequest(params));
           break;
         case 'refresh':
           await this.live.refresh();
@@ -248,6 +257,18 @@ function memoryMb(): NonNullable<DaemonInfo['memory']> {
   const m = process.memoryUsage();
   const mb = (n: number): number => Math.round(n / 2 ** 20);
   return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) };
+}
+
+/** A build request's choices, as far as they are well formed (the client checked them). */
+function buildRequest(params: Record<string, unknown>): BuildRequest {
+  const whole = (v: unknown, min: number): number | undefined => (Number.isSafeInteger(v) && (v as number) >= min ? (v as number) : undefined);
+  return {
+    targets: Array.isArray(params.targets) ? params.targets.filter((t): t is string => typeof t === 'string') : undefined,
+    cwd: typeof params.cwd === 'string' ? params.cwd : undefined,
+    jobs: whole(params.jobs, 1),
+    failureLimit: whole(params.failureLimit, 0),
+    colour: params.colour === true,
+  };
 }
 
 function errorBody(err: unknown): ErrorBody {

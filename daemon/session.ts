@@ -3,7 +3,6 @@ import path from 'node:path';
 import { crashPoint } from '../base/crashPoint.js';
 import type { StateDatabaseError } from '../base/errors.js';
 import { BuildLock, lockTree, type LockHolder } from '../cache/buildLock.js';
-import type { BuildSummary } from '../cache/history.js';
 import { RemoteStore, type RemoteCacheReport } from '../cache/remoteStore.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { StateDb } from '../cache/stateDb.js';
@@ -15,16 +14,19 @@ import { ShellPool } from '../graph/executor.js';
 import { BuildGraph } from '../graph/graph.js';
 import { hashValue } from '../graph/hash.js';
 import { planBuild, type Plan } from '../graph/plan.js';
-import { timelineOf, type BuildTimeline } from '../graph/timeline.js';
 import { resolveCache } from '../osv/cacheConfig.js';
 import { parseSets } from '../osv/knobs.js';
 import { mapRootAway } from '../osv/pathMap.js';
+import { withColour } from '../osv/recipes.js';
 import { Toolchain } from '../osv/toolchain.js';
 import { CompileCommandsFile } from '../osv/compileCommands.js';
 import { launcherFor } from '../osv/distribute.js';
 import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
+import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
+import { countShared, recordFinishedBuild } from './buildRecord.js';
 import { mergeResults, preImportActions } from './preImport.js';
+import { RunningBuild } from './runningBuild.js';
 
 export type { LockHolder, RemoteCacheReport };
 
@@ -80,6 +82,7 @@ export class Session {
   get history() { return this.state.history; } // prettier-ignore
   get imports() { return this.state.imports; } // prettier-ignore
   get settings() { return this.state.settings; } // prettier-ignore
+  get counters() { return this.state.counters; } // prettier-ignore
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
@@ -219,14 +222,6 @@ export class Session {
     this.traces.clearCache();
   }
 
-  /**
-   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
-   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
-   * first; when they changed such a file, the build is imported again before the rest runs, so the
-   * first build links what the second would (make does the same when it remakes a makefile).
-   * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
-   * be up to date, when the caller knows (see BuildOptions.dirty).
-   */
   /** Take the tree's build lock (`onWait` says for whom it waits) and kill what dead osvd processes left running (see lockTree). */
   async lockBuilds(command: string, onWait?: (holder: LockHolder | undefined) => void, signal?: AbortSignal): Promise<{ lock: BuildLock; reaped: number }> {
     const locked = await lockTree(this.base.stateDir, command, onWait, signal);
@@ -239,10 +234,33 @@ export class Session {
     return BuildLock.holder(this.base.stateDir);
   }
 
-  async build(loaded: LoadedGraph, onEvent?: (e: BuildEvent) => void, niceness = 0, dirty?: ReadonlySet<string>, signal?: AbortSignal): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
+  /**
+   * Build a loaded graph. Actions that write what make reads while it parses the Makefile (the app's
+   * version script, which OSv's Makefile greps to choose iconv objects; Kconfig's kernel_conf.mk) run
+   * first; when they changed such a file, the build is imported again before the rest runs, so the
+   * first build links what the second would (make does the same when it remakes a makefile).
+   * `reloaded` is the graph built then, when it is not `loaded`. `dirty`: the only actions that may not
+   * be up to date, when the caller knows (see BuildOptions.dirty). `choices`: targets, -j, -k, colours,
+   * the signal that stops it.
+   */
+  async build(
+    loaded: LoadedGraph,
+    onEvent?: (e: ProgressEvent) => void,
+    niceness = 0,
+    dirty?: ReadonlySet<string>,
+    choices: BuildChoices = {},
+  ): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
     await this.tidying;
     const startedAt = Date.now();
     const remoteBefore = this.remote?.counters();
+    const jobs = choices.jobs ?? loaded.project.jobs;
+    const tracker = choices.tracker ?? this.tracker(loaded, choices, dirty);
+    const track = (e: BuildEvent): void => {
+      tracker.track(e);
+      onEvent?.({ ...e, etaMs: tracker.etaMs() });
+    };
+    // The actions before the import run whatever the targets: make reads what they write.
+    const { targets, tracker: _, ...runChoices } = choices;
     let prepared: BuildResult | undefined;
     let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
@@ -254,7 +272,7 @@ export class Session {
           (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
           (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
         );
-        prepared = await this.runGraph(loaded.project, sub, onEvent, niceness, undefined, signal);
+        prepared = await this.runGraph(loaded.project, sub, track, niceness, undefined, runChoices);
         if (prepared.ok && this.parsedFilesChanged(loaded)) {
           this.graphs.delete(this.graphKey(loaded.project));
           this.log.info('an action rewrote a file make reads while parsing: importing again');
@@ -268,7 +286,9 @@ export class Session {
         for (const f of prepared.failed) for (const d of loaded.graph.downstreamOf(f.id)) skipped.add(d);
         result = { ...prepared, skipped: [...prepared.skipped, ...skipped] };
       } else {
-        result = await this.runGraph(loaded.project, loaded.graph, onEvent, niceness, dirty, signal);
+        // A target named by a path is found again in a graph imported anew (its ids are paths too).
+        const stillThere = targets?.filter((t) => loaded.graph.actions.has(t));
+        result = await this.runGraph(loaded.project, loaded.graph, track, niceness, dirty, { ...runChoices, targets: stillThere });
       }
       if (prepared && prepared.ok) result = mergeResults(prepared, result);
     } catch (err) {
@@ -287,17 +307,19 @@ export class Session {
     const tidied = loaded;
     if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
     else await this.tidy(loaded);
-    this.recordBuild(loaded, result, startedAt, { raced: result.racedBecause, ...(result.distributed ? { distributed: result.distributed } : {}) },
-      // Launched compiles run beside the local jobs: the timeline has a row for each slot of both.
-      timelineOf(result, loaded.project.jobs + (result.distributed?.slots ?? 0)),
-    );
-    for (const f of result.failed) this.log.warn({ action: f.id, exitCode: f.exitCode }, 'action failed');
+    recordFinishedBuild(this, loaded, result, startedAt, jobs);
     const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
     if (remoteCache) {
       for (const w of remoteCache.warnings) this.log.warn(w);
       this.log.info({ remoteCache }, 'remote cache');
+      countShared(this, remoteCache);
     }
     return { ...result, ...(reloaded ? { reloaded } : {}), ...(remoteCache ? { remoteCache } : {}) };
+  }
+
+  /** The shared cache this session uses, if any (for osvd stats). */
+  get sharedCache(): { readonly url: string; readonly mode: string } | undefined {
+    return this.remote?.settings;
   }
 
   /** Finish the shared cache's uploads (a daemon about to stop). */
@@ -305,14 +327,22 @@ export class Session {
     await this.remote?.flush();
   }
 
-  private async runGraph(project: Project, graph: BuildGraph, onEvent: ((e: BuildEvent) => void) | undefined, niceness: number, dirty: ReadonlySet<string> | undefined, signal: AbortSignal | undefined): Promise<BuildResult> {
-    this.log.info({ knobs: project.knobs, actions: graph.actions.size }, 'build started');
+  private async runGraph(
+    project: Project,
+    graph: BuildGraph,
+    onEvent: ((e: BuildEvent) => void) | undefined,
+    niceness: number,
+    dirty: ReadonlySet<string> | undefined,
+    choices: Omit<BuildChoices, 'tracker'>,
+  ): Promise<BuildResult> {
+    const jobs = choices.jobs ?? project.jobs;
+    this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
     const stateRel = path.relative(project.root, project.stateDir);
     const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
     return build(graph, this.services, {
       root: project.root,
-      jobs: project.jobs,
+      jobs,
       context: project.knobs,
       onEvent,
       niceness,
@@ -321,8 +351,11 @@ export class Session {
       shells,
       outputFolders: [project.outDir],
       skipFolder: (rel) => rel === stateRel,
+      targets: choices.targets,
+      failureLimit: choices.failureLimit ?? 1,
+      commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
       shared: this.remote,
-      signal,
+      signal: choices.signal,
       preprocess: project.config.preprocess,
       launcher,
     });
@@ -348,7 +381,10 @@ export class Session {
     if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
     try {
       const evicted = this.store.evict();
-      if (evicted) this.log.info({ evicted }, 'the store evicted its least recently used outputs');
+      if (evicted) {
+        this.log.info({ evicted }, 'the store evicted its least recently used outputs');
+        this.counters.add({ evicted });
+      }
     } catch (err) {
       this.log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
@@ -357,25 +393,6 @@ export class Session {
   /** Resolves once the last build's housekeeping is done (see tidy); it never fails. */
   async idle(): Promise<void> {
     await this.tidying;
-  }
-
-  /** The build's summary, in the history and the log. */
-  private recordBuild(loaded: LoadedGraph, result: BuildResult, startedAt: number, more: object, timeline?: BuildTimeline): void {
-    const summary: BuildSummary = {
-      startedAt,
-      finishedAt: Date.now(),
-      ok: result.ok,
-      ran: result.ran.length,
-      restored: result.restored.length,
-      cutoff: result.cutoff.length,
-      upToDate: result.upToDate,
-      failed: result.failed.length,
-      durationMs: Math.round(result.durationMs),
-      knobs: loaded.project.knobs,
-      ranOutputs: result.ran.slice(0, 200).map((e) => e.output),
-    };
-    this.history.add(summary, timeline);
-    this.log.info({ ...summary, ...more }, result.ran.length + result.restored.length + result.failed.length ? 'build finished' : 'build finished: up to date');
   }
 
   /**
@@ -392,11 +409,18 @@ export class Session {
     }
   }
 
-  /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-  recordUpToDate(loaded: LoadedGraph, result: BuildResult): void {
-    this.writeCompileCommands(loaded);
-    this.recordBuild(loaded, result, Date.now() - Math.round(result.durationMs), {});
+  /**
+   * A tracker of a build's progress. With `dirty` (the daemon's plan) the actions that may run
+   * are known; otherwise every action of the build is a candidate.
+   */
+  tracker(loaded: LoadedGraph, choices: BuildChoices, dirty?: ReadonlySet<string>): RunningBuild {
+    const { graph, project } = loaded;
+    const scope = choices.targets ? graph.withUpstream(choices.targets) : graph.actions.keys();
+    const candidates: string[] = [];
+    for (const id of scope) if (!dirty || dirty.has(id)) candidates.push(id);
+    return new RunningBuild(candidates, dirty !== undefined, choices.jobs ?? project.jobs, (id) => this.traces.lastRun(id)?.durationMs);
   }
+
 
   /**
    * What a build would do now; reasons are worked out for the actions in `explain`. `only`: these

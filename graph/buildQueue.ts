@@ -18,6 +18,7 @@ export class BuildQueue {
   /**
    * `priority`: the order to start ready actions in, highest first (see criticalPaths). `only`: the
    * actions to build, waiting only for each other (default: every action); the others count as done.
+   * The targets' upstream (`make foo.o`) or the daemon's dirty actions, or both at once.
    */
   constructor(
     private readonly graph: BuildGraph,

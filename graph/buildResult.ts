@@ -15,6 +15,8 @@ export interface RanEntry {
   readonly durationMs: number;
   /** When its commands started and ended (ms since the build started), and the job slot they ran in. */
   readonly time: SlotTime;
+  /** What its commands printed (warnings), escapes and all; absent when nothing. */
+  readonly printed?: string;
 }
 
 /** An action's place on the build's timeline: ms since the build started, and its job slot (0-based). */
@@ -70,14 +72,48 @@ export interface BuildResult {
   /** For each raced action, the inputs (or discovered dependencies) that changed while it ran. */
   readonly racedBecause: Record<string, string[]>;
   readonly durationMs: number;
+  /** The build stopped starting actions after its failure limit (see BuildOptions.failureLimit). */
+  readonly stopped: boolean;
+  /** The job limit, and the most commands that ran at once. */
+  readonly jobs: { readonly limit: number; readonly peak: number };
   /** The chain of dependent actions whose durations add up to the most (see criticalChain), first to last. */
   readonly criticalPath?: readonly string[];
   /** With a launcher: what it said about the compiles it ran (remote, local, fallen back). */
   readonly distributed?: LaunchReport;
 }
 
+/**
+ * What a build reports as it goes. `finished` of `total` counts the actions this build looks at:
+ * those of its targets, less those the caller knew to be up to date (BuildOptions.dirty), as ninja
+ * counts the edges its plan holds; those send no event.
+ */
 export type BuildEvent =
-  | { readonly type: 'start'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly running: number }
-  | { readonly type: 'done'; readonly id: string; readonly output: string; readonly kind: ActionKind; readonly state: FinishState; readonly finished: number; readonly total: number; readonly durationMs: number };
+  | {
+      readonly type: 'start';
+      readonly id: string;
+      readonly output: string;
+      readonly kind: ActionKind;
+      readonly running: number;
+      readonly finished: number;
+      readonly total: number;
+      /** The commands it runs (its own: the key's, not a terminal's variant). */
+      readonly commands: readonly string[];
+    }
+  | {
+      readonly type: 'done';
+      readonly id: string;
+      readonly output: string;
+      readonly kind: ActionKind;
+      readonly state: FinishState;
+      readonly finished: number;
+      readonly total: number;
+      readonly durationMs: number;
+      /** What its commands printed, escapes and all (ran or failed, when anything). */
+      readonly printed?: string;
+      /** When it failed: the command that failed, its exit status, and a hint when there is one. */
+      readonly command?: string;
+      readonly exitCode?: number | null;
+      readonly hint?: string;
+    };
 
 export type FinishState = 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';

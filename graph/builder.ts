@@ -51,6 +51,16 @@ export interface BuildOptions {
    * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
    */
   readonly shells?: ShellPool;
+  /** Build only these actions and what they depend on (`make foo.o`); default: every action. */
+  readonly targets?: readonly string[];
+  /**
+   * Stop starting actions once this many have failed, and let those running finish (make stops at
+   * the first failure, ninja's -k N); 0 or absent: go on with everything that does not depend on a
+   * failure (make -k).
+   */
+  readonly failureLimit?: number;
+  /** The commands to run for an action when they differ from its own (see RunSetting.commandsFor). */
+  readonly commandsFor?: (action: Action) => readonly string[];
   /**
    * The build folders, relative to the root: every file an action writes under them is one of its
    * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
@@ -95,6 +105,8 @@ export async function build(graph: BuildGraph, services: BuildServices, options:
 class Builder {
   private readonly started = performance.now();
   private readonly queue: BuildQueue;
+  /** The actions this build walks (see the constructor); undefined: every action. */
+  private readonly only: ReadonlySet<string> | undefined;
   private readonly result: Mutable<BuildResult>;
   private readonly setting: RunSetting;
   private readonly cutoff: PreprocessCutoff;
@@ -104,9 +116,17 @@ class Builder {
   /** Actions whose commands have finished and whose run is being recorded (their job slot is free). */
   private recording = 0;
   private pumpScheduled = false;
+  /** Commands that failed so far, and whether that reached the failure limit: nothing more starts. */
+  private failures = 0;
+  private limitReached = false;
+  /** The progress count: actions looked at and finished, out of `lookedAt` (see BuildEvent). */
+  private progressed = 0;
+  private readonly lookedAt: number;
   /** Interrupted: nothing starts; `killed` once no command of the build runs any more. */
   private stopping = false;
   private killed = false;
+  /** Resolved: a shared-cache answer that comes after a build stopped at its failure limit changes nothing. */
+  private ended = false;
   /** Counted for OSVD_CRASH_AT (base/crashPoint.ts). */
   private recordedCount = 0;
   private readonly learner: OutputLearner;
@@ -123,15 +143,19 @@ class Builder {
     private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
-    const only = options.dirty;
+    // What this build walks: the targets' upstream (`make foo.o`), less what the caller knows to be up to date.
+    const scope = options.targets ? graph.withUpstream(options.targets) : undefined;
+    const only = scope && options.dirty ? new Set([...scope].filter((id) => options.dirty!.has(id))) : (options.dirty ?? scope);
+    this.only = only;
     this.queue = new BuildQueue(graph, criticalPaths(graph, (id) => traces.lastRun(id)?.durationMs, only), only);
-    const unseen = only ? graph.actions.size - only.size : 0;
-    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0 };
-    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, shared: options.shared, signal: options.signal };
+    const unseen = only ? (scope?.size ?? graph.actions.size) - only.size : 0;
+    this.result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: unseen, failed: [], skipped: this.queue.skipped, raced: [], racedBecause: {}, durationMs: 0, stopped: false, jobs: { limit: options.jobs, peak: 0 } };
+    this.setting = { graph, files, traces, store, shells, root: options.root, context: options.context, commandsFor: options.commandsFor, shared: options.shared, signal: options.signal };
     this.cutoff = new PreprocessCutoff(options.preprocess ?? 'auto', options.scratchDir ?? os.tmpdir());
     this.slots = new JobSlots(options.jobs, options.launcher?.slots ?? 0);
     if (options.shared) this.lookups = new SharedLookups(options.shared, graph, options.context, () => this.pump(), (err) => this.reject(err));
     this.learner = new OutputLearner(options.root, options.outputFolders ?? [], options.skipFolder ?? (() => false));
+    this.lookedAt = this.queue.total;
   }
 
   run(): Promise<BuildResult> {
@@ -165,6 +189,7 @@ class Builder {
 
   private pump(): void {
     this.pumpScheduled = false;
+    if (this.ended) return;
     if (this.stopping) {
       if (this.killed && this.slots.total === 0 && this.recording === 0) this.reject(this.interruption());
       return;
@@ -174,6 +199,8 @@ class Builder {
       // requests during a build (a no-op build decides thousands in a row).
       let decided = 0;
       for (;;) {
+        // Past the failure limit nothing more starts (see the end below).
+        if (this.limitReached) break;
         const open = this.waitingOpen[0];
         if (open && this.learner.mayStart(true) && this.slots.free(open.pool)) {
           this.waitingOpen.shift();
@@ -204,13 +231,18 @@ class Builder {
         decided++;
         this.decideAndStart(this.graph.get(id));
       }
-      const idle = this.slots.total === 0 && this.recording === 0 && this.waitingOpen.length === 0 && !this.slots.hasWaiting() && !this.lookups?.busy && !this.queue.hasReady();
-      if (idle && this.lookups?.releaseDeferred()) {
+      // Past the failure limit, what waits (ready, answered by the shared cache, an open action or a job
+      // waiting for its turn) never starts: the build ends once what runs has finished.
+      const settled = this.slots.total === 0 && this.recording === 0;
+      const idle = settled && (this.limitReached || (this.waitingOpen.length === 0 && !this.slots.hasWaiting() && !this.lookups?.busy && !this.queue.hasReady()));
+      if (idle && !this.limitReached && this.lookups?.releaseDeferred()) {
         setImmediate(() => this.pump());
         return;
       }
       if (idle) {
+        this.ended = true;
         this.result.durationMs = performance.now() - this.started;
+        this.result.stopped = this.limitReached && !this.queue.allAccounted();
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         if (this.options.launcher) this.result.distributed = this.options.launcher.report();
@@ -269,17 +301,21 @@ class Builder {
     if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
     const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.slots.take(pool);
+    if (this.slots.total > this.result.jobs.peak) this.result.jobs = { limit: this.options.jobs, peak: this.slots.total };
     const slot = this.takeSlot();
     const startMs = this.now();
     let time: SlotTime | undefined;
-    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.slots.total });
+    this.options.onEvent?.({ type: 'start', id, output: primaryOutput(action), kind: action.kind, running: this.slots.total, finished: this.progressed, total: this.lookedAt, commands: action.commands });
     // The job slot is given back as soon as the commands end: the next command starts while
-    // this run is hashed and recorded, rather than after.
-    const release = (): void => {
+    // this run is hashed and recorded, rather than after. A failure counts from then on, so that
+    // nothing starts in its slot past the failure limit.
+    const release = (ok: boolean): void => {
       time = { slot, startMs, endMs: this.now() };
       this.busySlots[slot] = false;
       this.slots.give(pool);
       this.recording++;
+      const limit = this.options.failureLimit ?? 0;
+      if (!ok && ++this.failures >= limit && limit > 0) this.limitReached = true;
       this.pump();
     };
     // What an open action writes beyond what it names is learned from the build folders (OutputLearner).
@@ -297,7 +333,7 @@ class Builder {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
         this.addToResult(action, outcome, reason, reasons, time!);
-        this.finish(id, outcome.state, outcome.durationMs);
+        this.finish(id, outcome.state, outcome.durationMs, outcome);
         this.pump();
       },
       (err) => {
@@ -322,7 +358,7 @@ class Builder {
       this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
       return;
     }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time });
+    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time, ...(outcome.printed ? { printed: outcome.printed } : {}) });
     if (outcome.racedBecause) {
       this.result.raced.push(id);
       this.result.racedBecause[id] = outcome.racedBecause;
@@ -344,15 +380,25 @@ class Builder {
   private criticalPath(): string[] {
     const times = new Map<string, ActionTime>();
     for (const list of [this.result.ran, this.result.failed, this.result.restored]) for (const e of list) times.set(e.id, e.time);
-    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id), this.options.dirty);
+    return times.size === 0 ? [] : criticalChain(this.graph, (id) => times.get(id), this.only);
   }
 
   /** The action is done with (in whatever state): what waited for it may be ready now. */
-  private finish(id: string, state: FinishState, durationMs: number): void {
+  private finish(id: string, state: FinishState, durationMs: number, outcome?: RunOutcome | CutoffOutcome): void {
     this.queue.finish(id, state === 'failed');
     this.lookups?.finished(id);
+    this.progressed++;
+    const onEvent = this.options.onEvent;
+    if (!onEvent) return;
     const action = this.graph.get(id);
-    this.options.onEvent?.({ type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.queue.finished, total: this.queue.total, durationMs });
+    const event: Mutable<Extract<BuildEvent, { type: 'done' }>> = { type: 'done', id, output: primaryOutput(action), kind: action.kind, state, finished: this.progressed, total: this.lookedAt, durationMs };
+    if (outcome && outcome.state !== 'cutoff' && outcome.printed) event.printed = outcome.printed;
+    if (outcome?.state === 'failed') {
+      event.command = outcome.command;
+      event.exitCode = outcome.exitCode;
+      if (outcome.hint) event.hint = outcome.hint;
+    }
+    onEvent(event);
   }
 }
 

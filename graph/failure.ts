@@ -13,17 +13,21 @@ export function failureMessage(action: Pick<Action, 'kind'>, exec: { readonly ex
   if (command) lines.push(`$ ${command.length > 2000 ? `${command.slice(0, 2000)} ...` : command}`);
   if (output) lines.push(output);
   else lines.push(`(exit status ${exec.exitCode ?? 'unknown: killed by a signal'}, no output)`);
-  const missing = exec.exitCode === 127 ? notFoundWord(output) : undefined;
-  const first = command ? firstWord(command) : undefined;
-  if (missing !== undefined) {
-    const compiler = action.kind === 'compile' && first !== undefined && baseName(missing) === baseName(first);
-    lines.push(
-      compiler
-        ? `(the compiler '${missing}' was not found: is it installed and on PATH?)`
-        : `(the shell did not find '${missing}'${/^(?:[\w.-]+-)?(?:objdump|objcopy|ld|nm|strip|readelf|ar|as)$/.test(baseName(missing)) ? '; it comes with binutils' : ''})`,
-    );
-  }
+  const hint = failureHint(action, exec);
+  if (hint !== undefined) lines.push(hint);
   return lines.join('\n');
+}
+
+/** The hint a failure's message ends with, when the shell said which command it did not find. */
+export function failureHint(action: Pick<Action, 'kind'>, exec: { readonly exitCode: number | null; readonly output: string; readonly failedCommand?: string }): string | undefined {
+  const missing = exec.exitCode === 127 ? notFoundWord(exec.output.trim()) : undefined;
+  if (missing === undefined) return undefined;
+  const command = exec.failedCommand?.trim();
+  const first = command ? firstWord(command) : undefined;
+  const compiler = action.kind === 'compile' && first !== undefined && baseName(missing) === baseName(first);
+  return compiler
+    ? `(the compiler '${missing}' was not found: is it installed and on PATH?)`
+    : `(the shell did not find '${missing}'${/^(?:[\w.-]+-)?(?:objdump|objcopy|ld|nm|strip|readelf|ar|as)$/.test(baseName(missing)) ? '; it comes with binutils' : ''})`;
 }
 
 /** The word the shell reports as not found (`/bin/sh: 1: make:: not found`, `sh: foo: command not found`). */

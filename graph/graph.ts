@@ -144,6 +144,17 @@ export class BuildGraph {
     return seen;
   }
 
+  /** The actions `ids` (each must be in the graph) and every action they depend on. */
+  withUpstream(ids: Iterable<string>): Set<string> {
+    const all = new Set<string>();
+    for (const id of ids) {
+      this.get(id);
+      all.add(id);
+      for (const u of this.upstreamOf(id)) all.add(u);
+    }
+    return all;
+  }
+
   /** A topological order (Kahn's algorithm), stable with respect to insertion order; computed once. */
   topologicalOrder(): readonly string[] {
     this.order ??= this.computeOrder();

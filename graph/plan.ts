@@ -186,6 +186,24 @@ export class LivePlan implements Plan {
   }
 
   /**
+   * The plan of `scope` (actions with everything upstream of them) with the reasons of its stale
+   * actions worked out (the live plan keeps none): for a dry run. The live plan does not change.
+   */
+  explained(scope: ReadonlySet<string>): Plan {
+    const entries = new Map<string, PlanEntry>();
+    const counts: Record<PlanState, number> = { upToDate: 0, restore: 0, run: 0, pending: 0 };
+    const isDirty = (d: string): boolean => this.entries.get(d)?.state !== 'upToDate';
+    for (const id of this.order) {
+      if (!scope.has(id)) continue;
+      const known = this.entries.get(id)!;
+      const entry = known.state === 'upToDate' ? known : planAction(this.graph, this.services, this.context, id, isDirty, true, known.state === 'pending');
+      entries.set(id, entry);
+      counts[entry.state]++;
+    }
+    return { entries, counts };
+  }
+
+  /**
    * Re-decide these actions and, transitively, the readers of their outputs: a state depends on what
    * an action reads, so only a reader can become pending or stop being so. Actions merely ordered
    * after them are not looked at: every compile waits for the generator of drivers_config.h, which

@@ -51,7 +51,7 @@ export class PreprocessCutoff {
    * unchanged. `look` and `launched` are runAndRecord's (open outputs, a launcher's commands); the
    * preprocessing itself runs here.
    */
-  async run(action: Action, preKey: string, s: RunSetting, release: () => void, look?: () => string[], launched?: LaunchedRun): Promise<RunOutcome | CutoffOutcome> {
+  async run(action: Action, preKey: string, s: RunSetting, release: (ok: boolean) => void, look?: () => string[], launched?: LaunchedRun): Promise<RunOutcome | CutoffOutcome> {
     const recipe = action.preprocess;
     const runIt = (annotate?: RunAnnotation): Promise<RunOutcome> => runAndRecord(action, preKey, s, release, { look, annotate, launched });
     if (!recipe || this.mode === 'never') return runIt();
@@ -63,11 +63,11 @@ export class PreprocessCutoff {
       const pp = await this.preprocess(action, recipe, s);
       if (s.signal?.aborted) {
         // Stopped while preprocessing (its shell was killed): the compile must not start.
-        release();
+        release(false);
         throw new Error('the build was stopped');
       }
       if (pp.hash === known.hash && this.keep(action, preKey, last, pp, s)) {
-        release();
+        release(true);
         return { state: 'cutoff', durationMs: pp.ms };
       }
       return runIt(async (run) => this.asRecorded(pp, run, action, s));

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripAnsi } from '../base/ansi.js';
 import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
 import { DepfileError, parseDepfile } from './depfile.js';
-import { failureMessage } from './failure.js';
+import { failureHint, failureMessage } from './failure.js';
 import type { ShellPool } from './executor.js';
 import type { LaunchedRun } from './launcher.js';
 import type { BuildGraph } from './graph.js';
@@ -22,15 +23,30 @@ export interface RunSetting extends BuildServices {
   readonly shells: ShellPool;
   readonly root: string;
   readonly context: BuildContext;
+  /**
+   * The commands to run for an action, when they differ from its own (a flag for the terminal's
+   * colours): its key and its record keep its own commands.
+   */
+  readonly commandsFor?: (action: Action) => readonly string[];
   /** The build's (BuildOptions.signal): once aborted, no command of it may start. */
   readonly signal?: AbortSignal;
   readonly shared?: SharedCache;
 }
 
+/** `printed`: what the commands printed (stdout and stderr as they came), escapes and all. */
 export type RunOutcome =
-  | { readonly state: 'failed'; readonly durationMs: number; readonly command?: string; readonly exitCode: number | null; readonly message: string }
+  | {
+      readonly state: 'failed';
+      readonly durationMs: number;
+      readonly command?: string;
+      readonly exitCode: number | null;
+      /** The failed command and its output without terminal escapes (failure.ts); `hint`, its last line when it has one. */
+      readonly message: string;
+      readonly printed: string;
+      readonly hint?: string;
+    }
   /** `racedBecause`: when inputs changed while it ran (the run is then not recorded), the first ten of them. */
-  | { readonly state: 'ran'; readonly durationMs: number; readonly racedBecause?: string[] };
+  | { readonly state: 'ran'; readonly durationMs: number; readonly printed: string; readonly racedBecause?: string[] };
 
 /** What else a run's record says, once its commands ended and it was found not raced (preprocessCutoff.ts). */
 export type RunAnnotation = (run: { readonly deps: readonly FileHash[]; readonly startedAt: number; readonly durationMs: number }) => Promise<Partial<Pick<RunRecord, 'preprocessed'>>>;
@@ -44,14 +60,14 @@ export interface RunExtras {
 
 /**
  * Run an action whose key (`preKey`, from the rebuilder) had no recorded result, and record it.
- * `release` is called as soon as its commands end, before the run is hashed and recorded. `look`, for
- * an action with open outputs, says right after its commands end which files it wrote without naming
+ * `release` is called as soon as its commands end, before the run is hashed and recorded, with whether
+ * they succeeded. `look`, for an action with open outputs, says right after its commands end which files it wrote without naming
  * them: they are recorded as its outputs with those it named and those it was seen writing before (a
  * generator that rewrites a file only when it changes still owns the files it left alone). `launched`:
  * the commands to run instead of the action's (a launcher's), recorded as the action's own. `annotate`
  * says what else its record holds, once it was found not raced.
  */
-export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: () => void, extras: RunExtras = {}): Promise<RunOutcome> {
+export async function runAndRecord(action: Action, preKey: string, s: RunSetting, release: (ok: boolean) => void, extras: RunExtras = {}): Promise<RunOutcome> {
   const { look, annotate, launched } = extras;
   const { files } = s;
   const before = inputHashes(action, files);
@@ -59,22 +75,25 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   let exec;
   let learned: string[] = [];
   try {
-    exec = await s.shells.run(action, s.root, launched);
+    exec = await s.shells.run(action, s.root, launched ?? (s.commandsFor ? { commands: s.commandsFor(action), env: action.env } : undefined));
   } catch (err) {
     // Its shell was killed (a build stopped): what the commands had written is cut short.
     removeOutputs(s.root, action);
-    throw err;
-  } finally {
     if (look) learned = look();
-    release();
+    release(false);
+    throw err;
   }
+  if (look) learned = look();
+  release(exec.ok);
   const outputPaths = learned.length || s.graph.learnedOutputsOf(action.id).length ? [...new Set([...action.outputs, ...s.graph.learnedOutputsOf(action.id), ...learned])] : action.outputs;
   for (const o of outputPaths) files.invalidate(o);
   if (!exec.ok) {
     removeOutputs(s.root, action);
-    const message = failureMessage(action, exec);
+    const plain = { exitCode: exec.exitCode, output: stripAnsi(exec.output), failedCommand: exec.failedCommand };
+    const message = failureMessage(action, plain);
+    const hint = failureHint(action, plain);
     s.traces.recordFailure(action.id, message);
-    return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message };
+    return { state: 'failed', durationMs: exec.durationMs, command: exec.failedCommand, exitCode: exec.exitCode, message, printed: exec.output, hint };
   }
 
   // An input that changed while the action ran makes this run untrustworthy: do not record it.
@@ -103,7 +122,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
       }
     }
   }
-  if (raced) return { state: 'ran', durationMs: exec.durationMs, racedBecause: changed.slice(0, 10) };
+  if (raced) return { state: 'ran', durationMs: exec.durationMs, printed: exec.output, racedBecause: changed.slice(0, 10) };
   const outputs: OutputRecord[] = [];
   for (const o of outputPaths) {
     const record = files.describe(o);
@@ -123,11 +142,19 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     context: s.context,
     durationMs: Math.round(exec.durationMs),
     finishedAt: Date.now(),
+    ...(exec.output ? { printed: keptOutput(stripAnsi(exec.output)) } : {}),
     ...more,
   };
   s.traces.recordRun(run);
   s.shared?.share(action, run);
-  return { state: 'ran', durationMs: exec.durationMs };
+  return { state: 'ran', durationMs: exec.durationMs, printed: exec.output };
+}
+
+/** A run's record keeps this much of what it printed (a record is read back for every action). */
+const PRINTED_KEPT = 16 * 1024;
+
+function keptOutput(text: string): string {
+  return text.length <= PRINTED_KEPT ? text : `${text.slice(0, PRINTED_KEPT)}\n[output cut]\n`;
 }
 
 /** The headers the action's depfile names and its traced inputs, with their hashes now. */

@@ -41,6 +41,8 @@ export interface RunRecord {
   readonly context: BuildContext;
   readonly durationMs: number;
   readonly finishedAt: number;
+  /** What the commands printed (warnings, as a rule), without terminal escapes; absent when nothing. */
+  readonly printed?: string;
   /** For a compile with a preprocess recipe: what preprocessing it gave (see preprocessCutoff.ts). */
   readonly preprocessed?: Preprocessed;
   /** The compile did not run: its preprocessed output was the one its outputs were built from. */

@@ -226,6 +226,26 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** gcc's and clang's flag for colours when their output is not a terminal (osvd captures it). */
+export const COLOUR_FLAG = '-fdiagnostics-color=always';
+/** A command's leading `VAR=value` words, then the program: where the colour flag goes after. */
+const LEADING_PROGRAM = /^(\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*)(\S+)(?=\s|$)/;
+
+/**
+ * A compile's commands with the colour flag after each compiler call that starts a command, for a
+ * terminal that shows colours; other actions' commands as they are. The action's key and record
+ * keep its own commands: the flag changes the messages, never the object.
+ */
+export function withColour(kind: ActionKind, commands: readonly string[]): readonly string[] {
+  if (kind !== 'compile') return commands;
+  return commands.map((c) => {
+    const m = LEADING_PROGRAM.exec(c);
+    if (!m || !COMPILERS.test(path.basename(m[2]!))) return c;
+    const end = m[0].length;
+    return `${c.slice(0, end)} ${COLOUR_FLAG}${c.slice(end)}`;
+  });
+}
+
 /** What a recipe writes, as far as its commands say. */
 export interface RecipeWrites {
   /** Files the commands name as what they write (`-o`, `of=`, a redirection, a copy's destination), as written. */

@@ -20,6 +20,11 @@ describe('build graph', () => {
     expect(order.indexOf('gen.h')).toBeLessThan(order.indexOf('a.o'));
     expect(order.indexOf('a.o')).toBeLessThan(order.indexOf('k.elf'));
     expect([...g.downstreamOf('gen.h')].sort()).toEqual(['a.o', 'k.elf']);
+    // A build of targets: them and what they need, through discovered dependencies too, nothing downstream.
+    expect([...g.withUpstream(['a.o'])].sort()).toEqual(['a.o', 'gen.h']);
+    expect([...g.withUpstream(['gen.h'])]).toEqual(['gen.h']);
+    expect([...g.withUpstream(['k.elf', 'a.o'])].sort()).toEqual(['a.o', 'gen.h', 'k.elf']);
+    expect(() => g.withUpstream(['nope.o'])).toThrow(GraphError);
   });
 
   it('names a dependency cycle and a file written by two actions', () => {

@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import ts from 'typescript';
 import { gatedCompilers as openGate, type Gate } from '../bench/gate.js';
 
 export type { Gate };
@@ -260,6 +261,20 @@ export function storeBlobs(root: string): Map<string, string> {
     if (fs.statSync(abs).isFile()) out.set(sha(abs), abs);
   }
   return out;
+}
+
+/**
+ * Type-check a tree's osv.config.ts as an editor's TypeScript server does: find the tsconfig.json
+ * nearest to the file, take its options and files, report the errors by file.
+ */
+export function editorErrors(root: string): string[] {
+  const configPath = ts.findConfigFile(root, ts.sys.fileExists);
+  if (!configPath) return ['no tsconfig.json'];
+  const read = ts.readConfigFile(configPath, ts.sys.readFile);
+  if (read.error) return [ts.flattenDiagnosticMessageText(read.error.messageText, '\n')];
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(configPath));
+  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  return [...parsed.errors, ...ts.getPreEmitDiagnostics(program)].map((d) => `${d.file ? path.relative(root, d.file.fileName) + ': ' : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
 
 /** Compilers held at a gate (bench/gate.ts); removed with the copies. */

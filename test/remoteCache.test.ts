@@ -137,6 +137,12 @@ describe('a shared cache on nginx (WebDAV)', () => {
     expect(filesHolding(secondRoot, secondRoot)).toEqual([]);
     // Reading never writes.
     expect(server.requests().slice(before).filter((l) => !/"(GET|HEAD) /.test(l))).toEqual([]);
+
+    // osvd stats counts the same, for each tree, with the cache it is configured with.
+    const stats = (root: string, mode: string): unknown => JSON.parse(osvdEnv(root, ['stats', '--json'], { OSVD_LOG: '', OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: mode }).stdout).shared;
+    expect(stats(firstRoot, 'readwrite')).toEqual({ url: server.url, mode: 'readwrite', hits: 0, misses: first.ran.length, uploads: shared, errors: 0, bytesDown: 0, bytesUp: first.remoteCache.bytesUp });
+    expect(stats(secondRoot, 'read')).toEqual({ url: server.url, mode: 'read', hits: shared, misses: NOT_SHARED.length, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0 });
+    expect(JSON.parse(osvd(secondRoot, ['stats', '--json']).stdout).shared).toBeNull();
   });
 
   it('a corrupt blob is caught by its hash: that one object is compiled, everything else restored, the kernel the same', () => {
