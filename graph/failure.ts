@@ -18,13 +18,19 @@ export function failureMessage(action: Pick<Action, 'kind'>, exec: { readonly ex
   return lines.join('\n');
 }
 
+/** gcc's and clang's drivers, as cross or versioned names (x86_64-linux-gnu-g++-12). */
+const COMPILER_DRIVER = /^(?:[\w.-]+-)?(?:g\+\+|gcc|c\+\+|cc|clang\+\+|clang)(?:-\d+(?:\.\d+)*)?$/;
+
 /** The hint a failure's message ends with, when the shell said which command it did not find. */
 export function failureHint(action: Pick<Action, 'kind'>, exec: { readonly exitCode: number | null; readonly output: string; readonly failedCommand?: string }): string | undefined {
   const missing = exec.exitCode === 127 ? notFoundWord(exec.output.trim()) : undefined;
   if (missing === undefined) return undefined;
   const command = exec.failedCommand?.trim();
   const first = command ? firstWord(command) : undefined;
-  const compiler = action.kind === 'compile' && first !== undefined && baseName(missing) === baseName(first);
+  // A compile, or a recipe that runs a compiler driver to compile and link at once (a host tool such
+  // as OSv's gen-ctype-data, libenviron.so): the missing first word is the compiler.
+  const isCompiler = action.kind === 'compile' || COMPILER_DRIVER.test(baseName(missing));
+  const compiler = isCompiler && first !== undefined && baseName(missing) === baseName(first);
   return compiler
     ? `(the compiler '${missing}' was not found: is it installed and on PATH?)`
     : `(the shell did not find '${missing}'${/^(?:[\w.-]+-)?(?:objdump|objcopy|ld|nm|strip|readelf|ar|as)$/.test(baseName(missing)) ? '; it comes with binutils' : ''})`;

@@ -154,7 +154,7 @@ function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
   }
   // A depfile makes the recipe a compile, whose kind does not depend on the outputs given here.
   const facts = recipeFacts(t.recipe, outputs);
-  const depfile = facts.depfile && !unpreprocessedSource(t.recipe) ? im.inTree(facts.depfile) : undefined;
+  const depfile = facts.depfile ? im.inTree(facts.depfile) : undefined;
   if (depfile) outputs.push(depfile);
   return { outputs: [...new Set(outputs)], facts, words, depfile, open };
 }
@@ -264,11 +264,6 @@ function actionsReached(im: ImportContext, name: string, seen = new Set<string>(
   const rule = im.db.rules.get(name);
   if (!rule) return [];
   return [...rule.prereqs, ...rule.orderOnly].flatMap((p) => actionsReached(im, p, seen));
-}
-
-/** gcc does not preprocess a `.s` file, so `-MD` writes no depfile for it (OSv has a few in libc/arch). */
-function unpreprocessedSource(recipe: readonly string[]): boolean {
-  return recipe.some((line) => / -c(\s.*)?\s\S+\.s$/.test(line.trim()));
 }
 
 function depfileNames(root: string, depfile: string): Set<string> {

@@ -147,14 +147,23 @@ export function recipeFacts(commands: readonly string[], outputs: readonly strin
   return { kind: generates ? 'generate' : 'other' };
 }
 
+const SOURCE = /\.(?:c|cc|cpp|cxx|C|S|s)$/;
+
 /** Whether a compiler driver's arguments name source files (it compiles them, besides any linking). */
 function compilesSources(args: readonly string[]): boolean {
-  return args.some((a) => !a.startsWith('-') && /\.(?:c|cc|cpp|cxx|C|S|s)$/.test(a));
+  return args.some((a) => !a.startsWith('-') && SOURCE.test(a));
 }
 
-/** gcc's depfile: `-MF file`, else the output's name with its suffix replaced by `.d` (gcc 11 and later name it so for a link too). */
+/**
+ * gcc's depfile: `-MF file`, else the output's name with its suffix replaced by `.d` (gcc 11 and later
+ * name it so for a link too). None when every source is plain assembler (`.s` without `-x`): gcc does
+ * not preprocess it, so -MD writes nothing (OSv has a few in libc/arch and musl), and an output named
+ * but never written keeps the result from being shared.
+ */
 function depfileOf(args: readonly string[]): string | undefined {
   if (!args.some((a) => a === '-MD' || a === '-MMD')) return undefined;
+  const sources = args.filter((a) => !a.startsWith('-') && SOURCE.test(a));
+  if (sources.length > 0 && sources.every((a) => a.endsWith('.s')) && !args.some((a) => a.startsWith('-x'))) return undefined;
   const mf = args.indexOf('-MF');
   if (mf >= 0 && args[mf + 1]) return args[mf + 1];
   const o = args.indexOf('-o');

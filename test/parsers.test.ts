@@ -115,6 +115,13 @@ describe('recipes', () => {
     // Linking objects alone with -MD in CFLAGS (OSv's zpool.so) writes no depfile.
     expect(recipeFacts(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o out/b.o -Lout -lzfs'], ['out/zpool.so'])).toEqual({ kind: 'link', depfile: undefined });
     expect(recipeWrites(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o -Lout -lzfs'])).toEqual({ files: ['out/zpool.so'], open: false, noDereference: [] });
+    // Plain assembler is not preprocessed: -MD writes no depfile, even with -MF (OSv's setjmp.s); `.S`, or `-x assembler-with-cpp`, is.
+    const s = 'g++ -std=gnu++14 -MD -MT out/setjmp.o -MP -g -include compiler/include/intrinsics.hh -D__ASSEMBLY__ -c -o out/setjmp.o musl/setjmp.s';
+    expect(recipeFacts(['mkdir -p out/', s], ['out/setjmp.o'])).toEqual({ kind: 'compile', depfile: undefined });
+    expect(recipeWrites(['mkdir -p out/', s])).toEqual({ files: ['out/setjmp.o'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -MF out/e.dep -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -c -o out/e.o e.S'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -x assembler-with-cpp -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false, noDereference: [] });
   });
   it('says which files a recipe writes, and whether it may write others', () => {
     expect(recipeWrites(['mkdir -p out/a', 'g++ -MD -MT out/a/x.o -MP -c -o out/a/x.o x.cc'])).toEqual({ files: ['out/a/x.o', 'out/a/x.d'], open: false, noDereference: [] });

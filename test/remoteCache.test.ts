@@ -323,6 +323,33 @@ describe('headers the graph does not know yet', () => {
   });
 });
 
+describe('plain assembler', () => {
+  it('an object assembled from a `.s` file (no preprocessing, so no depfile despite -MD) is uploaded, then restored elsewhere', async () => {
+    // OSv's setjmp.s, getcontext.s and others: their rule names -MD, gcc writes no depfile for them, and
+    // a result whose declared outputs were not all written was never uploaded.
+    const withAsm = (root: string): string => {
+      fs.mkdirSync(path.join(root, 'extra'));
+      fs.writeFileSync(path.join(root, 'extra/probe.s'), '.text\n.globl osvd_probe\nosvd_probe:\n\tret\n');
+      appendTo(root, 'Makefile', `\n$(out)/loader.elf: | $(out)/extra/probe.o\n$(out)/extra/probe.o: extra/probe.s\n\t$(makedir)\n\t$(call quiet, $(CC) $(ASFLAGS) -c -o $@ $<, AS extra/probe.s)\n`);
+      return root;
+    };
+    const PROBE = `${OUT}/extra/probe.o`;
+    const own = await startNginx('dav');
+    const env = { OSVD_CACHE_URL: own.url };
+    const aRoot = withAsm(copyExample());
+    const a = sharedBuild(aRoot, { ...env, OSVD_CACHE_MODE: 'readwrite' });
+    expect(a.ok, JSON.stringify(a.failed)).toBe(true);
+    expect(ran(a, 'compile')).toContain(PROBE);
+    expect(fs.existsSync(path.join(aRoot, OUT, 'extra/probe.d'))).toBe(false);
+    expect(a.remoteCache).toMatchObject({ misses: a.ran.length, uploads: a.ran.length - NOT_SHARED.length, errors: 0 });
+    expect(own.stored('cas')).toContain(sha(path.join(aRoot, PROBE)));
+    const b = sharedBuild(withAsm(copyElsewhere()), { ...env, OSVD_CACHE_MODE: 'read' });
+    expect(b.ok, JSON.stringify(b.failed)).toBe(true);
+    expect(ran(b, 'compile')).toEqual([]);
+    expect(b.restored.map((e) => e.output)).toContain(PROBE);
+  });
+});
+
 describe('a cache that fails', () => {
   it('a server that answers 500 to everything: every action runs here, one warning, the outputs of a clean build', async () => {
     const failing = await startNginx('error500');
