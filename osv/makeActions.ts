@@ -149,7 +149,7 @@ function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
     const p = im.inTree(w);
     if (!p.startsWith(im.buildRoot) || (im.recipeTargets.has(p) && p !== im.inTree(t.target))) continue;
     // A copy into a folder writes a file the command does not name.
-    if (isDirectory(im.root, p)) open = true;
+    if (isDirectory(im.root, p, !writes.noDereference.includes(w))) open = true;
     else outputs.push(p);
   }
   // A depfile makes the recipe a compile, whose kind does not depend on the outputs given here.
@@ -277,9 +277,10 @@ function depfileNames(root: string, depfile: string): Set<string> {
   }
 }
 
-function isDirectory(root: string, p: string): boolean {
+function isDirectory(root: string, p: string, followLink: boolean): boolean {
   try {
-    return fs.statSync(path.resolve(root, p)).isDirectory();
+    const abs = path.resolve(root, p);
+    return (followLink ? fs.statSync(abs) : fs.lstatSync(abs)).isDirectory();
   } catch {
     return false;
   }

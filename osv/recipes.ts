@@ -264,6 +264,13 @@ export interface RecipeWrites {
    * another folder), a tool osvd does not know. The builder learns such a recipe's outputs by looking.
    */
   readonly open: boolean;
+  /**
+   * Of `files`, the copies' destinations that a symbolic link to a folder does not redirect: `ln -n`
+   * replaces such a link (make's `links`: `ln -nsf release.x64 build/last`), `-T` never writes into a
+   * folder. Whether a destination is a folder is asked of the disk, and for these it must be the link
+   * itself, or the import would depend on whether an earlier build left the link there.
+   */
+  readonly noDereference: readonly string[];
 }
 
 /** Programs that write nothing but their standard output (and what a redirection names). */
@@ -284,6 +291,7 @@ const SEPARATORS = new Set([';', '|', '&', '(', ')']);
  */
 export function recipeWrites(commands: readonly string[]): RecipeWrites {
   const files: string[] = [];
+  const noDereference: string[] = [];
   let open = false;
   for (const command of commands) {
     const words = shellWords(command);
@@ -291,15 +299,15 @@ export function recipeWrites(commands: readonly string[]): RecipeWrites {
     for (let i = 0; i <= words.length; i++) {
       // `2>&1`, `>&2`: the `&` belongs to the redirection.
       if (i < words.length && (!SEPARATORS.has(words[i]!) || (words[i] === '&' && (words[i - 1] === '>' || words[i - 1] === '<')))) continue;
-      if (i > start && !simpleCommandWrites(words.slice(start, i), files)) open = true;
+      if (i > start && !simpleCommandWrites(words.slice(start, i), files, noDereference)) open = true;
       start = i + 1;
     }
   }
-  return { files: [...new Set(files)], open };
+  return { files: [...new Set(files)], open, noDereference: [...new Set(noDereference)] };
 }
 
 /** One simple command: adds what it writes to `files`; false when it may write something unnamed. */
-function simpleCommandWrites(words: readonly string[], files: string[]): boolean {
+function simpleCommandWrites(words: readonly string[], files: string[], noDereference: string[]): boolean {
   // Redirections first: `> file`, `>> file`; `2>&1` and `>&2` write no file.
   const plain: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -363,6 +371,8 @@ function simpleCommandWrites(words: readonly string[], files: string[]): boolean
     // More than one source, or a destination that is a folder: the files written are not named.
     if (operands.length !== 2 || operands[1]!.endsWith('/') || args.some((a) => /^-[a-zA-Z]*[trR]/.test(a))) return false;
     files.push(operands[1]!);
+    const short = (letter: string): boolean => args.some((a) => /^-[a-zA-Z]+$/.test(a) && a.includes(letter));
+    if (short('T') || args.includes('--no-target-directory') || (name === 'ln' && (short('n') || args.includes('--no-dereference')))) noDereference.push(operands[1]!);
     return true;
   }
   if (name === 'touch') {

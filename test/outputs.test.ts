@@ -164,3 +164,16 @@ describe('a generated header the Makefile names beside the depfile (OSv: ctype-d
     expect(ranOf(back, 'compile')).toEqual([]);
   });
 });
+
+describe("make's `links` (ln -nsf release.x64 build/last): the link itself is the output", () => {
+  it('an import made after a build, when build/last points at a folder, still names it: no rerun on a knob change', () => {
+    const root = copyExample();
+    expect(build(root).ok).toBe(true);
+    expect(fs.lstatSync(path.join(root, 'build/last')).isSymbolicLink()).toBe(true);
+    // A new knob means a new import, made now that build/last exists and points at a folder.
+    const rofs = build(root, 'fs=rofs');
+    expect(rofs.ok, JSON.stringify(rofs.failed)).toBe(true);
+    expect(ranOf(rofs, 'other')).not.toContain('build/last');
+    expect(ranOf(build(root))).toEqual([]);
+  });
+});

@@ -114,21 +114,24 @@ describe('recipes', () => {
     expect(recipeFacts(['g++ -MD -MT out/libvdso.so -MP -c -o out/libvdso.o v.cc', 'ld -shared -o out/libvdso.so out/libvdso.o'], ['out/libvdso.so'])).toEqual({ kind: 'link', depfile: 'out/libvdso.d' });
     // Linking objects alone with -MD in CFLAGS (OSv's zpool.so) writes no depfile.
     expect(recipeFacts(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o out/b.o -Lout -lzfs'], ['out/zpool.so'])).toEqual({ kind: 'link', depfile: undefined });
-    expect(recipeWrites(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o -Lout -lzfs'])).toEqual({ files: ['out/zpool.so'], open: false });
+    expect(recipeWrites(['gcc -MD -MT out/zpool.so -MP -o out/zpool.so out/a.o -Lout -lzfs'])).toEqual({ files: ['out/zpool.so'], open: false, noDereference: [] });
     // Plain assembler is not preprocessed: -MD writes no depfile, even with -MF (OSv's setjmp.s); `.S`, or `-x assembler-with-cpp`, is.
     const s = 'g++ -std=gnu++14 -MD -MT out/setjmp.o -MP -g -include compiler/include/intrinsics.hh -D__ASSEMBLY__ -c -o out/setjmp.o musl/setjmp.s';
     expect(recipeFacts(['mkdir -p out/', s], ['out/setjmp.o'])).toEqual({ kind: 'compile', depfile: undefined });
-    expect(recipeWrites(['mkdir -p out/', s])).toEqual({ files: ['out/setjmp.o'], open: false });
-    expect(recipeWrites(['gcc -MD -MF out/e.dep -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o'], open: false });
-    expect(recipeWrites(['gcc -MD -c -o out/e.o e.S'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false });
-    expect(recipeWrites(['gcc -MD -x assembler-with-cpp -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false });
+    expect(recipeWrites(['mkdir -p out/', s])).toEqual({ files: ['out/setjmp.o'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -MF out/e.dep -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -c -o out/e.o e.S'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false, noDereference: [] });
+    expect(recipeWrites(['gcc -MD -x assembler-with-cpp -c -o out/e.o e.s'])).toEqual({ files: ['out/e.o', 'out/e.d'], open: false, noDereference: [] });
   });
   it('says which files a recipe writes, and whether it may write others', () => {
-    expect(recipeWrites(['mkdir -p out/a', 'g++ -MD -MT out/a/x.o -MP -c -o out/a/x.o x.cc'])).toEqual({ files: ['out/a/x.o', 'out/a/x.d'], open: false });
-    expect(recipeWrites(['ld -o out/k.elf a.o', 'nm -D out/k.elf > out/osv.syms 2>&1', 'echo x >> out/log'])).toEqual({ files: ['out/k.elf', 'out/osv.syms', 'out/log'], open: false });
-    expect(recipeWrites(['(echo "{"; cat a b | LC_ALL=C sort -u; echo "};") > out/vs'])).toEqual({ files: ['out/vs'], open: false });
-    expect(recipeWrites(['dd if=out/a of=out/b > /dev/null 2>&1', 'strip out/k -o out/k-stripped', 'ln -nsf release.x64 build/last'])).toEqual({ files: ['out/b', 'out/k-stripped', 'build/last'], open: false });
-    expect(recipeWrites(["if [ '$x' != 'y' ]; then echo -n y > out/last ; fi"])).toEqual({ files: ['out/last'], open: false });
+    expect(recipeWrites(['mkdir -p out/a', 'g++ -MD -MT out/a/x.o -MP -c -o out/a/x.o x.cc'])).toEqual({ files: ['out/a/x.o', 'out/a/x.d'], open: false, noDereference: [] });
+    expect(recipeWrites(['ld -o out/k.elf a.o', 'nm -D out/k.elf > out/osv.syms 2>&1', 'echo x >> out/log'])).toEqual({ files: ['out/k.elf', 'out/osv.syms', 'out/log'], open: false, noDereference: [] });
+    expect(recipeWrites(['(echo "{"; cat a b | LC_ALL=C sort -u; echo "};") > out/vs'])).toEqual({ files: ['out/vs'], open: false, noDereference: [] });
+    expect(recipeWrites(['dd if=out/a of=out/b > /dev/null 2>&1', 'strip out/k -o out/k-stripped', 'ln -nsf release.x64 build/last'])).toEqual({ files: ['out/b', 'out/k-stripped', 'build/last'], open: false, noDereference: ['build/last'] });
+    // ln -n and -T write the destination itself even when it is a link to a folder; a plain ln or cp write into that folder.
+    expect(recipeWrites(['ln -s -n a out/l', 'cp -T x out/d', 'mv --no-target-directory y out/e', 'ln --no-dereference b out/m']).noDereference).toEqual(['out/l', 'out/d', 'out/e', 'out/m']);
+    expect(recipeWrites(['ln -sf a out/l', 'cp -n x out/d', 'install -m 644 y out/e']).noDereference).toEqual([]);
+    expect(recipeWrites(["if [ '$x' != 'y' ]; then echo -n y > out/last ; fi"])).toEqual({ files: ['out/last'], open: false, noDereference: [] });
     // Scripts, `cd`, tools writing beside their input, copies into a folder, sed -i: open.
     for (const open of [['bash scripts/gen-syscalls out/gen/'], ['cd out; objcopy -I binary a a.o'], ['out/lz out/k'], ['cp a b out/'], ["sed -i 's/a/b/' out/x"], ['make -B -o a out/x'], ['python3 gen.py > out/x']]) {
       expect(recipeWrites(open).open, open[0]).toBe(true);
