@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Action } from './action.js';
 import { distccSlots, type DistccHostList } from './distccHosts.js';
-import { LaunchedEnvs, launchedCommands, type CompileLine, type FallBack, type LaunchedRun, type LaunchReport, type Launcher } from './launcher.js';
+import { CompileLineLauncher, type CompileLine, type FallBack, type LaunchReport } from './launcher.js';
 
 /**
  * Compiles through distcc. distcc picks a host for each compile and, when one fails (refused, down,
@@ -24,27 +24,21 @@ export interface DistccOptions {
   readonly compileLine: (action: Action) => CompileLine | undefined;
 }
 
-export class DistccLauncher implements Launcher {
+export class DistccLauncher extends CompileLineLauncher {
   readonly tool = 'distcc';
   readonly slots: number;
-  private launched = 0;
-  private readonly envs = new LaunchedEnvs();
 
   constructor(private readonly o: DistccOptions) {
+    super(o.compileLine, o.program ?? 'distcc');
     this.slots = o.slots ?? distccSlots(o.hosts);
   }
 
-  launch(action: Action): LaunchedRun | undefined {
-    const line = this.o.compileLine(action);
-    if (!line) return undefined;
-    const run = launchedCommands(action, line, this.tool, this.o.program ?? 'distcc');
-    if (!run) return undefined;
-    this.launched++;
-    return { commands: run.commands, env: this.envs.get(action.env, { ...run.env, DISTCC_HOSTS: this.o.hostsText, DISTCC_LOG: this.o.logFile }) };
+  protected override toolEnv(): Readonly<Record<string, string>> {
+    return { DISTCC_HOSTS: this.o.hostsText, DISTCC_LOG: this.o.logFile };
   }
 
-  begin(): void {
-    this.launched = 0;
+  override begin(): void {
+    super.begin();
     fs.mkdirSync(path.dirname(this.o.logFile), { recursive: true });
     fs.writeFileSync(this.o.logFile, '');
   }

@@ -1,5 +1,5 @@
 import type { Action } from './action.js';
-import { LaunchedEnvs, launchedCommands, type CompileLine, type LaunchedRun, type LaunchReport, type Launcher } from './launcher.js';
+import { CompileLineLauncher, type CompileLine, type LaunchReport } from './launcher.js';
 
 /**
  * Compiles through icecream (`icecc g++ ...`). Its scheduler finds the hosts and their slots, which a
@@ -12,27 +12,13 @@ export interface IceccOptions {
   readonly compileLine: (action: Action) => CompileLine | undefined;
 }
 
-export class IceccLauncher implements Launcher {
+export class IceccLauncher extends CompileLineLauncher {
   readonly tool = 'icecc';
   readonly slots: number;
-  private launched = 0;
-  private readonly envs = new LaunchedEnvs();
 
-  constructor(private readonly o: IceccOptions) {
+  constructor(o: IceccOptions) {
+    super(o.compileLine, o.program ?? 'icecc');
     this.slots = o.slots;
-  }
-
-  launch(action: Action): LaunchedRun | undefined {
-    const line = this.o.compileLine(action);
-    if (!line) return undefined;
-    const run = launchedCommands(action, line, this.tool, this.o.program ?? 'icecc');
-    if (!run) return undefined;
-    this.launched++;
-    return { commands: run.commands, env: Object.keys(run.env).length ? this.envs.get(action.env, run.env) : action.env };
-  }
-
-  begin(): void {
-    this.launched = 0;
   }
 
   report(): LaunchReport {

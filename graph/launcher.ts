@@ -99,6 +99,45 @@ export function prefixProgram(line: string, program: string): string | undefined
   return `${m[1]}${program} ${rest}`;
 }
 
+/**
+ * What every launcher that wraps a compile's command line shares: finding the compile line, putting the
+ * tool in front of its compiler, the environment it runs with, and counting what was launched. A
+ * launcher adds the environment its tool reads (`toolEnv`) and says what the tool did (`report`).
+ */
+export abstract class CompileLineLauncher implements Launcher {
+  abstract readonly tool: string;
+  abstract readonly slots: number;
+  protected launched = 0;
+  private readonly envs = new LaunchedEnvs();
+
+  protected constructor(
+    private readonly compileLine: (action: Action) => CompileLine | undefined,
+    private readonly program: string,
+  ) {}
+
+  /** Variables the tool reads, on top of the action's environment and the wrapping's own (CCACHE_PREFIX). */
+  protected toolEnv(): Readonly<Record<string, string>> {
+    return {};
+  }
+
+  launch(action: Action): LaunchedRun | undefined {
+    const line = this.compileLine(action);
+    if (!line) return undefined;
+    const run = launchedCommands(action, line, this.tool, this.program);
+    if (!run) return undefined;
+    this.launched++;
+    const additions = { ...run.env, ...this.toolEnv() };
+    // No additions: the action's own environment object, so the executor's shell for it is reused.
+    return { commands: run.commands, env: Object.keys(additions).length ? this.envs.get(action.env, additions) : action.env };
+  }
+
+  begin(): void {
+    this.launched = 0;
+  }
+
+  abstract report(): LaunchReport;
+}
+
 /** One environment object per action environment and additions: the executor keeps its shells per environment. */
 export class LaunchedEnvs {
   private readonly envs = new WeakMap<object, Map<string, Readonly<Record<string, string>>>>();
