@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Action, BuildContext, FileHash, OutputRecord } from '../graph/action.js';
-import { actionKey, inputHashes } from '../graph/rebuilder.js';
+import { inputHashes } from '../graph/rebuilder.js';
 import type { SharedAnswer, SharedCache } from '../graph/sharedCache.js';
-import type { FileHasher, RunRecord, TraceStore } from '../graph/traces.js';
+import { runRecordOf, type FileHasher, type RunRecord, type TraceStore } from '../graph/traces.js';
 import { decodeEntry, encodeEntry, parseEntryJson, sha256, TRACES_PER_ENTRY, type ActionEntry, type SharedOutput, type SharedTrace } from './actionEntry.js';
 import { CacheTrouble, HttpCas } from './httpCas.js';
 
@@ -146,19 +146,7 @@ export class RemoteStore implements SharedCache {
       }
     }
     const deps: FileHash[] = trace.deps.map(([p, h]) => [p, h] as const);
-    traces.recordRun({
-      actionId: action.id,
-      key: actionKey(preKey, deps),
-      preKey,
-      commands: action.commands,
-      keyEnv: action.keyEnv,
-      inputs,
-      deps,
-      outputs: trace.outputs.map(localRecord),
-      context,
-      durationMs: trace.durationMs,
-      finishedAt: Date.now(),
-    });
+    traces.recordRun(runRecordOf(action, preKey, { inputs, deps, outputs: trace.outputs.map(localRecord), context, durationMs: trace.durationMs }));
     this.counts.hits++;
     return { found: true };
   }

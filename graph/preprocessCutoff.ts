@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
 import type { LaunchedRun } from './launcher.js';
-import { actionKey, inputHashes, preKeyOf } from './rebuilder.js';
+import { inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
-import type { FileHasher, Preprocessed, RunRecord } from './traces.js';
+import { runRecordOf, type FileHasher, type Preprocessed, type RunRecord } from './traces.js';
 
 /**
  * Early cutoff before a compile, in the manner of ccache's preprocessor mode: when the only inputs of a
@@ -136,22 +136,16 @@ export class PreprocessCutoff {
     if (preKeyOf(action, inputs) !== preKey) return false;
     if (!restoreStale(last.outputs, s)) return false;
     const deps: FileHash[] = last.deps.map(([p]) => [p, files.hash(p) ?? 'missing'] as const);
-    const run: RunRecord = {
-      actionId: action.id,
-      key: actionKey(preKey, deps),
-      preKey,
-      commands: action.commands,
-      keyEnv: action.keyEnv,
+    const run = runRecordOf(action, preKey, {
       inputs,
       deps,
       outputs: last.outputs,
       context: s.context,
       // The compile's duration, not this check's: scheduling and the worth test want the compile's.
       durationMs: last.durationMs,
-      finishedAt: Date.now(),
       preprocessed: { ms: Math.round(pp.ms), hash: pp.hash },
       cutoff: true,
-    };
+    });
     traces.recordRun(run);
     // The same outputs are right for these headers on any machine with this key: others may take them.
     s.shared?.share(action, run);

@@ -9,8 +9,8 @@ import type { LaunchedRun } from './launcher.js';
 import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
-import { actionKey, inputHashes, type BuildServices } from './rebuilder.js';
-import type { FileHasher, RunRecord } from './traces.js';
+import { inputHashes, type BuildServices } from './rebuilder.js';
+import { runRecordOf, type FileHasher, type RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -130,21 +130,15 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   }
   for (const o of outputs) if (o.hash !== 'dir' && !o.hash.startsWith('link:')) s.store.save(o);
   const more = annotate ? await annotate({ deps, startedAt, durationMs: exec.durationMs }) : {};
-  const run = {
-    actionId: action.id,
-    key: actionKey(preKey, deps),
-    preKey,
-    commands: action.commands,
-    keyEnv: action.keyEnv,
+  const run = runRecordOf(action, preKey, {
     inputs: before,
     deps,
     outputs,
     context: s.context,
     durationMs: Math.round(exec.durationMs),
-    finishedAt: Date.now(),
     ...(exec.output ? { printed: keptOutput(stripAnsi(exec.output)) } : {}),
     ...more,
-  };
+  });
   s.traces.recordRun(run);
   s.shared?.share(action, run);
   return { state: 'ran', durationMs: exec.durationMs, printed: exec.output };

@@ -1,4 +1,5 @@
-import type { BuildContext, FileHash, OutputRecord } from './action.js';
+import type { Action, BuildContext, FileHash, OutputRecord } from './action.js';
+import { actionKey } from './rebuilder.js';
 
 /**
  * What the rebuilder needs from persistent state, as interfaces: cache/ implements them with SQLite,
@@ -47,6 +48,34 @@ export interface RunRecord {
   readonly preprocessed?: Preprocessed;
   /** The compile did not run: its preprocessed output was the one its outputs were built from. */
   readonly cutoff?: true;
+}
+
+/**
+ * What a successful run found, however it was had: its commands ran (runAndRecord.ts), a shared trace
+ * was fetched (the remote cache), or preprocessing showed the last outputs still right (preprocessCutoff.ts).
+ */
+export type RunFindings = Omit<RunRecord, 'actionId' | 'key' | 'preKey' | 'commands' | 'keyEnv' | 'finishedAt'>;
+
+/**
+ * The record of a successful run of `action` under `preKey`, finished now, for `TraceStore.recordRun`:
+ * its key is the pre-key with the dependencies found. The fields keep one order, the stored JSON's.
+ */
+export function runRecordOf(action: Action, preKey: string, found: RunFindings): RunRecord {
+  const { inputs, deps, outputs, context, durationMs, ...more } = found;
+  return {
+    actionId: action.id,
+    key: actionKey(preKey, deps),
+    preKey,
+    commands: action.commands,
+    keyEnv: action.keyEnv,
+    inputs,
+    deps,
+    outputs,
+    context,
+    durationMs,
+    finishedAt: Date.now(),
+    ...more,
+  };
 }
 
 /**
