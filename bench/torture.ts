@@ -29,7 +29,6 @@
  *
  * Prints one line per round and "rounds survived: S/N"; exits 1 unless every round survived.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +40,8 @@ import { Session } from '../daemon/session.js';
 import { isAlive } from '../base/process.js';
 import { crashAt, ctrlCOfClient, killAtRandom, killWithCompilersHeld, osvdSync, startDaemon, twoBuildsAtOnce, type FaultOutcome, type Mode } from './tortureFaults.js';
 import { FLOOD_FOLDER, overflowRound } from './tortureOverflow.js';
+import { prng } from './prng.js';
+import { hashTree } from './treeHash.js';
 
 /** The repository: two folders up when compiled (dist/bench/), one when run from source (the tests). */
 const REPO = ((): string => {
@@ -50,6 +51,8 @@ const REPO = ((): string => {
 })();
 export const EXAMPLE_TREE = path.join(REPO, 'examples', 'mini-osv');
 const OUT = 'build/release.x64';
+/** A folder a crash left unreadable or without is what the checks report (missing outputs), not an exception. */
+const TOLERANT = { unreadableIsEmpty: true } as const;
 
 export type RoundKind = 'kill' | 'crash' | 'orphans' | 'two-builds' | 'ctrl-c' | 'overflow';
 export const ROUND_KINDS: readonly RoundKind[] = ['kill', 'crash', 'orphans', 'two-builds', 'ctrl-c', 'overflow'];
@@ -113,43 +116,6 @@ export const DEFAULT_VARIANTS: readonly (readonly string[])[] = [
   ['conf_drivers_profile=virtio-mmio'],
   ['conf_hide_symbols=1'],
 ];
-
-/** A small seeded PRNG (mulberry32), so a failing round can be replayed with its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function sha(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** Every regular file under `dir`, relative to it, with its hash. */
-function hashTree(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (skip(r)) continue;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.set(r, sha(path.join(dir, r)));
-    }
-  };
-  walk('');
-  return out;
-}
 
 function copyTree(src: string, dest: string): void {
   fs.rmSync(dest, { recursive: true, force: true });
@@ -240,7 +206,7 @@ async function checkAfterCrash(root: string, sets: readonly string[]): Promise<s
 
 function checkOutputs(root: string, variant: number, refs: readonly Map<string, string>[], pristine: Map<string, string>): string[] {
   const problems: string[] = [];
-  const ours = hashTree(path.join(root, OUT));
+  const ours = hashTree(path.join(root, OUT), undefined, TOLERANT);
   const ref = refs[variant]!;
   for (const [f, h] of ref) {
     const got = ours.get(f);
@@ -252,7 +218,7 @@ function checkOutputs(root: string, variant: number, refs: readonly Map<string, 
     // An output of another knob set stays, as with make; anything else is a stray file.
     if (!refs.some((r) => r.get(f) === h)) problems.push(`${OUT}/${f}: a stray file (not an output of any clean build)`);
   }
-  const sources = hashTree(root, (rel) => rel === 'build' || rel.startsWith('build/'));
+  const sources = hashTree(root, (rel) => rel === 'build' || rel.startsWith('build/'), TOLERANT);
   for (const [f, h] of sources) if (pristine.get(f) !== h) problems.push(`${f}: ${pristine.has(f) ? 'changed' : 'a stray file'} in the tree`);
   const tmp = path.join(root, 'build/.osvd/tmp');
   const left = fs.existsSync(tmp) ? fs.readdirSync(tmp) : [];
@@ -380,10 +346,10 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       copyTree(src, root);
       const r = buildJson(root, sets, ['--no-daemon']);
       if (!r.ok) throw new Error(`the clean build of ${sets.join(' ') || 'the defaults'} failed: ${JSON.stringify(r.failed)}`);
-      refs.push(hashTree(path.join(root, OUT)));
+      refs.push(hashTree(path.join(root, OUT), undefined, TOLERANT));
     }
     copyTree(src, root);
-    const pristine = hashTree(root, (rel) => rel === 'build' || rel.startsWith('build/'));
+    const pristine = hashTree(root, (rel) => rel === 'build' || rel.startsWith('build/'), TOLERANT);
     // TUs compiled to an object of their own in the default build (libenviron.so's sources compile and
     // link in one command: the overflow round looks for each TU's object).
     const tus = [...pristine.keys()].filter((f) => /^(core|drivers|fs|libc)\/.*\.(cc|c)$/.test(f) && refs[0]!.has(f.replace(/\.(cc|c)$/, '.o')));

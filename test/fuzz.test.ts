@@ -10,6 +10,7 @@ import { actionsFrom } from '../osv/makeActions.js';
 import { DryRunParser, MAKE_MESSAGE, parseDatabase, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 import { readTree } from '../osv/tree.js';
+import { prng } from '../bench/prng.js';
 import { EXAMPLE, OUT } from './helpers.js';
 
 /**
@@ -18,17 +19,6 @@ import { EXAMPLE, OUT } from './helpers.js';
  * case, so it replays), must give a result or a typed OsvdError: never another exception, never a hang.
  */
 const SEED = 0x05d0_f022;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Characters that mean something to one of the parsers, with some plain ones and a few odd ones. */
 const ALPHABET = [...':\\\n\t $#\'"|;&<>(){}=%@*?[]`,.-/_+!~^\r\0', 'a', 'b', 'x', '1', '0', 'é', '\u2028', '\ufffd', 'o', '.o', '.d', '.h', 'build/', '#  ', '\n# ', '\n\t', '\\\n', ': ', '$$', '${', '$(', 'make', 'g++ -c', '-MD'];

@@ -1,12 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { gatedCompilers as openGate, type Gate } from '../bench/gate.js';
+import { sha } from '../bench/treeHash.js';
 
 export type { Gate };
+export { hashTree, sha } from '../bench/treeHash.js';
 
 /** Shared by the suites: fresh copies of the example tree, and the real osvd and make run on them. */
 export const REPO = path.resolve(__dirname, '..');
@@ -124,25 +125,6 @@ export function driversConfigIncluders(root: string): string[] {
   };
   walk('');
   return out.sort();
-}
-
-export function sha(file: string): string {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** Every file under a folder, relative to it, with its hash. */
-export function hashTree(dir: string, skip: (rel: string) => boolean = () => false): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (skip(r)) continue;
-      if (e.isDirectory()) walk(r);
-      else if (e.isFile()) out.set(r, sha(path.join(dir, r)));
-    }
-  };
-  walk('');
-  return out;
 }
 
 /**

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { prng } from '../bench/prng.js';
 import { build, copyExample, make, osvd, ranOf, removeCopies } from './helpers.js';
 
 /**
@@ -20,17 +21,6 @@ const STEPS = 10;
 const PROFILES = ['all', 'base', 'virtio-pci', 'virtio-mmio'];
 const FS = ['zfs', 'rofs', 'virtiofs', 'ramfs'];
 const MODES = ['release', 'debug'];
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Combination {
   profile: string;

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng } from '../prng.js';
 import {
   ASM_DEFS_H, DEBUG_H, DRIVERS, ENTRY_S, EXPORT_H, INTRINSICS_HH,
   LOADER_LD, PROFILES, SHARED_WITH_EXAMPLE, SPINLOCK_H, STUB_CC, SWITCH_S, TYPES_H, driversOf, type Driver,
@@ -64,18 +65,11 @@ const DRIVERS_CONFIG_OUT = `${OUT_DIR}/gen/include/${DRIVERS_CONFIG}`;
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, good enough for shaping a tree. */
+/** mulberry32 (../prng.ts): small, fast, good enough for shaping a tree. */
 class Rng {
-  private state: number;
+  readonly next: () => number;
   constructor(seed: number) {
-    this.state = (seed ^ 0x9e3779b9) >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = prng(seed ^ 0x9e3779b9);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);
