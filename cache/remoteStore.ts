@@ -36,6 +36,12 @@ export interface RemoteCounters {
   misses: number;
   /** Action entries uploaded (with the blobs they name that the server lacked). */
   uploads: number;
+  /**
+   * Runs offered for upload (read-write mode) and not uploaded, by design rather than failure: the
+   * action or its record cannot be restored elsewhere (a folder, an output it does not name, a link
+   * out of the tree), or an output was gone or rewritten by the time it was read back.
+   */
+  skipped: number;
   /** Requests that failed or answered garbage. */
   errors: number;
   bytesDown: number;
@@ -77,7 +83,7 @@ const MAX_SEEN = 20_000;
 export class RemoteStore implements SharedCache {
   private readonly cas: HttpCas;
   private readonly roots: string[];
-  private readonly counts = { hits: 0, misses: 0, uploads: 0, errors: 0 };
+  private readonly counts = { hits: 0, misses: 0, uploads: 0, skipped: 0, errors: 0 };
   /** The entry found under each key looked up (null: none), merged into what is uploaded there. */
   private readonly seen = new Map<string, ActionEntry | null>();
   private readonly uploadQueue: (() => Promise<void>)[] = [];
@@ -171,7 +177,11 @@ export class RemoteStore implements SharedCache {
   }
 
   share(action: Action, run: RunRecord): void {
-    if (this.settings.mode !== 'readwrite' || !this.shareable(action)) return;
+    if (this.settings.mode !== 'readwrite') return;
+    if (!this.shareable(action)) {
+      this.counts.skipped++;
+      return;
+    }
     this.uploadQueue.push(() => this.upload(action, run));
     this.pump();
   }
@@ -274,11 +284,14 @@ export class RemoteStore implements SharedCache {
    * file rewritten since is never shared), then the entry that names them.
    */
   private async upload(action: Action, run: RunRecord): Promise<void> {
-    if (!restorable(run.outputs, action.outputs)) return;
+    const skip = (): void => {
+      this.counts.skipped++;
+    };
+    if (!restorable(run.outputs, action.outputs)) return skip();
     const outputs: SharedOutput[] = [];
     for (const o of run.outputs) {
       if (o.hash === 'dir' || o.hash.startsWith('link:')) {
-        if (o.hash.startsWith('link:/')) return;
+        if (o.hash.startsWith('link:/')) return skip();
         outputs.push({ path: o.path, hash: o.hash, mode: o.mode, size: o.size });
         continue;
       }
@@ -286,10 +299,10 @@ export class RemoteStore implements SharedCache {
       try {
         data = await fs.promises.readFile(path.resolve(this.deps.root, o.path));
       } catch {
-        return; // gone since: nothing to share
+        return skip(); // gone since: nothing to share
       }
       const full = sha256(data);
-      if (!full.startsWith(o.hash)) return;
+      if (!full.startsWith(o.hash)) return skip();
       // A large blob the server may have already is asked about first; a small one costs as much to ask about as to send.
       if (data.length < ASK_FIRST_BYTES || !(await this.cas.has('cas', full))) await this.cas.put('cas', full, data);
       outputs.push({ path: o.path, hash: o.hash, sha256: full, mode: o.mode, size: o.size });

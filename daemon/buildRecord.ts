@@ -31,9 +31,9 @@ export function recordUpToDate(s: Session, loaded: LoadedGraph, result: BuildRes
 
 /** What the shared cache did in a build, added to the counters of osvd stats (uploads as far as done then). */
 export function countShared(s: Session, r: RemoteCacheReport): void {
-  const { hits, misses, uploads, errors, bytesDown, bytesUp } = r;
+  const { hits, misses, uploads, skipped, errors, bytesDown, bytesUp } = r;
   try {
-    s.counters.add({ 'shared.hits': hits, 'shared.misses': misses, 'shared.uploads': uploads, 'shared.errors': errors, 'shared.bytesDown': bytesDown, 'shared.bytesUp': bytesUp });
+    s.counters.add({ 'shared.hits': hits, 'shared.misses': misses, 'shared.uploads': uploads, 'shared.skipped': skipped, 'shared.errors': errors, 'shared.bytesDown': bytesDown, 'shared.bytesUp': bytesUp });
   } catch (err) {
     s.log.warn({ err }, 'could not add to the counters of osvd stats');
   }

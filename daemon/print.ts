@@ -28,7 +28,7 @@ export function printBuild(r: BuildReport, o: { json?: boolean; quiet?: boolean 
     const c = r.remoteCache;
     if (c) {
       const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
-      lines.push(`  remote cache (${c.mode}): ${c.hits} hits, ${c.misses} misses, ${c.uploads} uploaded${c.pendingUploads ? ` (${c.pendingUploads} under way)` : ''}, ${c.errors} errors; ${mb(c.bytesDown)} down, ${mb(c.bytesUp)} up`);
+      lines.push(`  remote cache (${c.mode}): ${c.hits} hits, ${c.misses} misses, ${c.uploads} uploaded${c.pendingUploads ? ` (${c.pendingUploads} under way)` : ''}, ${c.skipped} skipped, ${c.errors} errors; ${mb(c.bytesDown)} down, ${mb(c.bytesUp)} up`);
     }
   }
   lines.push(...distributedLines(r.distributed));

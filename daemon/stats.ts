@@ -20,12 +20,13 @@ export interface StatsReport {
   /**
    * The shared cache this tree uses now (osv.config.ts or OSVD_CACHE_URL) and what shared caches did
    * in its builds since counting started: actions restored from it (hits), lookups without a usable
-   * result (misses), entries uploaded, failed requests, bytes each way. Null while none is configured.
+   * result (misses), entries uploaded, runs not uploaded because they cannot be shared (skipped),
+   * failed requests, bytes each way. Null while none is configured.
    */
   shared: ({ url: string; mode: string } & Record<(typeof SHARED_FIGURES)[number], number>) | null;
 }
 
-const SHARED_FIGURES = ['hits', 'misses', 'uploads', 'errors', 'bytesDown', 'bytesUp'] as const;
+const SHARED_FIGURES = ['hits', 'misses', 'uploads', 'skipped', 'errors', 'bytesDown', 'bytesUp'] as const;
 
 export function statsReport(session: Session): StatsReport {
   const counts = session.counters.all();
@@ -72,7 +73,7 @@ export function printStats(s: StatsReport, o: { json?: boolean }): void {
     `cut off:     ${num(s.cutoff)} compiles kept (preprocessed input unchanged)`,
     `evicted:     ${num(s.evicted)} blobs (to stay within the cap)`,
     s.shared
-      ? `shared cache: ${s.shared.url} (${s.shared.mode}): ${num(s.shared.hits)} hits, ${num(s.shared.misses)} misses, ${num(s.shared.uploads)} uploads, ${num(s.shared.errors)} errors; ${bytes(s.shared.bytesDown)} down, ${bytes(s.shared.bytesUp)} up`
+      ? `shared cache: ${s.shared.url} (${s.shared.mode}): ${num(s.shared.hits)} hits, ${num(s.shared.misses)} misses, ${num(s.shared.uploads)} uploads, ${num(s.shared.skipped)} skipped, ${num(s.shared.errors)} errors; ${bytes(s.shared.bytesDown)} down, ${bytes(s.shared.bytesUp)} up`
       : 'shared cache: none configured',
   ];
   process.stdout.write(lines.join('\n') + '\n');

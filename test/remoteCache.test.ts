@@ -20,6 +20,7 @@ interface RemoteJson {
   hits: number;
   misses: number;
   uploads: number;
+  skipped: number;
   errors: number;
   bytesDown: number;
   bytesUp: number;
@@ -108,11 +109,11 @@ describe('a shared cache on nginx (WebDAV)', () => {
   it('the first checkout builds and uploads every result; the second, elsewhere, with an empty store, compiles nothing', () => {
     expect(first.ok, JSON.stringify(first.failed)).toBe(true);
     // Nothing was in the cache: every action ran, was looked up once, missed, and was uploaded once,
-    // but those that are not shared.
+    // but those that are not shared: each of those was offered and skipped.
     expect(first.restored).toEqual([]);
     expect(ran(first)).toEqual(expect.arrayContaining(NOT_SHARED));
     const shared = first.ran.length - NOT_SHARED.length;
-    expect(first.remoteCache).toMatchObject({ hits: 0, misses: first.ran.length, uploads: shared, errors: 0, bytesDown: 0, pendingUploads: 0, warnings: [] });
+    expect(first.remoteCache).toMatchObject({ hits: 0, misses: first.ran.length, uploads: shared, skipped: NOT_SHARED.length, errors: 0, bytesDown: 0, pendingUploads: 0, warnings: [] });
     expect(server.stored('ac')).toHaveLength(shared);
     // The blobs are the build folder's files, each once, named by the SHA-256 of its bytes, but those
     // the actions that are not shared write.
@@ -131,7 +132,8 @@ describe('a shared cache on nginx (WebDAV)', () => {
     expect(ran(second).filter((o) => o !== OUT)).toEqual(NOT_SHARED.filter((o) => o !== OUT));
     expect(second.restored.length).toBe(shared);
     expect(outputs(second).filter((o) => o !== OUT)).toEqual(outputs(first).filter((o) => o !== OUT));
-    expect(second.remoteCache).toMatchObject({ hits: shared, misses: NOT_SHARED.length, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
+    // Read mode offers nothing for upload: nothing is skipped either.
+    expect(second.remoteCache).toMatchObject({ hits: shared, misses: NOT_SHARED.length, uploads: 0, skipped: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0, warnings: [] });
     // The same bytes as the first checkout's, and no trace of either checkout's path.
     expect(built(secondRoot)).toEqual(firstOutputs);
     expect(filesHolding(secondRoot, secondRoot)).toEqual([]);
@@ -140,8 +142,10 @@ describe('a shared cache on nginx (WebDAV)', () => {
 
     // osvd stats counts the same, for each tree, with the cache it is configured with.
     const stats = (root: string, mode: string): unknown => JSON.parse(osvdEnv(root, ['stats', '--json'], { OSVD_LOG: '', OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: mode }).stdout).shared;
-    expect(stats(firstRoot, 'readwrite')).toEqual({ url: server.url, mode: 'readwrite', hits: 0, misses: first.ran.length, uploads: shared, errors: 0, bytesDown: 0, bytesUp: first.remoteCache.bytesUp });
-    expect(stats(secondRoot, 'read')).toEqual({ url: server.url, mode: 'read', hits: shared, misses: NOT_SHARED.length, uploads: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0 });
+    expect(stats(firstRoot, 'readwrite')).toEqual({ url: server.url, mode: 'readwrite', hits: 0, misses: first.ran.length, uploads: shared, skipped: NOT_SHARED.length, errors: 0, bytesDown: 0, bytesUp: first.remoteCache.bytesUp });
+    expect(stats(secondRoot, 'read')).toEqual({ url: server.url, mode: 'read', hits: shared, misses: NOT_SHARED.length, uploads: 0, skipped: 0, errors: 0, bytesDown: first.remoteCache.bytesUp, bytesUp: 0 });
+    const text = osvdEnv(firstRoot, ['stats'], { OSVD_LOG: '', OSVD_CACHE_URL: server.url, OSVD_CACHE_MODE: 'readwrite' }).stdout;
+    expect(text).toContain(`: 0 hits, ${first.ran.length} misses, ${shared} uploads, ${NOT_SHARED.length} skipped, 0 errors; `);
     expect(JSON.parse(osvd(secondRoot, ['stats', '--json']).stdout).shared).toBeNull();
   });
 
@@ -341,7 +345,7 @@ describe('plain assembler', () => {
     expect(a.ok, JSON.stringify(a.failed)).toBe(true);
     expect(ran(a, 'compile')).toContain(PROBE);
     expect(fs.existsSync(path.join(aRoot, OUT, 'extra/probe.d'))).toBe(false);
-    expect(a.remoteCache).toMatchObject({ misses: a.ran.length, uploads: a.ran.length - NOT_SHARED.length, errors: 0 });
+    expect(a.remoteCache).toMatchObject({ misses: a.ran.length, uploads: a.ran.length - NOT_SHARED.length, skipped: NOT_SHARED.length, errors: 0 });
     expect(own.stored('cas')).toContain(sha(path.join(aRoot, PROBE)));
     const b = sharedBuild(withAsm(copyElsewhere()), { ...env, OSVD_CACHE_MODE: 'read' });
     expect(b.ok, JSON.stringify(b.failed)).toBe(true);
@@ -396,7 +400,7 @@ describe('modes and credentials', () => {
     const r = sharedBuild(root, { OSVD_CACHE_URL: empty.url, OSVD_CACHE_MODE: 'read' });
     expect(r.ok).toBe(true);
     // One lookup per action, each a miss, and no other request.
-    expect(r.remoteCache).toMatchObject({ hits: 0, misses: r.ran.length, uploads: 0, errors: 0, bytesDown: 0, bytesUp: 0 });
+    expect(r.remoteCache).toMatchObject({ hits: 0, misses: r.ran.length, uploads: 0, skipped: 0, errors: 0, bytesDown: 0, bytesUp: 0 });
     const requests = empty.requests();
     expect(requests).toHaveLength(r.ran.length);
     expect(requests.filter((l) => /"GET \/ac\/[0-9a-f]{64} HTTP\/1.1" 404 /.test(l))).toHaveLength(r.ran.length);
