@@ -11,12 +11,27 @@ const BATCH_RUNS = 256;
 const FLUSH_MS = 100;
 
 /**
+ * Pre-keys whose traces stay decoded in memory (least recently looked up dropped first). An edited
+ * header sends every includer to its traces at each build; reading and decoding them again each time
+ * was the daemon's largest cost in a header step (about 1 ms an action at 16 traces).
+ */
+const MEMO_TRACES = 4096;
+
+/** A trace as findMatch holds it: its deps decoded (strings shared); its record, when in memory (else read on a match). */
+interface MemoTrace {
+  readonly key: string;
+  readonly deps: readonly FileHash[];
+  readonly record?: RunRecord;
+}
+
+/**
  * Verifying traces and last runs, in SQLite. Runs are written in batches (a transaction per run cost
  * about a millisecond of the builder's thread per action); until a batch is written they are answered
  * from memory. A crash loses at most the last batch: those actions simply run again.
  */
 export class TraceDb implements TraceStore {
   private readonly byPreKey;
+  private readonly selectTrace;
   private readonly insertTrace;
   private readonly pruneTraces;
   private readonly selectLast;
@@ -38,19 +53,24 @@ export class TraceDb implements TraceStore {
   private readonly tracesSeen = new Map<string, number>();
   /** Actions with a recorded failure (so that recording a run deletes one only when there is one). */
   private readonly failedActions: Set<string>;
+  /** Traces by pre-key, newest first, as the database holds them once the queue is written (Map order: least recently used first). */
+  private readonly memo = new Map<string, MemoTrace[]>();
+  private memoTraces = 0;
+  private lastCreatedAt = 0;
 
   /** `pool`: shared with the file-hash memo (see StringPool). */
   constructor(
     private readonly db: Db,
     private readonly pool: StringPool = new StringPool(),
   ) {
-    this.byPreKey = db.prepare('SELECT key, deps, record FROM traces WHERE pre_key = ? ORDER BY created_at DESC');
+    this.byPreKey = db.prepare('SELECT key, deps FROM traces WHERE pre_key = ? ORDER BY created_at DESC, rowid DESC');
+    this.selectTrace = db.prepare('SELECT record FROM traces WHERE pre_key = ? AND key = ?');
     this.insertTrace = db.prepare(
       'INSERT INTO traces (pre_key, key, deps, record, created_at) VALUES (?, ?, ?, ?, ?) ' +
         'ON CONFLICT(pre_key, key) DO UPDATE SET record = excluded.record, created_at = excluded.created_at',
     );
     this.pruneTraces = db.prepare(
-      'DELETE FROM traces WHERE pre_key = ? AND key NOT IN (SELECT key FROM traces WHERE pre_key = ? ORDER BY created_at DESC LIMIT ?)',
+      'DELETE FROM traces WHERE pre_key = ? AND key NOT IN (SELECT key FROM traces WHERE pre_key = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)',
     );
     this.selectLast = db.prepare('SELECT record FROM last_runs WHERE action_id = ?');
     this.upsertLast = db.prepare(
@@ -71,16 +91,49 @@ export class TraceDb implements TraceStore {
       const run = queued[i]!;
       if (run.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) return { key: run.key, deps: run.deps, outputs: run.outputs, run };
     }
-    const rows = this.byPreKey.all(preKey) as { key: string; deps: string; record: string }[];
-    this.tracesSeen.set(preKey, rows.length + queued.length);
-    for (const row of rows) {
-      const deps = JSON.parse(row.deps) as FileHash[];
-      if (deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) {
-        const run = JSON.parse(row.record) as RunRecord;
-        return { key: row.key, deps, outputs: run.outputs, run };
-      }
+    const traces = this.tracesOf(preKey);
+    this.tracesSeen.set(preKey, traces.length + queued.length);
+    for (const t of traces) {
+      if (!t.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) continue;
+      const row = t.record ? undefined : (this.selectTrace.get(preKey, t.key) as { record: string } | undefined);
+      const run = t.record ?? (row ? (JSON.parse(row.record) as RunRecord) : undefined);
+      if (run) return { key: t.key, deps: t.deps, outputs: run.outputs, run };
     }
     return undefined;
+  }
+
+  /** The pre-key's traces, newest first: from the memo, or read and decoded once. */
+  private tracesOf(preKey: string): readonly MemoTrace[] {
+    const known = this.memo.get(preKey);
+    if (known) {
+      this.memo.delete(preKey);
+      this.memo.set(preKey, known);
+      return known;
+    }
+    const rows = this.byPreKey.all(preKey) as { key: string; deps: string }[];
+    const one = (x: string): string => this.pool.one(x);
+    const traces = rows.map((row) => ({ key: row.key, deps: (JSON.parse(row.deps) as FileHash[]).map(([p, h]) => [one(p), one(h)] as const) }));
+    this.memorize(preKey, traces);
+    return traces;
+  }
+
+  /** A run recorded for a pre-key the memo holds: first, in place of an older trace with its key, pruned as the database is. */
+  private remember(run: RunRecord): void {
+    const traces = this.memo.get(run.preKey);
+    if (!traces) return;
+    const kept = traces.filter((t) => t.key !== run.key).slice(0, TRACES_PER_PREKEY - 1);
+    this.memorize(run.preKey, [{ key: run.key, deps: run.deps, record: run }, ...kept]);
+  }
+
+  private memorize(preKey: string, traces: MemoTrace[]): void {
+    this.memoTraces += traces.length - (this.memo.get(preKey)?.length ?? 0);
+    this.memo.delete(preKey);
+    this.memo.set(preKey, traces);
+    for (const [oldest, dropped] of this.memo) {
+      if (this.memoTraces <= MEMO_TRACES || oldest === preKey) break;
+      this.memo.delete(oldest);
+      this.memoTraces -= dropped.length;
+    }
   }
 
   lastRun(actionId: string): RunRecord | undefined {
@@ -104,6 +157,8 @@ export class TraceDb implements TraceStore {
   /** Forget the last runs cached in memory (they are read again on demand). */
   clearCache(): void {
     this.lastRuns.clear();
+    this.memo.clear();
+    this.memoTraces = 0;
     this.pool.clear();
     this.pairs.clear();
     this.objects.clear();
@@ -162,7 +217,8 @@ export class TraceDb implements TraceStore {
   }
 
   recordRun(run: RunRecord): void {
-    const createdAt = Date.now();
+    // Strictly increasing: traces recorded within one millisecond keep their order (newest first, pruned last).
+    const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
     // findMatch saw how many traces this pre-key had: pruning is needed only when that may be too many.
     const known = this.tracesSeen.get(run.preKey);
     this.tracesSeen.delete(run.preKey);
@@ -175,6 +231,7 @@ export class TraceDb implements TraceStore {
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);
     });
+    this.remember(run);
     const same = this.queuedByPreKey.get(run.preKey);
     if (same) same.push(run);
     else this.queuedByPreKey.set(run.preKey, [run]);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
+import { CONFIG_FILE } from '../osv/config.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
 import type { BuildChoices, ProgressEvent } from './buildChoices.js';
@@ -54,7 +55,7 @@ export class LiveGraph {
       pollMs: base.config.daemon?.pollMs ?? 2000,
       files: session.files,
       log: this.log,
-      tracked: () => trackedPaths(this.current, this.livePlan, this.session.base.configFiles),
+      tracked: () => trackedPaths(this.current, this.livePlan, this.configPaths()),
       onChanges: (paths) => this.onChanges(paths),
     });
   }
@@ -109,11 +110,20 @@ export class LiveGraph {
     return project;
   }
 
+  /**
+   * The files the config is read from; with none, the osv.config.ts the tree could get (a daemon
+   * started before it existed reads it once it is written).
+   */
+  private configPaths(): readonly string[] {
+    const base = this.session.base;
+    return base.configFiles.length ? base.configFiles : [path.join(base.root, CONFIG_FILE)];
+  }
+
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
-    for (const f of this.session.base.configFiles) this.session.files.hash(path.relative(this.session.base.root, f));
+    for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
     this.current = await this.session.graph(this.session.project());
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
@@ -150,7 +160,7 @@ export class LiveGraph {
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
     const base = this.session.base;
-    const configRels = base.configFiles.map((f) => path.relative(base.root, f));
+    const configRels = this.configPaths().map((f) => path.relative(base.root, f));
     const makefiles = new Set(this.current.makefiles);
     const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
     for (const p of paths) this.session.files.invalidate(p);

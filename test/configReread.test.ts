@@ -56,4 +56,17 @@ describe('the config is re-read when it could differ', () => {
     fs.writeFileSync(sibling, "export const profile = 'base';\n");
     await waitFor('the daemon to read the config again', () => profileOf(root, env) === 'base');
   });
+
+  it('a daemon started in a tree without osv.config.ts reads the one written later, and the defaults again once it is gone', async () => {
+    const root = copyExample();
+    const config = path.join(root, 'osv.config.ts');
+    fs.rmSync(config, { force: true });
+    const env = { XDG_CACHE_HOME: cacheFolder() };
+    startDaemon(root, env);
+    expect(profileOf(root, env)).toBe('all');
+    fs.writeFileSync(config, "import { defineConfig } from 'osvd';\nexport default defineConfig({ knobs: { conf_drivers_profile: 'virtio-mmio' } });\n");
+    await waitFor('the daemon to read the new config', () => profileOf(root, env) === 'virtio-mmio');
+    fs.rmSync(config);
+    await waitFor('the daemon to go back to the defaults', () => profileOf(root, env) === 'all');
+  });
 });

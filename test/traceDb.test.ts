@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeDatabase, openDatabase } from '../cache/db.js';
+import { TraceDb } from '../cache/traceDb.js';
+import type { RunRecord } from '../graph/traces.js';
+
+/**
+ * The traces findMatch keeps decoded in memory must answer as the database does: a run recorded after
+ * they were read is found, the sixteen newest are kept per pre-key, and a process that reads them
+ * afresh from the file finds the same ones.
+ */
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function freshDb(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-traces-'));
+  dirs.push(dir);
+  return path.join(dir, 'state.db');
+}
+
+/** A compile's run whose header `include/h.h` had content `v`. */
+function run(v: number, preKey = 'pre'): RunRecord {
+  return {
+    actionId: 'build/a.o',
+    key: `key-${preKey}-${v}`,
+    preKey,
+    commands: ['cc -c a.c -o build/a.o'],
+    keyEnv: {},
+    inputs: [['a.c', 'src']],
+    deps: [
+      ['a.c', 'src'],
+      ['include/h.h', `h${v}`],
+    ],
+    outputs: [{ path: 'build/a.o', hash: `obj${v}`, mode: 0o644, size: 10 + v }],
+    context: {},
+    durationMs: 5,
+    finishedAt: 1_000 + v,
+  };
+}
+
+/** findMatch as the rebuilder asks it, with the header's content now `v`: the matching run's object hash. */
+function found(traces: TraceDb, v: number, preKey = 'pre'): string | undefined {
+  const now = new Map([
+    ['a.c', 'src'],
+    ['include/h.h', `h${v}`],
+  ]);
+  return traces.findMatch(preKey, (p) => now.get(p) ?? null)?.outputs[0]?.hash;
+}
+
+describe('verifying traces in memory and in SQLite', () => {
+  it('find a run recorded after the traces were read, keep the sixteen newest, and agree with a fresh read', () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    traces.recordRun(run(0));
+    traces.flush();
+    // Read (and kept in memory) before the next runs exist.
+    expect(found(traces, 0)).toBe('obj0');
+    expect(found(traces, 1)).toBeUndefined();
+    for (let v = 1; v <= 19; v++) {
+      traces.recordRun(run(v));
+      if (v % 5 === 0) traces.flush();
+      // Each run is found at once, queued or written.
+      expect(found(traces, v)).toBe(`obj${v}`);
+    }
+    traces.flush();
+    const kept = (t: TraceDb): number[] => [...Array(20).keys()].filter((v) => found(t, v) === `obj${v}`);
+    expect(kept(traces)).toEqual([...Array(16).keys()].map((i) => i + 4));
+    // The same run recorded again is one trace, not two: the oldest of the sixteen stays.
+    traces.recordRun(run(19));
+    traces.flush();
+    expect(kept(traces)).toEqual([...Array(16).keys()].map((i) => i + 4));
+    expect((db.prepare('SELECT COUNT(*) AS n FROM traces WHERE pre_key = ?').get('pre') as { n: number }).n).toBe(16);
+    closeDatabase(db);
+    const again = openDatabase(file).db;
+    expect(kept(new TraceDb(again))).toEqual([...Array(16).keys()].map((i) => i + 4));
+    closeDatabase(again);
+  });
+
+  it('a trace found in memory whose row another process pruned is no match (the action runs)', () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    traces.recordRun(run(1, 'p2'));
+    traces.flush();
+    const fresh = new TraceDb(db);
+    expect(found(fresh, 2, 'p2')).toBeUndefined(); // reads p2's traces into memory
+    db.prepare('DELETE FROM traces WHERE pre_key = ?').run('p2');
+    expect(found(fresh, 1, 'p2')).toBeUndefined();
+    closeDatabase(db);
+  });
+});
