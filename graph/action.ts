@@ -94,3 +94,8 @@ export interface OutputRecord {
  * graph/ never interprets them; it only reports which ones changed since an action last ran.
  */
 export type BuildContext = Readonly<Record<string, string>>;
+
+/** The output a user recognises an action by: its first output, or its name when it writes none. */
+export function primaryOutput(action: Action): string {
+  return action.outputs[0] ?? action.id;
+}

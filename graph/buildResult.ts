@@ -1,7 +1,8 @@
-import type { ActionKind } from './action.js';
+import { primaryOutput, type Action, type ActionKind } from './action.js';
 import type { ActionTime } from './criticalPath.js';
-import type { CUTOFF_REASON } from './preprocessCutoff.js';
+import { CUTOFF_REASON, type CutoffOutcome } from './preprocessCutoff.js';
 import type { LaunchReport } from './launcher.js';
+import type { RunOutcome } from './runAndRecord.js';
 import type { DirtyReason } from './why.js';
 
 /** What a build did (builder.ts): the actions that ran, were restored, cut off or failed, and its events. */
@@ -117,3 +118,23 @@ export type BuildEvent =
     };
 
 export type FinishState = 'ran' | 'restored' | 'cutoff' | 'upToDate' | 'failed';
+
+/** Put a run's outcome into the build's result. */
+export function addOutcome(result: BuildResult, action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
+  const { id, kind } = action;
+  const output = primaryOutput(action);
+  if (outcome.state === 'cutoff') {
+    result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs), time });
+    return;
+  }
+  if (outcome.state === 'failed') {
+    const { exitCode, message, command } = outcome;
+    result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
+    return;
+  }
+  result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time, ...(outcome.printed ? { printed: outcome.printed } : {}) });
+  if (outcome.racedBecause) {
+    result.raced.push(id);
+    result.racedBecause[id] = outcome.racedBecause;
+  }
+}

@@ -1,92 +1,36 @@
 import os from 'node:os';
-import type { Action, BuildContext, OutputRecord } from './action.js';
-import type { BuildEvent, BuildResult, FinishState, SlotTime } from './buildResult.js';
+import { primaryOutput, type Action, type OutputRecord } from './action.js';
+import type { BuildOptions } from './buildOptions.js';
+import { addOutcome, type BuildEvent, type BuildResult, type FinishState, type SlotTime } from './buildResult.js';
 import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
 import { BuildInterruptedError } from './errors.js';
 import { ShellPool } from './executor.js';
 import { OutputLearner } from './outputScan.js';
 import type { BuildGraph } from './graph.js';
-import { CUTOFF_REASON, PreprocessCutoff, type CutoffOutcome, type PreprocessMode } from './preprocessCutoff.js';
+import { PreprocessCutoff, type CutoffOutcome } from './preprocessCutoff.js';
 import { JobSlots, type Pool } from './jobSlots.js';
-import type { LaunchedRun, Launcher } from './launcher.js';
+import type { LaunchedRun } from './launcher.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import type { RunOutcome, RunSetting } from './runAndRecord.js';
 import { criticalChain, type ActionTime } from './criticalPath.js';
 import { criticalPaths } from './scheduler.js';
-import type { SharedCache } from './sharedCache.js';
 import { SharedLookups } from './sharedLookups.js';
 import type { FileHasher, OutputStore } from './traces.js';
-import { describeReason, explain, type DirtyReason } from './why.js';
+import { describeReason, explain } from './why.js';
 
 /**
  * The builder walks the graph in dependency order with a pool of jobs. For each ready action the
  * rebuilder says up to date, restore from the store, or run; runs are recorded as verifying traces.
  */
 
+export type { BuildOptions } from './buildOptions.js';
+export { primaryOutput } from './action.js';
 export type { BuildEvent, BuildResult, CutoffEntry, FailedEntry, FinishState, RanEntry, RestoredEntry, SlotTime } from './buildResult.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const DECISIONS_PER_TURN = 16;
-
-export interface BuildOptions {
-  readonly root: string;
-  readonly jobs: number;
-  readonly context: BuildContext;
-  readonly onEvent?: (event: BuildEvent) => void;
-  /** Run commands this much below our own priority (the daemon uses it to stay responsive). */
-  readonly niceness?: number;
-  /** A private folder for the commands' captured output (default: the system's temporary folder). */
-  readonly scratchDir?: string;
-  /**
-   * The only actions that may not be up to date, when the caller knows (the daemon's live plan, kept
-   * current by its watcher; it holds everything downstream of a dirty action): only these are decided
-   * and walked, the others count as up to date unseen, so a build costs what changed, not the graph
-   * (as ninja's plan holds only dirty edges). Progress counts them alone.
-   */
-  readonly dirty?: ReadonlySet<string>;
-  /**
-   * Shells kept by the caller from one build to the next (the daemon's: starting a process from a
-   * large Node process costs tens of milliseconds). Without it, the build starts and ends its own.
-   */
-  readonly shells?: ShellPool;
-  /** Build only these actions and what they depend on (`make foo.o`); default: every action. */
-  readonly targets?: readonly string[];
-  /**
-   * Stop starting actions once this many have failed, and let those running finish (make stops at
-   * the first failure, ninja's -k N); 0 or absent: go on with everything that does not depend on a
-   * failure (make -k).
-   */
-  readonly failureLimit?: number;
-  /** The commands to run for an action when they differ from its own (see RunSetting.commandsFor). */
-  readonly commandsFor?: (action: Action) => readonly string[];
-  /**
-   * The build folders, relative to the root: every file an action writes under them is one of its
-   * outputs. An action whose recipe does not name them all (`outputsOpen`) is looked at before and after
-   * it runs, one such action at a time (see OutputLearner). Without folders nothing is looked at.
-   */
-  readonly outputFolders?: readonly string[];
-  /** A folder under them that is not the build's (osvd's own state), relative to the root. */
-  readonly skipFolder?: (rel: string) => boolean;
-  /** A cache other builds fill, asked for what the local store lacks before an action runs. */
-  readonly shared?: SharedCache;
-  /**
-   * Stops the build: no action starts any more, the commands running are killed with their process
-   * groups, and the build fails with BuildInterruptedError once none of them runs. What finished
-   * before is recorded; what was cut short is not, and its outputs are removed.
-   */
-  readonly signal?: AbortSignal;
-  /** When a compile whose headers alone changed is preprocessed first (see preprocessCutoff.ts); default `auto`. */
-  readonly preprocess?: PreprocessMode;
-  /** Runs compiles elsewhere (distcc): they take its slots, everything else `jobs`. */
-  readonly launcher?: Launcher;
-}
-
-/** The output a user recognises an action by: its first output, or its name when it writes none. */
-export function primaryOutput(action: Action): string {
-  return action.outputs[0] ?? action.id;
-}
 
 export async function build(graph: BuildGraph, services: BuildServices, options: BuildOptions): Promise<BuildResult> {
   const shells = options.shells ?? new ShellPool(options.niceness ?? 0, options.scratchDir);
@@ -332,7 +276,7 @@ class Builder {
       (outcome) => {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
-        this.addToResult(action, outcome, reason, reasons, time!);
+        addOutcome(this.result, action, outcome, reason, reasons, time!);
         this.finish(id, outcome.state, outcome.durationMs, outcome);
         this.pump();
       },
@@ -343,26 +287,6 @@ class Builder {
         else this.reject(err);
       },
     );
-  }
-
-  /** Put a run's outcome into the build's result. */
-  private addToResult(action: Action, outcome: RunOutcome | CutoffOutcome, reason: string, reasons: readonly DirtyReason[], time: SlotTime): void {
-    const { id, kind } = action;
-    const output = primaryOutput(action);
-    if (outcome.state === 'cutoff') {
-      this.result.cutoff.push({ id, output, kind, reason: CUTOFF_REASON, reasons, durationMs: Math.round(outcome.durationMs), time });
-      return;
-    }
-    if (outcome.state === 'failed') {
-      const { exitCode, message, command } = outcome;
-      this.result.failed.push({ id, output, kind, source: action.source, command, exitCode, message, time });
-      return;
-    }
-    this.result.ran.push({ id, output, kind, reason, reasons, durationMs: Math.round(outcome.durationMs), time, ...(outcome.printed ? { printed: outcome.printed } : {}) });
-    if (outcome.racedBecause) {
-      this.result.raced.push(id);
-      this.result.racedBecause[id] = outcome.racedBecause;
-    }
   }
 
   private now(): number {
