@@ -8,6 +8,8 @@ import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { recordUpToDate } from './buildRecord.js';
 import { BuildTurns } from './buildTurns.js';
 import type { BuildControl } from './clientBuilds.js';
+import { expandGoneFolders } from './goneFolders.js';
+import { IdleCollection } from './idleCollection.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
@@ -35,7 +37,7 @@ export class LiveGraph {
   /** Resolves once the last build's lock is released (see build). */
   private lockReleased: Promise<void> = Promise.resolve();
   private autoBuildTimer: NodeJS.Timeout | undefined;
-  private gcTimer: NodeJS.Timeout | undefined;
+  private readonly gc = new IdleCollection();
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
@@ -130,21 +132,7 @@ export class LiveGraph {
     this.session.files.flush();
     this.session.traces.compact();
     // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs).
-    this.collectSoon();
-  }
-
-  /**
-   * A full garbage collection once the daemon is idle, rather than keep the heap (and so the resident
-   * memory) at its high-water mark (needs --expose-gc). Not on the way of an answer: at 1,000 TUs it
-   * took 25 ms of each one-TU rebuild's answer; a build that starts first puts it off to its own end.
-   */
-  private collectSoon(): void {
-    if (this.gcTimer) clearTimeout(this.gcTimer);
-    this.gcTimer = setTimeout(() => {
-      this.gcTimer = undefined;
-      (globalThis as { gc?: () => void }).gc?.();
-    }, GC_DELAY_MS);
-    this.gcTimer.unref();
+    this.gc.soon();
   }
 
   /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
@@ -248,8 +236,7 @@ export class LiveGraph {
   /** A build under the lock. `mayTrustPlan`: no command left running by a dead osvd was killed just now. */
   private async buildLocked(sets: readonly string[], onEvent: ((e: ProgressEvent) => void) | undefined, request: BuildRequest, signal: AbortSignal, mayTrustPlan: boolean): Promise<BuildReport> {
     const started = performance.now();
-    if (this.gcTimer) clearTimeout(this.gcTimer);
-    this.gcTimer = undefined;
+    this.gc.putOff();
     const live = sets.length === 0;
     // With a healthy watcher the live plan is current for the watched tree: check only the files it
     // cannot see, and let the builder skip what the plan knows is up to date. Otherwise (other knobs,
@@ -295,7 +282,7 @@ export class LiveGraph {
         await this.reload();
       }
       // A build leaves much garbage.
-      this.collectSoon();
+      this.gc.soon();
       if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
       this.scheduleAutoBuild();
     }
@@ -347,7 +334,7 @@ export class LiveGraph {
     this.closed = true;
     this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
-    if (this.gcTimer) clearTimeout(this.gcTimer);
+    this.gc.putOff();
     await this.view.close();
     this.outputWatcher?.close();
     await this.turns.idle();
@@ -365,29 +352,5 @@ export interface BuildRequest {
   readonly colour?: boolean;
 }
 
-/** How long after a build or a reload the daemon collects its garbage (see collectSoon). */
-const GC_DELAY_MS = 100;
-
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
 const BUILD_NICENESS = 5;
-
-/**
- * The tree watcher reports a folder that went away (deleted, moved out) as `dir/`, without the files
- * that were in it: these are the known paths under such folders, in place of the folders.
- */
-function expandGoneFolders(changes: string[], known: Iterable<string>[]): string[] {
-  const gone = new Set(changes.filter((p) => p.endsWith('/')).map((p) => p.slice(0, -1)));
-  if (gone.size === 0) return changes;
-  const paths = new Set(changes.filter((p) => !p.endsWith('/')));
-  for (const list of known) {
-    for (const p of list) {
-      for (let dir = path.posix.dirname(p); dir !== '.' && dir !== '/'; dir = path.posix.dirname(dir)) {
-        if (gone.has(dir)) {
-          paths.add(p);
-          break;
-        }
-      }
-    }
-  }
-  return [...paths];
-}
