@@ -7,44 +7,26 @@ import { RemoteStore, type RemoteCacheReport } from '../cache/remoteStore.js';
 import { closeScratch, openScratch, sweepScratch } from '../cache/scratch.js';
 import { StateDb } from '../cache/stateDb.js';
 import { DEFAULT_STORE_BYTES } from '../cache/store.js';
-import type { Action } from '../graph/action.js';
 import { build, type BuildEvent, type BuildResult } from '../graph/builder.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { ShellPool } from '../graph/executor.js';
-import { BuildGraph } from '../graph/graph.js';
-import { hashValue } from '../graph/hash.js';
+import type { BuildGraph } from '../graph/graph.js';
 import { planBuild, type Plan } from '../graph/plan.js';
 import { resolveCache } from '../osv/cacheConfig.js';
 import { parseSets } from '../osv/knobs.js';
-import { mapRootAway } from '../osv/pathMap.js';
-import { withColour } from '../osv/recipes.js';
 import { Toolchain } from '../osv/toolchain.js';
-import { CompileCommandsFile } from '../osv/compileCommands.js';
-import { launcherFor } from '../osv/distribute.js';
-import { openProjectBase, projectActions, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
+import { openProjectBase, withKnobs, type Project, type ProjectBase, type ProjectOptions } from '../osv/project.js';
 import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { openLog, type Logger } from './log.js';
 import { countShared, recordFinishedBuild } from './buildRecord.js';
 import { mergeResults, preImportActions } from './preImport.js';
+import { builderOptions } from './builderOptions.js';
+import { Housekeeping } from './housekeeping.js';
+import { graphOf, LoadedGraphs, type LoadedGraph } from './loadedGraphs.js';
 import { RunningBuild } from './runningBuild.js';
 
-export type { LockHolder, RemoteCacheReport };
+export type { LoadedGraph, LockHolder, RemoteCacheReport };
 
-export interface LoadedGraph {
-  readonly project: Project;
-  readonly graph: BuildGraph;
-  readonly importCached: boolean;
-  readonly importMs: number;
-  /** Makefiles make read and the compilers' files: a change to one re-imports the build. */
-  readonly makefiles: readonly string[];
-  /** What make read while parsing, with the hashes the import saw (see ProjectActions). */
-  readonly readWhileParsing: readonly (readonly [string, string])[];
-  /** How many actions of each kind (for status, which must not walk the graph each time). */
-  readonly byKind: Readonly<Record<string, number>>;
-}
-
-/** Graphs kept in memory (each is several MB at OSv scale; switching back re-reads the import cache). */
-const GRAPHS_KEPT = 1;
 const LIVE_KNOBS = 'knobs';
 
 /**
@@ -52,11 +34,10 @@ const LIVE_KNOBS = 'knobs';
  * its database, store and graphs. The daemon/ layer is the only one that knows every other layer.
  */
 export class Session {
-  private readonly graphs = new Map<string, LoadedGraph>();
-  private readonly compileCommands = new CompileCommandsFile();
+  private readonly graphs = new LoadedGraphs(this, () => this.remote !== undefined);
+  /** What builds leave to do (the store's copies and cap, compile_commands.json), which the next build waits for. */
+  private readonly housekeeping = new Housekeeping(this);
   private shells: { niceness: number; pool: ShellPool } | undefined;
-  /** The daemon's housekeeping after its last build (see tidy), which the next build waits for. */
-  private tidying: Promise<void> = Promise.resolve();
   /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
   private remote: RemoteStore | undefined;
   private readonly toolchain = new Toolchain();
@@ -130,7 +111,7 @@ export class Session {
 
   private replaced(failure: StateDatabaseError, movedTo: string): string {
     this.graphs.clear();
-    this.compileCommands.forget();
+    this.housekeeping.forget();
     const msg = `${failure.message}; it was moved to ${movedTo} and a new one was created: this build starts from scratch`;
     this.warnings.push(msg);
     this.log.warn({ movedTo }, msg);
@@ -169,47 +150,8 @@ export class Session {
     this.remote = this.openRemote();
   }
 
-  private graphKey(project: Project): string {
-    return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.remote !== undefined]);
-  }
-
   async graph(project: Project): Promise<LoadedGraph> {
-    const key = this.graphKey(project);
-    const cached = this.graphs.get(key);
-    if (cached) {
-      this.graphs.delete(key);
-      this.graphs.set(key, cached);
-      return cached;
-    }
-    const started = performance.now();
-    const imported = this.pathIndependent(await projectActions(project, this.files, this.imports), project.root);
-    if (imported.removedDepfiles.length) this.log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
-    this.traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
-    const graph = new BuildGraph(
-      imported.actions,
-      (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
-      (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
-    );
-    this.log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
-    const byKind: Record<string, number> = {};
-    for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
-    const loaded: LoadedGraph = {
-      project,
-      graph,
-      importCached: imported.importCached,
-      importMs: imported.importMs,
-      makefiles: imported.makefiles,
-      readWhileParsing: imported.readWhileParsing,
-      byKind,
-    };
-    this.graphs.set(key, loaded);
-    while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
-    return loaded;
-  }
-
-  /** With a shared cache, objects must not record where the tree is (see osv/pathMap.ts). */
-  private pathIndependent<T extends { actions: Action[] }>(imported: T, root: string): T {
-    return this.remote ? { ...imported, actions: mapRootAway(imported.actions, root) } : imported;
+    return this.graphs.get(project);
   }
 
   /** Forget imported graphs (a makefile changed). */
@@ -250,7 +192,7 @@ export class Session {
     dirty?: ReadonlySet<string>,
     choices: BuildChoices = {},
   ): Promise<BuildResult & { reloaded?: LoadedGraph; remoteCache?: RemoteCacheReport }> {
-    await this.tidying;
+    await this.housekeeping.idle();
     const startedAt = Date.now();
     const remoteBefore = this.remote?.counters();
     const jobs = choices.jobs ?? loaded.project.jobs;
@@ -267,14 +209,10 @@ export class Session {
     try {
       const first = preImportActions(loaded);
       if (first.length > 0 && !first.every((id) => dirty !== undefined && !dirty.has(id))) {
-        const sub = new BuildGraph(
-          first.map((id) => loaded.graph.get(id)),
-          (id) => this.traces.lastRun(id)?.deps.map(([p]) => p) ?? [],
-          (id) => this.traces.lastRun(id)?.outputs.map((o) => o.path) ?? [],
-        );
+        const sub = graphOf(first.map((id) => loaded.graph.get(id)), () => this.traces);
         prepared = await this.runGraph(loaded.project, sub, track, niceness, undefined, runChoices);
         if (prepared.ok && this.parsedFilesChanged(loaded)) {
-          this.graphs.delete(this.graphKey(loaded.project));
+          this.graphs.forget(loaded.project);
           this.log.info('an action rewrote a file make reads while parsing: importing again');
           loaded = reloaded = await this.graph(loaded.project);
           dirty = undefined;
@@ -304,9 +242,8 @@ export class Session {
     if (!this.longLived) await this.remote?.flush();
     // The daemon answers first and tidies up after (the next build, and the build lock, wait for it); a
     // command, before it ends.
-    const tidied = loaded;
-    if (this.longLived) this.tidying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.tidy(tidied)).catch((err: unknown) => this.log.warn({ err }, 'tidying after the build failed'));
-    else await this.tidy(loaded);
+    if (this.longLived) this.housekeeping.later(loaded);
+    else await this.housekeeping.now(loaded);
     recordFinishedBuild(this, loaded, result, startedAt, jobs);
     const remoteCache = remoteBefore && this.remote?.reportSince(remoteBefore);
     if (remoteCache) {
@@ -338,27 +275,7 @@ export class Session {
     const jobs = choices.jobs ?? project.jobs;
     this.log.info({ knobs: project.knobs, actions: graph.actions.size, targets: choices.targets, jobs }, 'build started');
     const shells = this.longLived ? this.shellPool(niceness) : undefined;
-    const stateRel = path.relative(project.root, project.stateDir);
-    const launcher = launcherFor({ distribute: project.config.distribute, configFile: project.configFile, env: project.baseEnv, scratchDir: this.scratchDir });
-    return build(graph, this.services, {
-      root: project.root,
-      jobs,
-      context: project.knobs,
-      onEvent,
-      niceness,
-      scratchDir: this.scratchDir,
-      dirty,
-      shells,
-      outputFolders: [project.outDir],
-      skipFolder: (rel) => rel === stateRel,
-      targets: choices.targets,
-      failureLimit: choices.failureLimit ?? 1,
-      commandsFor: choices.colour ? (a) => withColour(a.kind, a.commands) : undefined,
-      shared: this.remote,
-      signal: choices.signal,
-      preprocess: project.config.preprocess,
-      launcher,
-    });
+    return build(graph, this.services, builderOptions(project, { ...choices, jobs }, { onEvent, niceness, dirty, shells, scratchDir: this.scratchDir, shared: this.remote }));
   }
 
   /** Whether a file make read while parsing is no longer what the import saw. */
@@ -369,44 +286,14 @@ export class Session {
     });
   }
 
-  /**
-   * What a build leaves to do that no answer needs: wait for the store's copies and keep it within its
-   * cap, and write compile_commands.json. At 1,000 TUs, writing that file again after a profile switch
-   * took 12 ms of the daemon's answer; the store's copies, as long as the largest output takes to copy.
-   */
-  private async tidy(loaded: LoadedGraph): Promise<void> {
-    await this.store.settled();
-    this.writeCompileCommands(loaded);
-    const troubles = this.store.takeTroubles();
-    if (troubles.length) this.log.warn({ troubles }, 'the store could not keep or restore some outputs (the build went on without it)');
-    try {
-      const evicted = this.store.evict();
-      if (evicted) {
-        this.log.info({ evicted }, 'the store evicted its least recently used outputs');
-        this.counters.add({ evicted });
-      }
-    } catch (err) {
-      this.log.warn({ err }, 'the store could not evict (the build is not affected)');
-    }
-  }
-
-  /** Resolves once the last build's housekeeping is done (see tidy); it never fails. */
+  /** Resolves once the last build's housekeeping is done; it never fails. */
   async idle(): Promise<void> {
-    await this.tidying;
+    await this.housekeeping.idle();
   }
 
-  /**
-   * compile_commands.json for the knobs of what is now in the build folder, so clangd sees the flags
-   * these objects had. Every build ends here, one with nothing to do included: osvd writes the file
-   * itself, not through an action, so no trace says whether it is current (a process killed after
-   * its last action but before this line leaves the file of other knobs, every action up to date).
-   */
+  /** compile_commands.json for what is now in the build folder (see Housekeeping.writeCompileCommands). */
   writeCompileCommands(loaded: LoadedGraph): void {
-    try {
-      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()]);
-    } catch (err) {
-      this.log.warn({ err }, 'could not write compile_commands.json');
-    }
+    this.housekeeping.writeCompileCommands(loaded);
   }
 
   /**
