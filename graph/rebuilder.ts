@@ -1,7 +1,7 @@
 import type { Action, FileHash, OutputRecord } from './action.js';
 import { hashValue } from './hash.js';
 import { keyedCommands, keyedInputs } from './toolKey.js';
-import type { FileHasher, OutputStore, RunRecord, TraceEntry, TraceStore } from './traces.js';
+import type { FileHasher, OutputStore, TraceEntry, TraceStore } from './traces.js';
 
 /**
  * The rebuilder decides whether an action must run, using verifying traces with early cutoff:

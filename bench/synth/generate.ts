@@ -59,7 +59,6 @@ export interface TreeInfo {
 
 export const OUT_DIR = 'build/release.x64';
 const DRIVERS_CONFIG = 'osv/drivers_config.h';
-const DRIVERS_CONFIG_OUT = `${OUT_DIR}/gen/include/${DRIVERS_CONFIG}`;
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness

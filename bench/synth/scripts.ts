@@ -3,10 +3,6 @@
  * They follow examples/mini-osv; the shell scripts are POSIX sh (run as `sh scripts/...`).
  */
 
-/** `${` cannot be written inside a template literal, and the drivers script needs it. */
-const DB = '${';
-const BS = '\\';
-
 /**
  * scripts/stub-cc: stands in for gcc, g++ and ld when the tree is built with COMPILER=stub.
  * One awk process does everything: it parses the gcc or ld command line, follows the #include lines
