@@ -67,8 +67,9 @@ function lastRunMatch(id: string, preKey: string, files: FileHasher, traces: Tra
 
 /** Up to date, restorable from the store, or must run. */
 export function decide(action: Action, files: FileHasher, traces: TraceStore, store: OutputStore): Decision {
-  const preKey = preKeyOf(action, inputHashes(action, files));
-  const entry = lastRunMatch(action.id, preKey, files, traces) ?? traces.findMatch(preKey, (p) => files.hash(p));
+  const inputs = inputHashes(action, files);
+  const preKey = preKeyOf(action, inputs);
+  const entry = lastRunMatch(action.id, preKey, files, traces) ?? traces.findMatch(preKey, (p) => files.hash(p), inputs);
   if (!entry) return { state: 'run', preKey };
   const stale = entry.outputs.filter((o) => files.hash(o.path) !== o.hash);
   if (stale.length === 0) return { state: 'upToDate', preKey, entry };

@@ -90,8 +90,12 @@ export interface Preprocessed {
 }
 
 export interface TraceStore {
-  /** The newest trace for `preKey` whose dependencies all still hash as recorded. */
-  findMatch(preKey: string, currentHash: (path: string) => string | null): TraceEntry | undefined;
+  /**
+   * The newest trace for `preKey` whose dependencies all still hash as recorded. `inputs`: the action's
+   * declared inputs with their hashes now, which the pre-key commits to: a store may keep traces
+   * without them (a link's are its tens of thousands of objects) and give the matching run these.
+   */
+  findMatch(preKey: string, currentHash: (path: string) => string | null, inputs: readonly FileHash[]): TraceEntry | undefined;
   lastRun(actionId: string): RunRecord | undefined;
   /** The run before the last one, to say what changed between them. */
   previousRun(actionId: string): RunRecord | undefined;

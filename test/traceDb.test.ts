@@ -48,8 +48,11 @@ function found(traces: TraceDb, v: number, preKey = 'pre'): string | undefined {
     ['a.c', 'src'],
     ['include/h.h', `h${v}`],
   ]);
-  return traces.findMatch(preKey, (p) => now.get(p) ?? null)?.outputs[0]?.hash;
+  return traces.findMatch(preKey, (p) => now.get(p) ?? null, INPUTS)?.outputs[0]?.hash;
 }
+
+/** The declared inputs with their hashes now, as the rebuilder passes them (the pre-key commits to them). */
+const INPUTS = [['a.c', 'src']] as const;
 
 describe('verifying traces in memory and in SQLite', () => {
   it('find a run recorded after the traces were read, keep the sixteen newest, and agree with a fresh read', () => {
@@ -91,6 +94,25 @@ describe('verifying traces in memory and in SQLite', () => {
     expect(found(fresh, 2, 'p2')).toBeUndefined(); // reads p2's traces into memory
     db.prepare('DELETE FROM traces WHERE pre_key = ?').run('p2');
     expect(found(fresh, 1, 'p2')).toBeUndefined();
+    closeDatabase(db);
+  });
+
+  it('keep a trace without its inputs, and give a run matched from the file the inputs the pre-key commits to', () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    const objects = [...Array(500).keys()].map((i) => [`build/o${i}.o`, `h${i}`] as const);
+    const link = { ...run(1, 'link'), actionId: 'build/loader.elf', inputs: objects, deps: [] };
+    traces.recordRun(link);
+    traces.flush();
+    const stored = db.prepare('SELECT t.record AS trace, l.record AS last FROM traces t JOIN last_runs l ON l.action_id = ? WHERE t.pre_key = ?').get('build/loader.elf', 'link') as { trace: string; last: string };
+    expect((JSON.parse(stored.trace) as RunRecord).inputs).toEqual([]);
+    expect((JSON.parse(stored.last) as RunRecord).inputs).toEqual(objects);
+    expect(stored.trace.length).toBeLessThan(stored.last.length / 10);
+    // A fresh reader (another daemon, a one-shot build) matches it from the file, inputs given back.
+    const match = new TraceDb(db).findMatch('link', () => null, objects);
+    expect(match?.run.inputs).toEqual(objects);
+    expect(match?.outputs).toEqual(link.outputs);
     closeDatabase(db);
   });
 });
