@@ -9,7 +9,8 @@ import type { ImportRequest } from './importRequest.js';
 import { buildPathVariables, expandsLate, latePrerequisites, lateRecipe, lateVariables } from './lateExpansion.js';
 import type { MakeDatabase, RuleEntry, TracedTarget } from './makeOutput.js';
 import { keyedWrapperEnv } from './compilerWrappers.js';
-import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, scriptText, withLaunchArgs, type RecipeFacts } from './recipes.js';
+import { envReadBy, fileLikeWords, recipeFacts, scriptText, withLaunchArgs, type RecipeFacts } from './recipes.js';
+import { recipeWrites } from './recipeWrites.js';
 
 /**
  * Turn what make said it would run (the traced recipes and make's database) into actions: each target

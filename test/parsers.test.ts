@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseDepfile } from '../graph/depfile.js';
 import { buildPathVariables, lateVariables, refersTo } from '../osv/lateExpansion.js';
 import { DryRunParser, parseDatabase, parseDryRun, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
-import { envReadBy, fileLikeWords, recipeFacts, recipeWrites, shellWords } from '../osv/recipes.js';
+import { recipeWrites } from '../osv/recipeWrites.js';
+import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
 
 describe('depfile parser', () => {
   it('reads gcc -MD -MP output with continuations and phony header rules', () => {
