@@ -17,7 +17,7 @@ const FLUSH_MS = 100;
  */
 const MEMO_TRACES = 4096;
 
-/** A trace as findMatch holds it: its deps decoded (strings shared); its record, when in memory (else read on a match). */
+/** A trace as findMatch holds it: its deps decoded (strings shared); its record without inputs, when in memory (else read on a match). */
 interface MemoTrace {
   readonly key: string;
   readonly deps: readonly FileHash[];
@@ -96,9 +96,9 @@ export class TraceDb implements TraceStore {
     for (const t of traces) {
       if (!t.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) continue;
       const row = t.record ? undefined : (this.selectTrace.get(preKey, t.key) as { record: string } | undefined);
-      // A trace is stored without its inputs (see recordRun): they are the ones the pre-key commits to.
-      const run = t.record ?? (row ? { ...(JSON.parse(row.record) as RunRecord), inputs } : undefined);
-      if (run) return { key: t.key, deps: t.deps, outputs: run.outputs, run };
+      const kept = t.record ?? (row ? (JSON.parse(row.record) as RunRecord) : undefined);
+      // A trace is kept without its inputs, here and in the file (see recordRun): they are the ones the pre-key commits to.
+      if (kept) return { key: t.key, deps: t.deps, outputs: kept.outputs, run: { ...kept, inputs } };
     }
     return undefined;
   }
@@ -123,7 +123,9 @@ export class TraceDb implements TraceStore {
     const traces = this.memo.get(run.preKey);
     if (!traces) return;
     const kept = traces.filter((t) => t.key !== run.key).slice(0, TRACES_PER_PREKEY - 1);
-    this.memorize(run.preKey, [{ key: run.key, deps: run.deps, record: run }, ...kept]);
+    // Without its inputs: a relink has a new pre-key each time, and its tens of thousands of inputs held
+    // once per relink would grow the daemon by megabytes a build.
+    this.memorize(run.preKey, [{ key: run.key, deps: run.deps, record: run.inputs.length ? { ...run, inputs: [] } : run }, ...kept]);
   }
 
   private memorize(preKey: string, traces: MemoTrace[]): void {
