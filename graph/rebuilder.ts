@@ -20,8 +20,19 @@ export interface BuildServices {
 const KEY_VERSION = 'osvd-key-1';
 
 export function inputHashes(action: Action, files: FileHasher): FileHash[] {
-  const unique = [...new Set(action.inputs)].sort();
-  return unique.map((p) => [p, files.hash(p) ?? 'missing'] as const);
+  return sortedInputs(action).map((p) => [p, files.hash(p) ?? 'missing'] as const);
+}
+
+/**
+ * An action's inputs sorted, without repeats: worked out once per action (its inputs are read-only),
+ * not at each of the three or four times a build hashes them (the kernel link has one per object).
+ */
+const sortedInputsOf = new WeakMap<Action, readonly string[]>();
+
+function sortedInputs(action: Action): readonly string[] {
+  let sorted = sortedInputsOf.get(action);
+  if (sorted === undefined) sortedInputsOf.set(action, (sorted = [...new Set(action.inputs)].sort()));
+  return sorted;
 }
 
 /**

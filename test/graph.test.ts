@@ -1,7 +1,11 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../bench/prng.js';
 import type { Action } from '../graph/action.js';
 import { GraphError } from '../graph/errors.js';
 import { BuildGraph } from '../graph/graph.js';
+import { hashValue } from '../graph/hash.js';
+import { absoluteIn, treePath } from '../graph/paths.js';
 import { actionKey, preKeyOf } from '../graph/rebuilder.js';
 import { contextChanges } from '../graph/why.js';
 import { criticalPaths, ReadyQueue } from '../graph/scheduler.js';
@@ -63,6 +67,14 @@ describe('keys', () => {
     expect(preKeyOf({ ...a, keyEnv: { conf_x: '1' } }, [['a.c', '1'], ['b.h', '2']])).not.toBe(base);
     expect(preKeyOf({ ...a, env: { PATH: '/elsewhere' } }, [['a.c', '1'], ['b.h', '2']])).toBe(base);
     expect(actionKey(base, [['x.h', '1']])).not.toBe(actionKey(base, [['x.h', '2']]));
+  });
+
+  it('are the same bytes from one osvd version to the next (a changed encoding would rebuild every tree once)', () => {
+    // Values computed by the encoding as it was first written, one hash update per part.
+    const value = ['osvd-key-1', ['cc -c a.c'], '.', { B: 'x', A: null }, [['a.c', '0123'], ['é.h', 'ff']], 3, true];
+    expect(hashValue(value)).toBe('c521a1eee0b502d767a363cb325df68b8fb83b99');
+    expect(hashValue(['ab', 'c'])).toBe('1295b9b3b3c1cb21b4d36a98f13b73378e78fd59');
+    expect(hashValue(['a', 'bc'])).toBe('214cdc270a1a3544586806010758e88dd4f15d6a');
   });
 
   it('reports which context values (knobs) changed', () => {
@@ -212,5 +224,36 @@ describe('live plan', () => {
     hashes.set('gen.h', '1');
     expect(plan.refresh(['gen.h', 'a.o', 'k.elf'])).toBe(3);
     expect(plan.counts.upToDate).toBe(4);
+  });
+});
+
+describe('tree paths', () => {
+  /** treePath as it was before its fast paths: path.resolve and path.relative every time. */
+  const reference = (root: string, cwd: string, p: string): string => {
+    const abs = path.resolve(root, cwd, p);
+    const rel = path.relative(root, abs);
+    if (rel === '') return '.';
+    if (rel.startsWith('..') || path.isAbsolute(rel)) return abs;
+    return rel;
+  };
+
+  it('are what path.resolve and path.relative make of them, for clean and unclean paths alike', () => {
+    const parts = ['a', 'b', '.', '..', '', 'src', 'x.h', 'ab'];
+    const random = prng(7);
+    const pick = (): string => parts[Math.floor(random() * parts.length)]!;
+    const made = (n: number): string => Array.from({ length: n }, pick).join('/');
+    const roots = ['/t/a', '/t/a/', '/t', '/', '/t/./a', '/t/ab'];
+    let checked = 0;
+    for (let i = 0; i < 4000; i++) {
+      const root = roots[i % roots.length]!;
+      const cwd = i % 3 === 0 ? made(1 + (i % 2)) : '.';
+      const rel = made(1 + Math.floor(random() * 4)) || 'a';
+      for (const p of [rel, `/${rel}`, `${root}/${rel}`, `/t/a${rel}`]) {
+        expect(treePath(root, cwd, p), `treePath(${root}, ${cwd}, ${p})`).toBe(reference(root, cwd, p));
+        expect(absoluteIn(root, p), `absoluteIn(${root}, ${p})`).toBe(path.resolve(root, p));
+        checked++;
+      }
+    }
+    expect(checked).toBe(16000);
   });
 });
