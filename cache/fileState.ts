@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { hashBytes } from '../graph/hash.js';
+import { absoluteIn } from '../graph/paths.js';
 import type { OutputRecord } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
@@ -85,7 +85,7 @@ export class FileState implements FileHasher {
 
   mtimeMs(p: string): number | null {
     try {
-      return fs.lstatSync(path.resolve(this.root, p)).mtimeMs;
+      return fs.lstatSync(absoluteIn(this.root, p), { throwIfNoEntry: false })?.mtimeMs ?? null;
     } catch {
       return null;
     }
@@ -119,11 +119,11 @@ export class FileState implements FileHasher {
   }
 
   private lstat(p: string): fs.BigIntStats | undefined {
-    return fs.lstatSync(path.resolve(this.root, p), { bigint: true, throwIfNoEntry: false });
+    return fs.lstatSync(absoluteIn(this.root, p), { bigint: true, throwIfNoEntry: false });
   }
 
   private compute(p: string): Known {
-    const abs = path.resolve(this.root, p);
+    const abs = absoluteIn(this.root, p);
     let st: fs.BigIntStats | undefined;
     try {
       st = this.lstat(p);
