@@ -233,17 +233,6 @@ class Builder {
       this.waitingOpen.push({ job, pool });
       return;
     }
-    const reasons = explain({
-      action,
-      files,
-      lastRun: traces.lastRun(id),
-      lastFailure: traces.lastFailure(id),
-      context: this.options.context,
-      pendingProducer: () => undefined,
-      producerOf: (p) => this.graph.producerOf(p)?.id,
-    });
-    if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
-    const reason = reasons.slice(0, 3).map(describeReason).join('; ');
     this.slots.take(pool);
     if (this.slots.total > this.result.jobs.peak) this.result.jobs = { limit: this.options.jobs, peak: this.slots.total };
     const slot = this.takeSlot();
@@ -272,7 +261,21 @@ class Builder {
           return producer !== undefined && producer.id !== id;
         });
     }
-    this.cutoff.run(action, preKey, this.setting, release, look, launched).then(
+    const running = this.cutoff.run(action, preKey, this.setting, release, look, launched);
+    // Why it runs is worked out while its commands run, not before they start; its last run and
+    // failure are still the ones before this run (they are recorded once it ends).
+    const reasons = explain({
+      action,
+      files,
+      lastRun: traces.lastRun(id),
+      lastFailure: traces.lastFailure(id),
+      context: this.options.context,
+      pendingProducer: () => undefined,
+      producerOf: (p) => this.graph.producerOf(p)?.id,
+    });
+    if (reasons.length === 0) reasons.push({ type: 'storeMiss' });
+    const reason = reasons.slice(0, 3).map(describeReason).join('; ');
+    running.then(
       (outcome) => {
         this.recording--;
         if (outcome.state === 'ran') crashPoint('action-recorded', ++this.recordedCount);
