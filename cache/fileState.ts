@@ -95,6 +95,13 @@ export class FileState implements FileHasher {
     return this.known(p).hash;
   }
 
+  hashNow(p: string): string | null {
+    const before = this.memo.get(p);
+    if (before !== undefined && !this.racy.has(p) && sameStat(before, this.lstat(p))) return before.hash;
+    this.invalidate(p);
+    return this.hash(p);
+  }
+
   describe(p: string): OutputRecord | null {
     const k = this.known(p);
     if (k.hash === null) return null;

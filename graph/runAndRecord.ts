@@ -102,8 +102,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   const changed: string[] = [];
   for (const [p, h] of before) {
     if (s.graph.producerOf(p)) continue;
-    files.invalidate(p);
-    if ((files.hash(p) ?? 'missing') !== h) changed.push(p);
+    if ((files.hashNow(p) ?? 'missing') !== h) changed.push(p);
   }
   let raced = changed.length > 0;
   let deps: FileHash[] = [];

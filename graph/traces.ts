@@ -9,6 +9,11 @@ import { actionKey } from './rebuilder.js';
 /** Content hashes of files, by path; null when the file does not exist. */
 export interface FileHasher {
   hash(path: string): string | null;
+  /**
+   * The hash of the file as it is now: looked at again, and read again only when its stat changed
+   * since it was hashed (or it was hashed too soon after a change for the stat to vouch for it).
+   */
+  hashNow(path: string): string | null;
   /** Forget what is known about a path (it was just written). */
   invalidate(path: string): void;
   /** Hash, mode and size of a file an action wrote; null when it does not exist. */
