@@ -40,6 +40,20 @@ function sortedInputs(action: Action): readonly string[] {
  * the contents of the program it runs (see toolKey.ts).
  */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
+  // A build works out each decided action's pre-key three times (its live plan, the builder, the plan
+  // again after it): the last one is kept with the inputs it was for.
+  let signature = '';
+  for (const [p, h] of inputs) signature += `${p}\0${h}\0`;
+  const known = preKeys.get(action);
+  if (known !== undefined && known.signature === signature) return known.preKey;
+  const preKey = computePreKey(action, inputs);
+  preKeys.set(action, { signature, preKey });
+  return preKey;
+}
+
+const preKeys = new WeakMap<Action, { readonly signature: string; readonly preKey: string }>();
+
+function computePreKey(action: Action, inputs: readonly FileHash[]): string {
   const key: unknown[] = action.tool ? toolKeyed(action, inputs) : [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];
   // An action whose outputs are learned keys on that too: a trace recorded before osvd learned them
   // (outputs named only) would restore too little, so such an action runs once more and learns.
