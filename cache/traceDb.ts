@@ -228,10 +228,13 @@ export class TraceDb implements TraceStore {
     const prune = known === undefined || known + 1 > TRACES_PER_PREKEY;
     const failed = this.failedActions.delete(run.actionId);
     this.enqueue(run.actionId, () => {
-      const record = JSON.stringify(run);
       // The trace without the inputs: its pre-key commits to them, and a link's are its objects (1.4 MB
       // at 10,000 TUs, a new pre-key and so a new trace at each relink, never pruned by TRACES_PER_PREKEY).
-      const trace = run.inputs.length ? JSON.stringify({ ...run, inputs: [] }) : record;
+      // The rest is encoded once for both (the inputs go last).
+      const { inputs, ...rest } = run;
+      const body = JSON.stringify(rest).slice(0, -1);
+      const trace = `${body},"inputs":[]}`;
+      const record = inputs.length ? `${body},"inputs":${JSON.stringify(inputs)}}` : trace;
       this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), trace, createdAt);
       if (prune) this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);

@@ -35,6 +35,10 @@ function tokens(commands: readonly string[]): string[] {
   return commands.join(' ').split(/\s+/).filter(Boolean);
 }
 
+function sameCommands(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
 function multisetDiff(a: string[], b: string[]): string[] {
   const counts = new Map<string, number>();
   for (const t of b) counts.set(t, (counts.get(t) ?? 0) + 1);
@@ -68,9 +72,9 @@ export function explain(x: ExplainInput): DirtyReason[] {
     return reasons;
   }
   const ctx = contextChanges(lastRun.context, x.context);
-  const nowTokens = tokens(action.commands);
-  const thenTokens = tokens(lastRun.commands);
-  if (action.commands.join('\n') !== lastRun.commands.join('\n')) {
+  if (!sameCommands(action.commands, lastRun.commands)) {
+    const nowTokens = tokens(action.commands);
+    const thenTokens = tokens(lastRun.commands);
     reasons.push({ type: 'command', added: multisetDiff(nowTokens, thenTokens), removed: multisetDiff(thenTokens, nowTokens), context: ctx });
   }
   const envChanges = contextChanges(lastRun.keyEnv, action.keyEnv);
