@@ -33,9 +33,12 @@ const SHELL_WORDS = new Set(['.', ':', 'return', 'alias', 'unalias', 'hash', 'ge
 
 export function isSimpleCommand(line: string): boolean {
   if (SHELL_CHARS.test(line)) return false;
-  const first = line.trim().split(/\s+/)[0];
-  return first !== undefined && first !== '' && !first.includes('=') && !SHELL_WORDS.has(first);
+  const first = FIRST_WORD.exec(line)?.[1];
+  return first !== undefined && !first.includes('=') && !SHELL_WORDS.has(first);
 }
+
+/** A line's first word, without splitting the whole line (a compile's is over a kilobyte). */
+const FIRST_WORD = /^\s*(\S+)/;
 
 /**
  * The `mkdir -p DIR...` lines an action starts with (OSv's `$(makedir)` before each compile) are done
@@ -47,7 +50,7 @@ export function isSimpleCommand(line: string): boolean {
 function makeFolders(commands: readonly string[], cwd: string): { lines: number; failed?: { command: string; message: string } } {
   let lines = 0;
   for (const c of commands) {
-    const words = isSimpleCommand(c) ? c.trim().split(/\s+/) : [];
+    const words = FIRST_WORD.exec(c)?.[1] === 'mkdir' && isSimpleCommand(c) ? c.trim().split(/\s+/) : [];
     if (words[0] !== 'mkdir' || words[1] !== '-p' || words.length < 3 || words.slice(2).some((w) => w.startsWith('-'))) break;
     if (lines === 0 && !fs.existsSync(cwd)) break;
     for (const dir of words.slice(2)) {
@@ -75,6 +78,8 @@ export class ShellPool {
   private workers = 0;
   /** Counts kill()s: a shell that finished starting after one is not used. */
   private kills = 0;
+  /** Which shells an environment's actions use, by the environment (the import shares one per kind). */
+  private readonly envKeys = new WeakMap<object, string>();
 
   /**
    * `niceness` > 0 runs the commands below the caller's priority (the daemon stays responsive).
@@ -92,7 +97,8 @@ export class ShellPool {
     const made = makeFolders(commands, cwd);
     if (made.failed) return { ok: false, exitCode: 1, output: made.failed.message, failedCommand: made.failed.command, durationMs: performance.now() - started };
     if (made.lines === commands.length) return { ok: true, exitCode: 0, output: '', durationMs: performance.now() - started };
-    const envKey = JSON.stringify(env);
+    let envKey = this.envKeys.get(env);
+    if (envKey === undefined) this.envKeys.set(env, (envKey = JSON.stringify(env)));
     const kills = this.kills;
     const worker = this.idle.get(envKey)?.pop() ?? (await this.startWorker(env));
     if (kills !== this.kills) {
