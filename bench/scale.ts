@@ -33,6 +33,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const OSVD = path.join(REPO, 'bin', 'osvd.js');
 const FAST_STUB_SRC = path.join(REPO, 'bench', 'synth', 'fast-stub-cc.c');
 const STUB = 'scripts/fast-stub-cc';
+/** How long the daemon is left idle before its resting RSS is read: its resting collection comes after 10 s. */
+const REST_S = 11;
 
 type Compiler = 'stub' | 'real';
 
@@ -228,6 +230,11 @@ class OsvdTool {
       if (performance.now() - t > timeoutMs) throw new Error('the daemon did not see the edit');
       await new Promise((r) => setTimeout(r, 2));
     }
+  }
+  /** RSS once the daemon has been idle long enough for its resting collection (daemon/idleCollection.ts). */
+  async restingRssMb(): Promise<number> {
+    await new Promise((r) => setTimeout(r, REST_S * 1000));
+    return this.memory().rssMb;
   }
   memory(): { rssMb: number; hwmMb: number } {
     const status = fs.readFileSync(`/proc/${this.pid}/status`, 'utf8');
@@ -510,11 +517,12 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   const mem = osvd.memory();
   facts.daemonRssMb = Math.round(mem.rssMb);
   facts.daemonPeakRssMb = Math.round(mem.hwmMb);
+  facts.daemonRestRssMb = Math.round(await osvd.restingRssMb());
   const stateDir = path.join(t.osvd, 'build/.osvd');
   const dbMb = ['state.db', 'state.db-wal'].reduce((s, f) => s + (fs.existsSync(path.join(stateDir, f)) ? fs.statSync(path.join(stateDir, f)).size : 0), 0) / 2 ** 20;
   facts.databaseMb = Math.round(dbMb * 10) / 10;
   facts.storeMb = Math.round(dirSizeMb(path.join(stateDir, 'store')) * 10) / 10;
-  row('daemon memory (RSS now / peak)', { osvdDaemon: { ms: NaN, note: `${mem.rssMb.toFixed(0)} MB / ${mem.hwmMb.toFixed(0)} MB; database ${facts.databaseMb} MB, store ${facts.storeMb} MB` } });
+  row('daemon memory (RSS now / peak)', { osvdDaemon: { ms: NaN, note: `${mem.rssMb.toFixed(0)} MB / ${mem.hwmMb.toFixed(0)} MB; ${facts.daemonRestRssMb} MB once idle ${REST_S} s; database ${facts.databaseMb} MB, store ${facts.storeMb} MB` } });
   await osvd.stop();
   if (!args.keep) fs.rmSync(path.dirname(t.osvd), { recursive: true, force: true });
   return { tus, compiler, rows, facts };
@@ -591,7 +599,8 @@ async function benchDaemonOnly(args: Args, tus: number): Promise<SizeResult> {
   const mem = osvd.memory();
   facts.daemonRssMb = Math.round(mem.rssMb);
   facts.daemonPeakRssMb = Math.round(mem.hwmMb);
-  add('daemon memory (RSS now / peak)', { ms: NaN, note: `${mem.rssMb.toFixed(0)} MB / ${mem.hwmMb.toFixed(0)} MB${args.built ? '' : ' (no last runs held: a lower bound)'}` });
+  facts.daemonRestRssMb = Math.round(await osvd.restingRssMb());
+  add('daemon memory (RSS now / peak)', { ms: NaN, note: `${mem.rssMb.toFixed(0)} MB / ${mem.hwmMb.toFixed(0)} MB; ${facts.daemonRestRssMb} MB once idle ${REST_S} s${args.built ? '' : ' (no last runs held: a lower bound)'}` });
   await osvd.stop();
   return { tus, compiler: 'stub', daemonOnly: true, built: args.built, rows, facts };
 }
@@ -644,7 +653,7 @@ function goals(results: SizeResult[]): Goal[] {
   if (daemonBig.daemonOnly) {
     out.push({
       goal: `daemon RSS < 400 MB ${dAt}`,
-      measured: `${f(daemonBig, 'daemonRssMb')} MB (peak ${f(daemonBig, 'daemonPeakRssMb')} MB)${daemonBig.built ? '' : '; a lower bound: no last runs held'}`,
+      measured: `${f(daemonBig, 'daemonRssMb')} MB (peak ${f(daemonBig, 'daemonPeakRssMb')} MB, ${f(daemonBig, 'daemonRestRssMb')} MB once idle)${daemonBig.built ? '' : '; a lower bound: no last runs held'}`,
       pass: daemonBig.built ? f(daemonBig, 'daemonRssMb') < 400 : null,
     });
   }
@@ -677,7 +686,7 @@ function goals(results: SizeResult[]): Goal[] {
   for (const r of at50k) {
     out.push({ goal: `daemon start < 23 s (the last full run's) at ${r.tus} TUs${r.daemonOnly ? ' (daemon only)' : ''}`, measured: `${(f(r, 'daemonStartMs') / 1000).toFixed(1)} s`, pass: f(r, 'daemonStartMs') < 23_000 });
   }
-  out.push({ goal: `daemon RSS < 400 MB ${at}`, measured: `${f(big, 'daemonRssMb')} MB (peak ${f(big, 'daemonPeakRssMb')} MB)`, pass: f(big, 'daemonRssMb') < 400 });
+  out.push({ goal: `daemon RSS < 400 MB ${at}`, measured: `${f(big, 'daemonRssMb')} MB (peak ${f(big, 'daemonPeakRssMb')} MB, ${f(big, 'daemonRestRssMb')} MB once idle)`, pass: f(big, 'daemonRssMb') < 400 });
   for (const g of out) {
     const n = /at (\d+) TUs/.exec(g.goal);
     // The incremental steps' and the cold build's goals hold at every size (issue 14: at 1k and 10k).

@@ -30,8 +30,11 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
 const sortedInputsOf = new WeakMap<Action, readonly string[]>();
 
 function sortedInputs(action: Action): readonly string[] {
+  const inputs = action.inputs;
+  // Most actions read one file or a few, already in order: no copy is kept for them.
+  if (inputs.every((p, i) => i === 0 || inputs[i - 1]! < p)) return inputs;
   let sorted = sortedInputsOf.get(action);
-  if (sorted === undefined) sortedInputsOf.set(action, (sorted = [...new Set(action.inputs)].sort()));
+  if (sorted === undefined) sortedInputsOf.set(action, (sorted = [...new Set(inputs)].sort()));
   return sorted;
 }
 
@@ -41,17 +44,25 @@ function sortedInputs(action: Action): readonly string[] {
  */
 export function preKeyOf(action: Action, inputs: readonly FileHash[]): string {
   // A build works out each decided action's pre-key three times (its live plan, the builder, the plan
-  // again after it): the last one is kept with the inputs it was for.
-  let signature = '';
-  for (const [p, h] of inputs) signature += `${p}\0${h}\0`;
+  // again after it): the last one is kept with the inputs it was for (their strings are shared with
+  // the file-hash memo, so keeping them costs the list, not the text).
   const known = preKeys.get(action);
-  if (known !== undefined && known.signature === signature) return known.preKey;
+  if (known !== undefined && sameInputs(known.inputs, inputs)) return known.preKey;
   const preKey = computePreKey(action, inputs);
-  preKeys.set(action, { signature, preKey });
+  // The most recent ones only: a plan of 50,000 actions would otherwise keep a list per action.
+  if (known === undefined && preKeys.size >= PRE_KEYS_KEPT) preKeys.delete(preKeys.keys().next().value!);
+  preKeys.set(action, { inputs, preKey });
   return preKey;
 }
 
-const preKeys = new WeakMap<Action, { readonly signature: string; readonly preKey: string }>();
+const PRE_KEYS_KEPT = 4096;
+const preKeys = new Map<Action, { readonly inputs: readonly FileHash[]; readonly preKey: string }>();
+
+function sameInputs(a: readonly FileHash[], b: readonly FileHash[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]![0] !== b[i]![0] || a[i]![1] !== b[i]![1]) return false;
+  return true;
+}
 
 function computePreKey(action: Action, inputs: readonly FileHash[]): string {
   const key: unknown[] = action.tool ? toolKeyed(action, inputs) : [KEY_VERSION, action.commands, action.cwd, action.keyEnv, inputs.map((i) => [...i])];

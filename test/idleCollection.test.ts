@@ -1,44 +1,77 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdleCollection } from '../daemon/idleCollection.js';
 
+/** The daemon's idle collections, on a heap that only says how much it holds (fake timers: no test waits). */
 const MB = 1024 * 1024;
-const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('idle collection', () => {
-  it('collects after a build that grew the heap by 64 MB or more since the last collection, not after a small one', async () => {
+  it('collects after a build that grew the heap by 64 MB or more since the last collection, not after a small one', () => {
     let heap = 100 * MB;
     const collected: number[] = [];
-    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 30 * MB)), heapUsed: () => heap, delayMs: 5 });
+    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 30 * MB)), heapUsed: () => heap, delayMs: 100, restMs: 10_000 });
     // The first one collects (an import just left its garbage).
     gc.soon();
-    await wait(30);
+    vi.advanceTimersByTime(100);
     expect(collected).toEqual([100 * MB]);
-    // 70 MB after it: a small build's garbage (+10 MB) is left alone, twice.
+    // 70 MB after it: small builds' garbage (+10, then +50 MB) is not collected at once.
     heap += 10 * MB;
     gc.soon();
-    await wait(30);
+    vi.advanceTimersByTime(200);
     heap += 50 * MB;
     gc.soon();
-    await wait(30);
+    vi.advanceTimersByTime(200);
     expect(collected).toEqual([100 * MB]);
-    // 70 + 64 MB: collected.
+    // 70 + 64 MB: collected at once.
     heap += 4 * MB;
     gc.soon();
-    await wait(30);
+    vi.advanceTimersByTime(100);
     expect(collected).toEqual([100 * MB, 134 * MB]);
     expect(gc.collections).toBe(2);
   });
 
-  it('a build that starts first puts the collection off', async () => {
-    let collections = 0;
-    const gc = new IdleCollection({ collect: () => collections++, heapUsed: () => 500 * MB, delayMs: 20 });
+  it('after a small build, collects once the daemon has rested, unless a build comes first', () => {
+    let heap = 100 * MB;
+    const collected: number[] = [];
+    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 5 * MB)), heapUsed: () => heap, delayMs: 100, restMs: 10_000 });
     gc.soon();
-    await wait(5);
+    vi.advanceTimersByTime(100);
+    expect(collected).toEqual([100 * MB]);
+    // +10 MB: not at once; a build 5 s later puts the rest's collection off, and its end starts it again.
+    heap += 10 * MB;
+    gc.soon();
+    vi.advanceTimersByTime(5_000);
     gc.putOff();
-    await wait(40);
+    vi.advanceTimersByTime(20_000);
+    expect(collected).toEqual([100 * MB]);
+    gc.soon();
+    vi.advanceTimersByTime(10_099);
+    expect(collected).toEqual([100 * MB]);
+    vi.advanceTimersByTime(1);
+    expect(collected).toEqual([100 * MB, 105 * MB]);
+    // +4 MB since: below what a rest collects for.
+    heap += 4 * MB;
+    gc.soon();
+    vi.advanceTimersByTime(60_000);
+    expect(collected).toEqual([100 * MB, 105 * MB]);
+  });
+
+  it('a build that starts first puts the collection off', () => {
+    let collections = 0;
+    const gc = new IdleCollection({ collect: () => collections++, heapUsed: () => 500 * MB, delayMs: 100, restMs: 10_000 });
+    gc.soon();
+    vi.advanceTimersByTime(50);
+    gc.putOff();
+    vi.advanceTimersByTime(1_000);
     expect(collections).toBe(0);
     gc.soon();
-    await wait(50);
+    vi.advanceTimersByTime(100);
     expect(collections).toBe(1);
   });
 });
