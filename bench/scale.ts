@@ -462,10 +462,11 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   const { header, readers } = widelyIncludedHeader(t, args.headerShare);
   facts.header = header;
   facts.headerReaders = readers;
-  // Edited three times (the first build also times status requests); medians of the three.
+  // Edited four times. The first edit's osvd build is flooded with status requests (their latency
+  // during a build is measured there), so it is not timed, for any tool: medians of the other three.
   const headerRebuilds: { osvd: Cell[]; make: Cell[]; ninja: Cell[] } = { osvd: [], make: [], ninja: [] };
   let busy: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 4; i++) {
     appendTo(t, header, `\n/* bench edit ${i} */\n`);
     await osvd.waitDirty();
     let done = false;
@@ -473,6 +474,10 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
     if (i === 0) {
       await new Promise((r) => setTimeout(r, 50));
       busy = await osvd.statusTimes(args.requests, () => done);
+      await building;
+      make.build();
+      ninja.build();
+      continue;
     }
     headerRebuilds.osvd.push(await building);
     headerRebuilds.make.push(make.build());
