@@ -54,6 +54,15 @@ export class StateDb {
     this.counters = new Counters(db);
   }
 
+  /**
+   * Copy the write-ahead log into the database now, without waiting for readers (PASSIVE): after a
+   * build, once its answer is sent, rather than in the middle of the next build when the log passes
+   * SQLite's own threshold (a checkpoint and its syncs, on the builder's thread).
+   */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   /** A failure of SQLite as a typed error (undefined when `err` is something else). */
   failure(err: unknown): StateDatabaseError | undefined {
     return databaseFailure(err, this.file);

@@ -45,6 +45,8 @@ export class ContentStore implements OutputStore {
   private readonly maxBytes: number;
   /** Writes that failed since the last call of takeTroubles(), for the log. */
   private troubles: StoreTrouble[] = [];
+  /** Blobs save() found in the store, whose last use is not written yet (see settled()). */
+  private readonly touched = new Set<string>();
   /** Hashes on their way into the store (not yet usable for a restore). */
   private readonly copying = new Set<string>();
   private readonly copier: StoreCopier;
@@ -84,7 +86,8 @@ export class ContentStore implements OutputStore {
   save(record: OutputRecord): void {
     if (this.copying.has(record.hash)) return;
     if (this.has(record.hash)) {
-      this.touchBlob.run(Date.now(), record.hash);
+      // Noted now, written in one transaction at the build's end: a statement outside a transaction is a commit of its own.
+      this.touched.add(record.hash);
       return;
     }
     try {
@@ -97,9 +100,21 @@ export class ContentStore implements OutputStore {
     this.copier.add({ hash: record.hash, size: record.size, src: path.resolve(this.root, record.path), tmp: this.scratchFile(), blob: this.blobPath(record.hash) });
   }
 
-  /** Wait for the copies started by save(). */
+  /** Wait for the copies started by save(), and note the blobs it found in the store as used. */
   async settled(): Promise<void> {
     await this.copier.settled();
+    this.flushTouches();
+  }
+
+  /** Write the last uses noted since the last call, in one transaction (a build's end calls it). */
+  flushTouches(): void {
+    if (this.touched.size === 0 || !this.db.open) return;
+    const hashes = [...this.touched];
+    this.touched.clear();
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const h of hashes) this.touchBlob.run(now, h);
+    })();
   }
 
   /** Start the copy thread ahead of the first copy (the daemon does, as it starts). */
@@ -109,6 +124,7 @@ export class ContentStore implements OutputStore {
 
   /** Stop the copy thread (copies not yet made are not cached). */
   close(): void {
+    this.flushTouches();
     this.copier.close();
   }
 
@@ -175,7 +191,7 @@ export class ContentStore implements OutputStore {
       this.note('restore', record.path, err);
       return false;
     }
-    this.touchBlob.run(Date.now(), record.hash);
+    this.touched.add(record.hash);
     return true;
   }
 
@@ -234,6 +250,7 @@ export class ContentStore implements OutputStore {
 
   /** Drop least recently used blobs until the store is within its cap. Returns how many went. */
   evict(): number {
+    this.flushTouches();
     if (this.knownBytes === undefined || ++this.evictCalls % RECOUNT_EVERY === 0) this.knownBytes = this.totalBytes();
     if (this.knownBytes <= this.maxBytes) return 0;
     let total = (this.knownBytes = this.totalBytes());

@@ -50,6 +50,11 @@ export class Housekeeping {
     } catch (err) {
       log.warn({ err }, 'the store could not evict (the build is not affected)');
     }
+    try {
+      this.session.checkpoint();
+    } catch (err) {
+      log.warn({ err }, 'the database could not copy its write-ahead log (SQLite does it later itself)');
+    }
   }
 
   /**

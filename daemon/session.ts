@@ -64,6 +64,10 @@ export class Session {
   get imports() { return this.state.imports; } // prettier-ignore
   get settings() { return this.state.settings; } // prettier-ignore
   get counters() { return this.state.counters; } // prettier-ignore
+  /** See StateDb.checkpoint. */
+  checkpoint(): void {
+    this.state.checkpoint();
+  }
 
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
@@ -236,6 +240,7 @@ export class Session {
     } finally {
       this.files.flush();
       this.traces.flush();
+      this.store.flushTouches();
     }
     crashPoint('actions-done');
     // Uploads never hold the build; a one-shot process finishes them before it reports and exits.
