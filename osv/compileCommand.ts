@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { PreprocessRecipe } from '../graph/action.js';
 import { isCompilerName } from './recipes.js';
+import { wordSpans, type WordSpan as Span } from './shellWords.js';
 
 /**
  * Reading a compile's command line where character offsets matter: where it names the compiler (its
@@ -33,14 +34,6 @@ const WITH_ARGUMENT = new Set(['-o', '-MF', '-MT', '-MQ']);
 const DROPPED = new Set(['-c', '-MD', '-MMD', '-MP']);
 /** Flags under which preprocessing would write files or not preprocess at all: no recipe. */
 const UNSAFE = /^(?:-E|-S|-M|-MM|-MG|-save-temps.*|--save-temps.*|-Wp,.*|-Xpreprocessor|-fsyntax-only|-###|-fpch-preprocess|-MJ.*|-fdump-.*)$/;
-
-interface Span {
-  readonly text: string;
-  readonly start: number;
-  readonly end: number;
-  /** A shell operator (`;`, `|`, `&`, `<`, `>`, `(`, `)`) rather than a word. */
-  readonly operator: boolean;
-}
 
 /** The compile line among `commands` (the last compiler call with -c), or undefined. */
 export function readCompileLine(commands: readonly string[]): CompileLine | undefined {
@@ -88,50 +81,4 @@ function recipeOf(command: number, args: readonly Span[], before: readonly Span[
     else if (WITH_ARGUMENT.has(a.text) && i + 1 < args.length) drop(a.start, args[++i]!.end, args[i - 2]);
   }
   return { command, omit, append: APPEND, refuseIf: REFUSE_IF };
-}
-
-/** Words of a command with their offsets, honouring quotes and backslashes as recipes.ts's shellWords does. */
-export function wordSpans(command: string): Span[] {
-  const spans: Span[] = [];
-  let text = '';
-  let start = -1;
-  let quote: '"' | "'" | undefined;
-  const end = (at: number): void => {
-    if (start >= 0) spans.push({ text, start, end: at, operator: false });
-    text = '';
-    start = -1;
-  };
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < command.length) text += command[++i];
-      else text += c;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      if (start < 0) start = i;
-      quote = c;
-      continue;
-    }
-    if (c === '\\' && i + 1 < command.length) {
-      if (start < 0) start = i;
-      const next = command[++i]!;
-      if (next !== '\n') text += next;
-      continue;
-    }
-    if (/\s/.test(c)) {
-      end(i);
-      continue;
-    }
-    if (';|&<>()'.includes(c)) {
-      end(i);
-      spans.push({ text: c, start: i, end: i + 1, operator: true });
-      continue;
-    }
-    if (start < 0) start = i;
-    text += c;
-  }
-  end(command.length);
-  return spans;
 }

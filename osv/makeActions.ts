@@ -280,8 +280,9 @@ function depfileNames(root: string, depfile: string): Set<string> {
 
 function isDirectory(root: string, p: string, followLink: boolean): boolean {
   try {
+    // Most are outputs not built yet: no exception (and its stack) for a missing file.
     const abs = path.resolve(root, p);
-    return (followLink ? fs.statSync(abs) : fs.lstatSync(abs)).isDirectory();
+    return (followLink ? fs.statSync(abs, { throwIfNoEntry: false }) : fs.lstatSync(abs, { throwIfNoEntry: false }))?.isDirectory() ?? false;
   } catch {
     return false;
   }
@@ -289,7 +290,7 @@ function isDirectory(root: string, p: string, followLink: boolean): boolean {
 
 function isRegularFile(root: string, p: string): boolean {
   try {
-    return fs.statSync(path.resolve(root, p)).isFile();
+    return fs.statSync(path.resolve(root, p), { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Action } from '../graph/action.js';
-import { programOf, shellWords, toolKind } from './recipes.js';
+import { programOf, toolKind } from './recipes.js';
+import { shellWords } from './shellWords.js';
 
 /**
  * Path independence for a shared cache. OSv compiles with -g, so an object records the folder it was

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { compilesSources, depfileOf, isCompilerName, programOf, shellWords, toolKind } from './recipes.js';
+import { compilesSources, depfileOf, isCompilerName, programOf, toolKind } from './recipes.js';
+import { shellWords } from './shellWords.js';
 
 /**
  * What a recipe writes, read from its commands: the files they name as outputs (`-o`, `of=`, a

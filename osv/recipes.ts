@@ -3,53 +3,12 @@ import path from 'node:path';
 import type { ActionKind } from '../graph/action.js';
 import { withArgs, type CompileLine } from '../graph/launcher.js';
 import { explicitDepfile, unwrapCompiler } from './compilerWrappers.js';
+import { shellWords } from './shellWords.js';
 
 /**
  * What osvd reads out of a recipe's commands: which program runs, what kind of action it is, which
- * depfile a compile writes, which words name files. Approximate shell splitting is enough here:
- * the commands themselves always run unchanged through /bin/sh.
+ * depfile a compile writes, which words name files (words as shellWords.ts splits them).
  */
-
-/** Split a command into words, honouring quotes and backslashes (no expansion). */
-export function shellWords(command: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < command.length) word += command[++i];
-      else word += c;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-      continue;
-    }
-    if (c === '\\' && i + 1 < command.length) {
-      const next = command[++i]!;
-      if (next !== '\n') {
-        word += next;
-        inWord = true;
-      }
-      continue;
-    }
-    if (/\s/.test(c) || c === ';' || c === '|' || c === '&' || c === '>' || c === '<' || c === '(' || c === ')') {
-      if (inWord) words.push(word);
-      word = '';
-      inWord = false;
-      if (!/\s/.test(c)) words.push(c);
-      continue;
-    }
-    word += c;
-    inWord = true;
-  }
-  if (inWord) words.push(word);
-  return words;
-}
 
 const COMPILERS = /^(?:[\w.-]+-)?(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+)?$/;
 
@@ -176,12 +135,13 @@ export function depfileOf(args: readonly string[]): string | undefined {
 /** Words of the commands that could name files: whole words, and the parts after `=` or `,`. */
 export function fileLikeWords(commands: readonly string[]): string[] {
   const out = new Set<string>();
+  const add = (part: string): void => {
+    if (part !== '' && !part.startsWith('-') && !part.includes('$') && !part.includes('*')) out.add(part);
+  };
   for (const command of commands) {
     for (const w of shellWords(command)) {
-      for (const part of [w, ...w.split(/[=,]/)]) {
-        if (part === '' || part.startsWith('-') || part.includes('$') || part.includes('*')) continue;
-        out.add(part);
-      }
+      add(w);
+      if (w.includes('=') || w.includes(',')) for (const part of w.split(/[=,]/)) add(part);
     }
   }
   return [...out];

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Action } from '../graph/action.js';
-import { programOf, shellWords, toolKind } from './recipes.js';
+import { programOf, toolKind } from './recipes.js';
+import { shellWords } from './shellWords.js';
 
 /**
  * The identity of the compilers and linkers an action runs, for keys shared between machines: an

@@ -3,7 +3,8 @@ import { parseDepfile } from '../graph/depfile.js';
 import { buildPathVariables, lateVariables, refersTo } from '../osv/lateExpansion.js';
 import { DryRunParser, parseDatabase, parseDryRun, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { recipeWrites } from '../osv/recipeWrites.js';
-import { envReadBy, fileLikeWords, recipeFacts, shellWords } from '../osv/recipes.js';
+import { envReadBy, fileLikeWords, recipeFacts } from '../osv/recipes.js';
+import { shellWords } from '../osv/shellWords.js';
 
 describe('depfile parser', () => {
   it('reads gcc -MD -MP output with continuations and phony header rules', () => {
