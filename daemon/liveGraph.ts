@@ -13,6 +13,7 @@ import { IdleCollection } from './idleCollection.js';
 import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
 import { OutputWatcher } from './outputWatcher.js';
+import { ReadContent } from './readContent.js';
 import type { RunningBuild } from './runningBuild.js';
 import type { LoadedGraph, Session } from './session.js';
 import type { WatcherHealth } from './changeSource.js';
@@ -44,9 +45,12 @@ export class LiveGraph {
   /** Aborted when the daemon stops: the build in progress is interrupted. */
   private readonly closing = new AbortController();
   private readonly log: Logger;
+  /** The config's files and the makefiles as read: an event that leaves their content so reloads nothing. */
+  private readonly readContent: ReadContent;
 
   constructor(private readonly session: Session, private readonly options: DaemonOptions) {
     this.log = session.log;
+    this.readContent = new ReadContent(session.files);
     const base = session.base;
     // Taken once: the view is not restarted when osv.config.ts changes, so what it ignores stays.
     this.view = new TreeView({
@@ -94,6 +98,7 @@ export class LiveGraph {
   async start(): Promise<void> {
     this.session.store.warm();
     await this.view.open();
+    this.readContent.noteNow(this.configRels());
     await this.reload();
     await this.view.start();
   }
@@ -121,12 +126,17 @@ export class LiveGraph {
     return base.configFiles.length ? base.configFiles : [path.join(base.root, CONFIG_FILE)];
   }
 
+  private configRels(): string[] {
+    return this.configPaths().map((f) => path.relative(this.session.base.root, f));
+  }
+
   /** (Re)load the graph for the live knobs and compute its plan from scratch. */
   private async reload(): Promise<void> {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
     this.current = await this.session.graph(this.session.project());
+    this.readContent.noteSeen(this.current.readWhileParsing);
     this.watchOutputs();
     this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
     this.session.files.flush();
@@ -147,19 +157,20 @@ export class LiveGraph {
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
-    const base = this.session.base;
-    const configRels = this.configPaths().map((f) => path.relative(base.root, f));
+    const configRels = this.configRels();
     const makefiles = new Set(this.current.makefiles);
     const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
     for (const p of paths) this.session.files.invalidate(p);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
-      if (configRels.some((c) => paths.includes(c))) {
+      let changedMakefiles: string[] = [];
+      if (this.readContent.changed(configRels.filter((c) => paths.includes(c))).length > 0) {
         this.log.info('osv.config.ts changed: reloading');
         await this.session.reloadBase(this.options);
+        this.readContent.noteNow(this.configRels());
         await this.reload();
-      } else if (paths.some((p) => makefiles.has(p))) {
-        this.log.info({ paths: paths.filter((p) => makefiles.has(p)) }, 'a makefile changed: re-importing');
+      } else if ((changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0) {
+        this.log.info({ paths: changedMakefiles }, 'a makefile changed: re-importing');
         this.session.dropGraphs();
         await this.reload();
       } else {

@@ -57,6 +57,45 @@ describe('the config is re-read when it could differ', () => {
     await waitFor('the daemon to read the config again', () => profileOf(root, env) === 'base');
   });
 
+  it('a touch or a save of the same text of osv.config.ts or the Makefile reloads nothing; a change of either does, once', async () => {
+    const root = copyExample();
+    const env = { XDG_CACHE_HOME: cacheFolder() };
+    const config = path.join(root, 'osv.config.ts');
+    fs.writeFileSync(config, "import { defineConfig } from 'osvd';\nexport default defineConfig({ knobs: { conf_drivers_profile: 'all' } });\n");
+    startDaemon(root, env);
+    const makefile = path.join(root, 'Makefile');
+    const lastEvent = (): number => {
+      const r = osvdEnv(root, ['status', '--json'], env);
+      return (JSON.parse(r.stdout) as StatusJson).daemon.watcher?.lastEventAt ?? 0;
+    };
+    const seen = async (what: string, write: () => void): Promise<void> => {
+      const before = lastEvent();
+      write();
+      await waitFor(`the daemon to see ${what}`, () => lastEvent() !== before);
+    };
+    const logged = (msg: string): number =>
+      fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8').split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    const later = new Date(Date.now() + 5_000);
+    await seen('the touches', () => {
+      fs.utimesSync(config, later, later);
+      fs.utimesSync(makefile, later, later);
+    });
+    await seen('the same texts saved', () => {
+      fs.writeFileSync(config, fs.readFileSync(config));
+      fs.writeFileSync(makefile, fs.readFileSync(makefile));
+    });
+    // Changes: each reloads once. Log lines are written in order, so the counts below also say that the
+    // touches and saves above reloaded nothing.
+    fs.appendFileSync(config, '\n// a comment\n');
+    await waitFor('the daemon to reload the config', () => logged('osv.config.ts changed: reloading') > 0);
+    fs.appendFileSync(makefile, '\n# a comment\n');
+    await waitFor('the daemon to import the Makefile again', () => logged('a makefile changed: re-importing') > 0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(logged('osv.config.ts changed: reloading')).toBe(1);
+    expect(logged('a makefile changed: re-importing')).toBe(1);
+    expect(profileOf(root, env)).toBe('all');
+  });
+
   it('a daemon started in a tree without osv.config.ts reads the one written later, and the defaults again once it is gone', async () => {
     const root = copyExample();
     const config = path.join(root, 'osv.config.ts');
