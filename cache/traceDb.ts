@@ -1,5 +1,5 @@
 import type { FileHash } from '../graph/action.js';
-import type { RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
+import type { LateRace, RaceCheck, RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { StringPool } from './strings.js';
 
@@ -18,6 +18,16 @@ const FLUSH_MS = 100;
 const MEMO_TRACES = 4096;
 
 /** A trace as findMatch holds it: its deps decoded (strings shared); its record without inputs, when in memory (else read on a match). */
+/** A write waiting for the next flush; a recorded run's comes with its race check. */
+interface QueuedWrite {
+  readonly actionId: string;
+  readonly op: () => void;
+  readonly run?: RunRecord;
+  readonly check?: RaceCheck;
+  /** The action had a failure on record, which the write deletes. */
+  readonly hadFailure?: boolean;
+}
+
 interface MemoTrace {
   readonly key: string;
   readonly deps: readonly FileHash[];
@@ -45,7 +55,9 @@ export class TraceDb implements TraceStore {
   /** The graph's strings (see adoptStrings): kept apart, they outlive clearCache(). */
   private readonly known = new Map<string, string>();
   /** Writes not yet in the database, in order; runs recorded among them, by pre-key and by action. */
-  private queue: (() => void)[] = [];
+  private queue: QueuedWrite[] = [];
+  /** Runs dropped by their race check since settleRaces() last took them. */
+  private raced: LateRace[] = [];
   private readonly queuedByPreKey = new Map<string, RunRecord[]>();
   private readonly queuedActions = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -219,7 +231,7 @@ export class TraceDb implements TraceStore {
     return row?.previous ? (JSON.parse(row.previous) as RunRecord) : undefined;
   }
 
-  recordRun(run: RunRecord): void {
+  recordRun(run: RunRecord, check?: RaceCheck): void {
     // Strictly increasing: traces recorded within one millisecond keep their order (newest first, pruned last).
     const createdAt = (this.lastCreatedAt = Math.max(Date.now(), this.lastCreatedAt + 1));
     // findMatch saw how many traces this pre-key had: pruning is needed only when that may be too many.
@@ -227,7 +239,7 @@ export class TraceDb implements TraceStore {
     this.tracesSeen.delete(run.preKey);
     const prune = known === undefined || known + 1 > TRACES_PER_PREKEY;
     const failed = this.failedActions.delete(run.actionId);
-    this.enqueue(run.actionId, () => {
+    const op = (): void => {
       // The trace without the inputs: its pre-key commits to them, and a link's are its objects (1.4 MB
       // at 10,000 TUs, a new pre-key and so a new trace at each relink, never pruned by TRACES_PER_PREKEY).
       // The rest is encoded once for both (the inputs go last).
@@ -239,7 +251,8 @@ export class TraceDb implements TraceStore {
       if (prune) this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);
-    });
+    };
+    this.enqueue({ actionId: run.actionId, op, run, check: check?.paths.length ? check : undefined, hadFailure: failed });
     this.remember(run);
     const same = this.queuedByPreKey.get(run.preKey);
     if (same) same.push(run);
@@ -250,9 +263,12 @@ export class TraceDb implements TraceStore {
   adoptRun(run: RunRecord): void {
     if (this.lastRun(run.actionId)?.key === run.key) return;
     const failed = this.failedActions.delete(run.actionId);
-    this.enqueue(run.actionId, () => {
-      this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
-      if (failed) this.deleteFailure.run(run.actionId);
+    this.enqueue({
+      actionId: run.actionId,
+      op: () => {
+        this.upsertLast.run(run.actionId, JSON.stringify(run), run.durationMs, run.finishedAt);
+        if (failed) this.deleteFailure.run(run.actionId);
+      },
     });
     this.lastRuns.set(run.actionId, run);
   }
@@ -269,24 +285,65 @@ export class TraceDb implements TraceStore {
     return (this.selectFailure.get(actionId) as { message: string } | undefined)?.message;
   }
 
-  /** Write the queued runs, in one transaction. */
+  settleRaces(): readonly LateRace[] {
+    this.flush();
+    const raced = this.raced;
+    this.raced = [];
+    return raced;
+  }
+
+  /** Write the queued runs, in one transaction, less those whose race check finds a change. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.queue.length === 0) return;
-    const ops = this.queue;
+    const writes = this.queue;
     this.queue = [];
     this.queuedByPreKey.clear();
     this.queuedActions.clear();
+    const dropped = this.racedAmong(writes);
     if (!this.db.open) return;
     this.db.transaction(() => {
-      for (const op of ops) op();
+      for (const w of writes) if (!dropped.has(w)) w.op();
     })();
+    for (const w of dropped) this.unrecord(w);
   }
 
-  private enqueue(actionId: string, op: () => void): void {
-    this.queue.push(op);
-    this.queuedActions.add(actionId);
+  /** The queued runs whose race check finds a path modified since they started (each path stat'ed once). */
+  private racedAmong(writes: readonly QueuedWrite[]): Set<QueuedWrite> {
+    const dropped = new Set<QueuedWrite>();
+    const mtimes = new Map<string, number | null>();
+    for (const w of writes) {
+      const check = w.check;
+      if (!check) continue;
+      const changed: string[] = [];
+      for (const p of check.paths) {
+        let m = mtimes.get(p);
+        if (m === undefined) mtimes.set(p, (m = check.mtimeMs(p)));
+        if (m !== null && m > check.startedAt) changed.push(p);
+      }
+      if (changed.length === 0) continue;
+      dropped.add(w);
+      this.raced.push({ actionId: w.actionId, paths: changed.slice(0, 10) });
+    }
+    return dropped;
+  }
+
+  /** A run dropped before it was written: what memory holds of it goes (read again from the database). */
+  private unrecord(w: QueuedWrite): void {
+    const run = w.run!;
+    if (this.lastRuns.get(run.actionId) === run) this.lastRuns.delete(run.actionId);
+    const traces = this.memo.get(run.preKey);
+    if (traces) {
+      this.memo.delete(run.preKey);
+      this.memoTraces -= traces.length;
+    }
+    if (w.hadFailure) this.failedActions.add(run.actionId);
+  }
+
+  private enqueue(write: QueuedWrite): void {
+    this.queue.push(write);
+    this.queuedActions.add(write.actionId);
     if (this.queue.length >= BATCH_RUNS) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);

@@ -3,6 +3,7 @@ import type { ActionTime } from './criticalPath.js';
 import { CUTOFF_REASON, type CutoffOutcome } from './preprocessCutoff.js';
 import type { LaunchReport } from './launcher.js';
 import type { RunOutcome } from './runAndRecord.js';
+import type { LateRace } from './traces.js';
 import type { DirtyReason } from './why.js';
 
 /** What a build did (builder.ts): the actions that ran, were restored, cut off or failed, and its events. */
@@ -136,5 +137,14 @@ export function addOutcome(result: BuildResult, action: Action, outcome: RunOutc
   if (outcome.racedBecause) {
     result.raced.push(id);
     result.racedBecause[id] = outcome.racedBecause;
+  }
+}
+
+/** Runs their race check dropped when they were written (see TraceStore.recordRun): raced too. */
+export function addLateRaces(result: BuildResult, late: readonly LateRace[]): void {
+  for (const r of late) {
+    if (result.racedBecause[r.actionId]) continue;
+    result.raced.push(r.actionId);
+    result.racedBecause[r.actionId] = [...r.paths];
   }
 }

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { primaryOutput, type Action, type OutputRecord } from './action.js';
 import type { BuildOptions } from './buildOptions.js';
-import { addOutcome, type BuildEvent, type BuildResult, type FinishState, type SlotTime } from './buildResult.js';
+import { addLateRaces, addOutcome, type BuildEvent, type BuildResult, type FinishState, type SlotTime } from './buildResult.js';
 import { crashPoint } from '../base/crashPoint.js';
 import { BuildQueue } from './buildQueue.js';
 import { BuildInterruptedError } from './errors.js';
@@ -87,6 +87,8 @@ class Builder {
     private readonly shells: ShellPool,
   ) {
     const { files, traces, store } = services;
+    // Races a write found after an earlier build had answered (one interrupted) are not this build's.
+    traces.settleRaces();
     // What this build walks: the targets' upstream (`make foo.o`), less what the caller knows to be up to date.
     const scope = options.targets ? graph.withUpstream(options.targets) : undefined;
     const only = scope && options.dirty ? new Set([...scope].filter((id) => options.dirty!.has(id))) : (options.dirty ?? scope);
@@ -190,6 +192,7 @@ class Builder {
         this.result.criticalPath = this.criticalPath();
         this.result.ok = this.result.failed.length === 0 && this.queue.allAccounted();
         if (this.options.launcher) this.result.distributed = this.options.launcher.report();
+        addLateRaces(this.result, this.setting.traces.settleRaces());
         this.resolve(this.result);
       }
     } catch (err) {

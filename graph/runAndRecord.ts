@@ -10,7 +10,7 @@ import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { inputHashes, type BuildServices } from './rebuilder.js';
-import { runRecordOf, type FileHasher, type RunRecord } from './traces.js';
+import { runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -113,7 +113,12 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
       if (!(err instanceof DepfileError)) throw err;
       raced = true;
     }
-    for (const [p] of deps) {
+  }
+  // The headers the depfile names are checked when the record is written (see TraceStore.recordRun),
+  // each once for the runs written together; a run shared with other trees, before it is shared.
+  const check: RaceCheck | undefined = deps.length ? { startedAt, paths: deps.map(([p]) => p), mtimeMs: (p) => files.mtimeMs(p) } : undefined;
+  if (check && s.shared) {
+    for (const p of check.paths) {
       const m = files.mtimeMs(p);
       if (m !== null && m > startedAt) {
         raced = true;
@@ -138,7 +143,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     ...(exec.output ? { printed: keptOutput(stripAnsi(exec.output)) } : {}),
     ...more,
   });
-  s.traces.recordRun(run);
+  s.traces.recordRun(run, s.shared ? undefined : check);
   s.shared?.share(action, run);
   return { state: 'ran', durationMs: exec.durationMs, printed: exec.output };
 }

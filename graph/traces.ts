@@ -94,6 +94,21 @@ export interface Preprocessed {
   readonly refused?: true;
 }
 
+/** What a run read that must not have changed while it ran (see TraceStore.recordRun). */
+export interface RaceCheck {
+  /** When the run started (Date.now()): a later modification time is a change while it ran. */
+  readonly startedAt: number;
+  readonly paths: readonly string[];
+  /** A path's modification time now (ms), null when it is missing. */
+  mtimeMs(path: string): number | null;
+}
+
+/** A run dropped by its race check, and the paths (ten at most) that changed. */
+export interface LateRace {
+  readonly actionId: string;
+  readonly paths: readonly string[];
+}
+
 export interface TraceStore {
   /**
    * The newest trace for `preKey` whose dependencies all still hash as recorded. `inputs`: the action's
@@ -104,8 +119,16 @@ export interface TraceStore {
   lastRun(actionId: string): RunRecord | undefined;
   /** The run before the last one, to say what changed between them. */
   previousRun(actionId: string): RunRecord | undefined;
-  /** Record a successful run: its trace (restorable by key) and, as the action's last run, its record. */
-  recordRun(run: RunRecord): void;
+  /**
+   * Record a successful run: its trace (restorable by key) and, as the action's last run, its record.
+   * With `check`, the run is kept only if none of `check.paths` was modified after `check.startedAt`,
+   * looked at when the record is written (at the latest by settleRaces): a file that changed while the
+   * run read it makes the run untrustworthy. Looked at then, each path is stat'ed once for all the runs
+   * written together (a header step's compiles name the same headers), not once a run.
+   */
+  recordRun(run: RunRecord, check?: RaceCheck): void;
+  /** Write what recordRun holds now; the runs it dropped since the last call, with the paths that changed. */
+  settleRaces(): readonly LateRace[];
   /** Make a restored trace's run the action's last run, so `why` compares with what is on disk. */
   adoptRun(run: RunRecord): void;
   /** Record that the last attempt of an action failed, so nothing trusts its outputs. */

@@ -115,4 +115,42 @@ describe('verifying traces in memory and in SQLite', () => {
     expect(match?.outputs).toEqual(link.outputs);
     closeDatabase(db);
   });
+
+  it('drop, when they are written, the runs a header changed under: each header stat\'ed once, the rest written, the dropped named', () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    traces.recordRun(run(1));
+    traces.flush();
+    // include/h.h was modified at t=2,000: the run started at 1,500 read it while it changed; the one
+    // started at 2,500 after. Another action, started at 1,500, read only a.c.
+    const stats: string[] = [];
+    const mtimeMs = (p: string): number | null => {
+      stats.push(p);
+      return p === 'include/h.h' ? 2_000 : 500;
+    };
+    const paths = ['a.c', 'include/h.h'];
+    const other = { ...run(3, 'other'), actionId: 'build/b.o' };
+    traces.recordRun(run(2), { startedAt: 1_500, paths, mtimeMs });
+    traces.recordRun(other, { startedAt: 1_500, paths: ['a.c'], mtimeMs });
+    // Until written, the run is the action's last (what a status during the build shows).
+    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-2');
+    expect(traces.settleRaces()).toEqual([{ actionId: 'build/a.o', paths: ['include/h.h'] }]);
+    expect(stats.sort()).toEqual(['a.c', 'include/h.h']);
+    // Dropped: the last run is the one before, in memory and in the file; its trace is not found.
+    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-1');
+    expect(found(traces, 2)).toBeUndefined();
+    expect(found(traces, 1)).toBe('obj1');
+    const fresh = new TraceDb(db);
+    expect(fresh.lastRun('build/a.o')?.key).toBe('key-pre-1');
+    expect(found(fresh, 2)).toBeUndefined();
+    expect(fresh.lastRun('build/b.o')?.key).toBe('key-other-3');
+    // Said once: the next call has nothing.
+    expect(traces.settleRaces()).toEqual([]);
+    // A run that started after the change is kept.
+    traces.recordRun(run(2), { startedAt: 2_500, paths, mtimeMs });
+    expect(traces.settleRaces()).toEqual([]);
+    expect(new TraceDb(db).lastRun('build/a.o')?.key).toBe('key-pre-2');
+    closeDatabase(db);
+  });
 });
