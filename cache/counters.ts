@@ -1,5 +1,5 @@
 import type { BuildResult } from '../graph/buildResult.js';
-import type { Db } from './db.js';
+import { statement, type Db } from './db.js';
 
 /**
  * Running totals across builds, for `osvd stats` (as ccache keeps its own): named counts added to
@@ -10,8 +10,8 @@ export class Counters {
 
   /** Add to the named counts in one transaction; counting starts now if it had not. */
   add(deltas: Readonly<Record<string, number>>): void {
-    const upsert = this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value');
-    const since = this.db.prepare("INSERT OR IGNORE INTO counters (name, value) VALUES ('since', ?)");
+    const upsert = statement(this.db, 'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value');
+    const since = statement(this.db, "INSERT OR IGNORE INTO counters (name, value) VALUES ('since', ?)");
     this.db.transaction(() => {
       since.run(Date.now());
       for (const [name, n] of Object.entries(deltas)) if (n !== 0) upsert.run(name, n);
@@ -29,15 +29,15 @@ export class Counters {
   }
 
   all(): Record<string, number> {
-    const rows = this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[];
+    const rows = statement(this.db, 'SELECT name, value FROM counters').all() as { name: string; value: number }[];
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
   /** Start counting afresh (the store itself is not touched). */
   zero(): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM counters').run();
-      this.db.prepare("INSERT INTO counters (name, value) VALUES ('since', ?)").run(Date.now());
+      statement(this.db, 'DELETE FROM counters').run();
+      statement(this.db, "INSERT INTO counters (name, value) VALUES ('since', ?)").run(Date.now());
     })();
   }
 }
