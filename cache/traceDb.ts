@@ -1,6 +1,7 @@
 import type { FileHash } from '../graph/action.js';
 import type { LateRace, RaceCheck, RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
 import type { Db } from './db.js';
+import { racedWrites, type QueuedWrite } from './queuedWrites.js';
 import { StringPool } from './strings.js';
 
 /** Keep this many traces per pre-key: enough to go back and forth between a few configurations. */
@@ -18,16 +19,6 @@ const FLUSH_MS = 100;
 const MEMO_TRACES = 4096;
 
 /** A trace as findMatch holds it: its deps decoded (strings shared); its record without inputs, when in memory (else read on a match). */
-/** A write waiting for the next flush; a recorded run's comes with its race check. */
-interface QueuedWrite {
-  readonly actionId: string;
-  readonly op: () => void;
-  readonly run?: RunRecord;
-  readonly check?: RaceCheck;
-  /** The action had a failure on record, which the write deletes. */
-  readonly hadFailure?: boolean;
-}
-
 interface MemoTrace {
   readonly key: string;
   readonly deps: readonly FileHash[];
@@ -58,6 +49,8 @@ export class TraceDb implements TraceStore {
   private queue: QueuedWrite[] = [];
   /** Runs dropped by their race check since settleRaces() last took them. */
   private raced: LateRace[] = [];
+  /** Queued runs whose race check has not run yet, by run: checked when first used, else when written. */
+  private readonly unchecked = new Map<RunRecord, QueuedWrite>();
   private readonly queuedByPreKey = new Map<string, RunRecord[]>();
   private readonly queuedActions = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -101,6 +94,7 @@ export class TraceDb implements TraceStore {
     const queued = this.queuedByPreKey.get(preKey) ?? [];
     for (let i = queued.length - 1; i >= 0; i--) {
       const run = queued[i]!;
+      if (!this.stillGood(run)) continue;
       if (run.deps.every(([p, h]) => (currentHash(p) ?? 'missing') === h)) return { key: run.key, deps: run.deps, outputs: run.outputs, run };
     }
     const traces = this.tracesOf(preKey);
@@ -152,6 +146,8 @@ export class TraceDb implements TraceStore {
   }
 
   lastRun(actionId: string): RunRecord | undefined {
+    const known = this.lastRuns.get(actionId);
+    if (known) this.stillGood(known);
     if (!this.lastRuns.has(actionId)) {
       const row = this.selectLast.get(actionId) as { record: string } | undefined;
       this.lastRuns.set(actionId, row ? this.shared(JSON.parse(row.record) as RunRecord) : null);
@@ -252,7 +248,9 @@ export class TraceDb implements TraceStore {
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);
     };
-    this.enqueue({ actionId: run.actionId, op, run, check: check?.paths.length ? check : undefined, hadFailure: failed });
+    const write: QueuedWrite = { actionId: run.actionId, op, run, check: check?.paths.length ? check : undefined, hadFailure: failed };
+    if (write.check) this.unchecked.set(run, write);
+    this.enqueue(write);
     this.remember(run);
     const same = this.queuedByPreKey.get(run.preKey);
     if (same) same.push(run);
@@ -301,6 +299,7 @@ export class TraceDb implements TraceStore {
     this.queue = [];
     this.queuedByPreKey.clear();
     this.queuedActions.clear();
+    this.unchecked.clear();
     const dropped = this.racedAmong(writes);
     if (!this.db.open) return;
     this.db.transaction(() => {
@@ -309,24 +308,30 @@ export class TraceDb implements TraceStore {
     for (const w of dropped) this.unrecord(w);
   }
 
-  /** The queued runs whose race check finds a path modified since they started (each path stat'ed once). */
+  /** The writes whose race check finds a change (noted for settleRaces). */
   private racedAmong(writes: readonly QueuedWrite[]): Set<QueuedWrite> {
-    const dropped = new Set<QueuedWrite>();
-    const mtimes = new Map<string, number | null>();
-    for (const w of writes) {
-      const check = w.check;
-      if (!check) continue;
-      const changed: string[] = [];
-      for (const p of check.paths) {
-        let m = mtimes.get(p);
-        if (m === undefined) mtimes.set(p, (m = check.mtimeMs(p)));
-        if (m !== null && m > check.startedAt) changed.push(p);
-      }
-      if (changed.length === 0) continue;
-      dropped.add(w);
-      this.raced.push({ actionId: w.actionId, paths: changed.slice(0, 10) });
-    }
-    return dropped;
+    const dropped = racedWrites(writes);
+    for (const [w, paths] of dropped) this.raced.push({ actionId: w.actionId, paths });
+    return new Set(dropped.keys());
+  }
+
+  /**
+   * A queued run asked for before it is written (the daemon deciding again on an edit made during the
+   * build) is checked then: a run a header changed under is dropped at once, never answered.
+   */
+  private stillGood(run: RunRecord): boolean {
+    const w = this.unchecked.get(run);
+    if (!w) return true;
+    this.unchecked.delete(run);
+    const dropped = this.racedAmong([w]);
+    if (dropped.size === 0) return true;
+    this.queue = this.queue.filter((q) => q !== w);
+    const same = this.queuedByPreKey.get(run.preKey)?.filter((r) => r !== run);
+    if (same?.length) this.queuedByPreKey.set(run.preKey, same);
+    else this.queuedByPreKey.delete(run.preKey);
+    if (!this.queue.some((q) => q.actionId === w.actionId)) this.queuedActions.delete(w.actionId);
+    this.unrecord(w);
+    return false;
   }
 
   /** A run dropped before it was written: what memory holds of it goes (read again from the database). */

@@ -3,7 +3,7 @@ import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.
 import type { LaunchedRun } from './launcher.js';
 import { inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
-import { runRecordOf, type FileHasher, type Preprocessed, type RunRecord } from './traces.js';
+import { MTIME_SLACK_MS, runRecordOf, type FileHasher, type Preprocessed, type RunRecord } from './traces.js';
 
 /**
  * Early cutoff before a compile, in the manner of ccache's preprocessor mode: when the only inputs of a
@@ -165,10 +165,10 @@ export function preprocessCommand(action: Action, recipe: PreprocessRecipe): str
   return `${(out + command.slice(at)).trimEnd()} ${recipe.append}`;
 }
 
-/** Whether a file read may have changed since `since` (a folder's time says nothing of what is read). */
+/** Whether a file read may have changed since `since` (a folder's time says nothing of what is read; file times lag, see MTIME_SLACK_MS). */
 function modifiedSince(p: string, since: number, files: FileHasher): boolean {
   if (files.hash(p) === 'dir') return false;
-  return (files.mtimeMs(p) ?? 0) >= since;
+  return (files.mtimeMs(p) ?? 0) >= since - MTIME_SLACK_MS;
 }
 
 /** Outputs not on disk as recorded, put back from the store; false when one cannot be. */

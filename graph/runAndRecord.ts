@@ -10,7 +10,7 @@ import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { inputHashes, type BuildServices } from './rebuilder.js';
-import { runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
+import { MTIME_SLACK_MS, runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -116,11 +116,12 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   }
   // The headers the depfile names are checked when the record is written (see TraceStore.recordRun),
   // each once for the runs written together; a run shared with other trees, before it is shared.
-  const check: RaceCheck | undefined = deps.length ? { startedAt, paths: deps.map(([p]) => p), mtimeMs: (p) => files.mtimeMs(p) } : undefined;
+  const checkFrom = startedAt - MTIME_SLACK_MS;
+  const check: RaceCheck | undefined = deps.length ? { startedAt: checkFrom, paths: deps.map(([p]) => p), mtimeMs: (p) => files.mtimeMs(p) } : undefined;
   if (check && s.shared) {
     for (const p of check.paths) {
       const m = files.mtimeMs(p);
-      if (m !== null && m > startedAt) {
+      if (m !== null && m > checkFrom) {
         raced = true;
         changed.push(p);
       }

@@ -94,9 +94,16 @@ export interface Preprocessed {
   readonly refused?: true;
 }
 
+/**
+ * A file's modification time comes from the kernel's coarse clock, up to a tick (10 ms at HZ=100)
+ * behind the time a process reads: a file written just after a run started can carry an earlier time.
+ * Race checks count a change from this long before the run started (a needless rerun at worst).
+ */
+export const MTIME_SLACK_MS = 20;
+
 /** What a run read that must not have changed while it ran (see TraceStore.recordRun). */
 export interface RaceCheck {
-  /** When the run started (Date.now()): a later modification time is a change while it ran. */
+  /** When the run started (Date.now()) less MTIME_SLACK_MS: a later modification time is a change while it ran. */
   readonly startedAt: number;
   readonly paths: readonly string[];
   /** A path's modification time now (ms), null when it is missing. */

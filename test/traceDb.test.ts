@@ -133,8 +133,6 @@ describe('verifying traces in memory and in SQLite', () => {
     const other = { ...run(3, 'other'), actionId: 'build/b.o' };
     traces.recordRun(run(2), { startedAt: 1_500, paths, mtimeMs });
     traces.recordRun(other, { startedAt: 1_500, paths: ['a.c'], mtimeMs });
-    // Until written, the run is the action's last (what a status during the build shows).
-    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-2');
     expect(traces.settleRaces()).toEqual([{ actionId: 'build/a.o', paths: ['include/h.h'] }]);
     expect(stats.sort()).toEqual(['a.c', 'include/h.h']);
     // Dropped: the last run is the one before, in memory and in the file; its trace is not found.
@@ -147,8 +145,22 @@ describe('verifying traces in memory and in SQLite', () => {
     expect(fresh.lastRun('build/b.o')?.key).toBe('key-other-3');
     // Said once: the next call has nothing.
     expect(traces.settleRaces()).toEqual([]);
+    // Asked for before it is written (the daemon deciding again during the build), it is checked then:
+    // never the last run, never matched.
+    traces.recordRun(run(2), { startedAt: 1_500, paths, mtimeMs });
+    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-1');
+    expect(found(traces, 2)).toBeUndefined();
+    traces.recordRun(run(2), { startedAt: 1_500, paths, mtimeMs });
+    expect(found(traces, 2)).toBeUndefined();
+    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-1');
+    expect(traces.settleRaces()).toEqual([
+      { actionId: 'build/a.o', paths: ['include/h.h'] },
+      { actionId: 'build/a.o', paths: ['include/h.h'] },
+    ]);
+    expect(new TraceDb(db).lastRun('build/a.o')?.key).toBe('key-pre-1');
     // A run that started after the change is kept.
     traces.recordRun(run(2), { startedAt: 2_500, paths, mtimeMs });
+    expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-2');
     expect(traces.settleRaces()).toEqual([]);
     expect(new TraceDb(db).lastRun('build/a.o')?.key).toBe('key-pre-2');
     closeDatabase(db);
