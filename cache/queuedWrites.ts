@@ -1,4 +1,4 @@
-import type { RaceCheck, RunRecord } from '../graph/traces.js';
+import { raceWindowStart, type RaceCheck, type RunRecord } from '../graph/traces.js';
 
 /** A write waiting for the next flush; a recorded run's comes with its race check. */
 export interface QueuedWrite {
@@ -22,11 +22,15 @@ export function racedWrites(writes: readonly QueuedWrite[]): Map<QueuedWrite, st
     const check = w.check;
     if (!check) continue;
     const changed: string[] = [];
-    for (const p of check.paths) {
-      let m = mtimes.get(p);
-      if (m === undefined) mtimes.set(p, (m = check.mtimeMs(p)));
-      if (m !== null && m > check.startedAt) changed.push(p);
-    }
+    const look = (paths: readonly string[], since: number): void => {
+      for (const p of paths) {
+        let m = mtimes.get(p);
+        if (m === undefined) mtimes.set(p, (m = check.mtimeMs(p)));
+        if (m !== null && m > since) changed.push(p);
+      }
+    };
+    look(check.paths, raceWindowStart(check.startedAt, false));
+    look(check.made, raceWindowStart(check.startedAt, true));
     if (changed.length > 0) raced.set(w, changed.slice(0, 10));
   }
   return raced;

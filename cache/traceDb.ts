@@ -248,7 +248,7 @@ export class TraceDb implements TraceStore {
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);
     };
-    const write: QueuedWrite = { actionId: run.actionId, op, run, check: check?.paths.length ? check : undefined, hadFailure: failed };
+    const write: QueuedWrite = { actionId: run.actionId, op, run, check: check && check.paths.length + check.made.length > 0 ? check : undefined, hadFailure: failed };
     if (write.check) this.unchecked.set(run, write);
     this.enqueue(write);
     this.remember(run);

@@ -3,7 +3,7 @@ import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.
 import type { LaunchedRun } from './launcher.js';
 import { inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
-import { MTIME_SLACK_MS, runRecordOf, type FileHasher, type Preprocessed, type RunRecord } from './traces.js';
+import { raceWindowStart, runRecordOf, type Preprocessed, type RunRecord } from './traces.js';
 
 /**
  * Early cutoff before a compile, in the manner of ccache's preprocessor mode: when the only inputs of a
@@ -118,7 +118,7 @@ export class PreprocessCutoff {
     if (pp.hash === undefined) return pp.refused ? { preprocessed: { ms, refused: true } } : {};
     const since = Math.min(pp.startedAt, run.startedAt);
     const read = [...action.inputs, ...run.deps.map(([p]) => p)];
-    return { preprocessed: read.some((p) => modifiedSince(p, since, s.files)) ? { ms } : { ms, hash: pp.hash } };
+    return { preprocessed: read.some((p) => modifiedSince(p, since, s)) ? { ms } : { ms, hash: pp.hash } };
   }
 
   /**
@@ -130,7 +130,7 @@ export class PreprocessCutoff {
     const paths = [...action.inputs, ...last.deps.map(([p]) => p)];
     for (const p of paths) {
       files.invalidate(p);
-      if (modifiedSince(p, pp.startedAt, files)) return false;
+      if (modifiedSince(p, pp.startedAt, s)) return false;
     }
     const inputs = inputHashes(action, files);
     if (preKeyOf(action, inputs) !== preKey) return false;
@@ -165,10 +165,13 @@ export function preprocessCommand(action: Action, recipe: PreprocessRecipe): str
   return `${(out + command.slice(at)).trimEnd()} ${recipe.append}`;
 }
 
-/** Whether a file read may have changed since `since` (a folder's time says nothing of what is read; file times lag, see MTIME_SLACK_MS). */
-function modifiedSince(p: string, since: number, files: FileHasher): boolean {
-  if (files.hash(p) === 'dir') return false;
-  return (files.mtimeMs(p) ?? 0) >= since - MTIME_SLACK_MS;
+/**
+ * Whether a file read may have changed since `since` (a folder's time says nothing of what is read;
+ * a source's time may lag, a made file's maker finished before: see MTIME_SLACK_MS).
+ */
+function modifiedSince(p: string, since: number, s: RunSetting): boolean {
+  if (s.files.hash(p) === 'dir') return false;
+  return (s.files.mtimeMs(p) ?? 0) >= raceWindowStart(since, s.graph.producerOf(p) !== undefined);
 }
 
 /** Outputs not on disk as recorded, put back from the store; false when one cannot be. */

@@ -10,7 +10,7 @@ import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { inputHashes, type BuildServices } from './rebuilder.js';
-import { MTIME_SLACK_MS, runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
+import { raceWindowStart, runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -116,14 +116,21 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   }
   // The headers the depfile names are checked when the record is written (see TraceStore.recordRun),
   // each once for the runs written together; a run shared with other trees, before it is shared.
-  const checkFrom = startedAt - MTIME_SLACK_MS;
-  const check: RaceCheck | undefined = deps.length ? { startedAt: checkFrom, paths: deps.map(([p]) => p), mtimeMs: (p) => files.mtimeMs(p) } : undefined;
+  let check: RaceCheck | undefined;
+  if (deps.length) {
+    const paths: string[] = [];
+    const made: string[] = [];
+    for (const [p] of deps) (s.graph.producerOf(p) ? made : paths).push(p);
+    check = { startedAt, paths, made, mtimeMs: (p) => files.mtimeMs(p) };
+  }
   if (check && s.shared) {
-    for (const p of check.paths) {
-      const m = files.mtimeMs(p);
-      if (m !== null && m > checkFrom) {
-        raced = true;
-        changed.push(p);
+    for (const [list, since] of [[check.paths, raceWindowStart(startedAt, false)], [check.made, raceWindowStart(startedAt, true)]] as const) {
+      for (const p of list) {
+        const m = files.mtimeMs(p);
+        if (m !== null && m > since) {
+          raced = true;
+          changed.push(p);
+        }
       }
     }
   }

@@ -97,15 +97,25 @@ export interface Preprocessed {
 /**
  * A file's modification time comes from the kernel's coarse clock, up to a tick (10 ms at HZ=100)
  * behind the time a process reads: a file written just after a run started can carry an earlier time.
- * Race checks count a change from this long before the run started (a needless rerun at worst).
+ * Race checks count a change to a source from this long before the run started (a needless rerun at
+ * worst). Not to a file an action of the build makes: its maker finished before the reader started,
+ * often a few milliseconds before, and such a file would never be trusted.
  */
 export const MTIME_SLACK_MS = 20;
 
+/** Since when a change to `path` counts as made while a run that started at `startedAt` read it. */
+export function raceWindowStart(startedAt: number, made: boolean): number {
+  return made ? startedAt : startedAt - MTIME_SLACK_MS;
+}
+
 /** What a run read that must not have changed while it ran (see TraceStore.recordRun). */
 export interface RaceCheck {
-  /** When the run started (Date.now()) less MTIME_SLACK_MS: a later modification time is a change while it ran. */
+  /** When the run started (Date.now()). */
   readonly startedAt: number;
+  /** What it read that no action of the build makes (compared from MTIME_SLACK_MS earlier). */
   readonly paths: readonly string[];
+  /** What it read that an action of the build makes (compared from startedAt). */
+  readonly made: readonly string[];
   /** A path's modification time now (ms), null when it is missing. */
   mtimeMs(path: string): number | null;
 }
