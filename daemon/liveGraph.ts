@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { OneAtATime } from '../base/oneAtATime.js';
 import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import { CONFIG_FILE } from '../osv/config.js';
@@ -31,6 +32,11 @@ export type DaemonOptions = ProjectOptions & { autoBuild?: boolean };
 export class LiveGraph {
   private current!: LoadedGraph;
   private livePlan!: LivePlan;
+  /**
+   * Reloads run one at a time: two at once (a makefile changed while the config's import ran) could
+   * end in either order, and the graph imported from the older files would stay.
+   */
+  private readonly reloads = new OneAtATime(() => this.reload());
   private readonly view: TreeView;
   private outputWatcher: OutputWatcher | undefined;
   private building: RunningBuild | null = null;
@@ -99,20 +105,20 @@ export class LiveGraph {
     this.session.store.warm();
     await this.view.open();
     this.readContent.noteNow(this.configRels());
-    await this.reload();
+    await this.reloads.run();
     await this.view.start();
   }
 
   /** Look at every file afresh and reload the graph (`osvd refresh`). */
   async refresh(): Promise<void> {
     this.session.files.invalidateAll();
-    await this.reload();
+    await this.reloads.run();
   }
 
   /** `osvd set`: keep the knobs, load the graph for them (and build it, with auto-build). */
   async setKnobs(sets: readonly string[], reset: boolean): Promise<Project> {
     const project = this.session.setKnobs(sets, reset);
-    await this.reload();
+    await this.reloads.run();
     this.scheduleAutoBuild();
     return project;
   }
@@ -130,7 +136,7 @@ export class LiveGraph {
     return this.configPaths().map((f) => path.relative(this.session.base.root, f));
   }
 
-  /** (Re)load the graph for the live knobs and compute its plan from scratch. */
+  /** (Re)load the graph for the live knobs and compute its plan from scratch (through `reloads`). */
   private async reload(): Promise<void> {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
@@ -168,11 +174,11 @@ export class LiveGraph {
         this.log.info('osv.config.ts changed: reloading');
         await this.session.reloadBase(this.options);
         this.readContent.noteNow(this.configRels());
-        await this.reload();
+        await this.reloads.run();
       } else if ((changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0) {
         this.log.info({ paths: changedMakefiles }, 'a makefile changed: re-importing');
         this.session.dropGraphs();
-        await this.reload();
+        await this.reloads.run();
       } else {
         const n = this.livePlan.update(paths);
         this.session.files.flush();
@@ -234,7 +240,7 @@ export class LiveGraph {
       try {
         // A database found corrupt in the middle is replaced and the build runs again, from scratch.
         const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, request, signal, reaped === 0 && !recovered);
-        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reload()));
+        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reloads.run()));
       } finally {
         // Held while the session tidies after the answer (the store copies outputs of the build
         // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
@@ -259,7 +265,7 @@ export class LiveGraph {
       // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
       if (changed.some((p) => this.current.makefiles.includes(p))) {
         this.session.dropGraphs();
-        await this.reload();
+        await this.reloads.run();
       } else if (changed.length) this.livePlan.update(changed);
     } else {
       this.session.files.invalidateAll();
@@ -290,7 +296,7 @@ export class LiveGraph {
         this.session.files.flush();
         this.session.traces.compact();
       } else {
-        await this.reload();
+        await this.reloads.run();
       }
       // A build leaves much garbage.
       this.gc.soon();

@@ -40,6 +40,8 @@ export function graphOf(actions: readonly Action[], traces: () => TraceStore): B
  */
 export class LoadedGraphs {
   private readonly graphs = new Map<string, LoadedGraph>();
+  /** Counts clear()s and forget()s: an import that began before one may have read what changed since, and is not kept. */
+  private generation = 0;
 
   /** `pathIndependent`: whether the session uses a shared cache now (see osv/pathMap.ts). */
   constructor(
@@ -60,6 +62,7 @@ export class LoadedGraphs {
       return cached;
     }
     const { files, imports, traces, log } = this.session;
+    const generation = this.generation;
     const started = performance.now();
     const imported = this.withRootMapped(await projectActions(project, files, imports), project.root);
     if (imported.removedDepfiles.length) log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
@@ -77,6 +80,7 @@ export class LoadedGraphs {
       readWhileParsing: imported.readWhileParsing,
       byKind,
     };
+    if (generation !== this.generation) return loaded;
     this.graphs.set(key, loaded);
     while (this.graphs.size > GRAPHS_KEPT) this.graphs.delete(this.graphs.keys().next().value!);
     return loaded;
@@ -89,11 +93,13 @@ export class LoadedGraphs {
 
   /** Forget the graph of `project` (its import is out of date). */
   forget(project: Project): void {
+    this.generation++;
     this.graphs.delete(this.key(project));
   }
 
   /** Forget every graph (a makefile or the config changed, the database was replaced). */
   clear(): void {
+    this.generation++;
     this.graphs.clear();
   }
 }

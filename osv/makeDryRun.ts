@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ToolMissingError } from '../base/errors.js';
 import { treePath } from '../graph/paths.js';
-import type { FileHasher } from '../graph/traces.js';
+import { MTIME_SLACK_MS, type FileHasher } from '../graph/traces.js';
 import { ImportError } from './errors.js';
 import { makeCommandLine, variableAssignments, type ImportedBuild, type ImportRequest } from './importRequest.js';
 import { actionsFrom } from './makeActions.js';
@@ -21,8 +21,17 @@ import { DryRunParser, parseEnv0 } from './makeOutput.js';
 const MAKE_BOOKKEEPING = new Set(['MAKEFLAGS', 'MFLAGS', 'MAKELEVEL', 'MAKEOVERRIDES', 'MAKE_TERMOUT', 'MAKE_TERMERR', 'MAKE_RESTARTS', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const ENV_TARGET = '__osvd_print_env';
 
+/**
+ * The hash an import records for a file make read that was written while make ran (or just before:
+ * file times come from a coarse clock): make may have read either text, so no hash vouches for the
+ * import, which is then never reused, and the daemon, which compares what make read with the file,
+ * imports again.
+ */
+export const CHANGED_WHILE_READ = 'changed while make read it';
+
 export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
   const started = performance.now();
+  const readFrom = Date.now() - MTIME_SLACK_MS;
   const removed = new Set<string>();
   /** Run make; a depfile a killed compiler half-wrote stops make (the Makefile includes them): remove it and retry. */
   const runRepairing = async (args: readonly string[], stdoutTo?: () => (chunk: Buffer) => void): Promise<MakeRun> => {
@@ -60,6 +69,9 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const cmdline = makeCommandLine(full);
   // make's output grows with every TU and is parsed as it arrives: a new parser for each attempt.
   let parser = new DryRunParser();
+  // The build folder's makefiles may be written by the environment run itself (see above): theirs
+  // count from the dry run's start.
+  const dryFrom = Date.now() - MTIME_SLACK_MS;
   const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], () => {
     parser = new DryRunParser();
     return (chunk) => parser.push(chunk);
@@ -73,11 +85,16 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   if (db.rules.size === 0) throw new ImportError('make printed no database: is this GNU make?', { file: path.join(req.root, 'Makefile') });
   const actions = actionsFrom(full, traced, db, env, exported);
   const outPrefix = req.outDir + '/';
+  const settled = (f: string): readonly [string, string] => {
+    const mtime = files.mtimeMs(f);
+    const changed = mtime !== null && mtime >= (f.startsWith(outPrefix) ? dryFrom : readFrom);
+    return [f, changed ? CHANGED_WHILE_READ : (files.hash(f) ?? 'missing')];
+  };
   const makefiles = db.makefiles
     .map((m) => treePath(req.root, '.', m))
     .filter((m) => !(m.startsWith(outPrefix) && m.endsWith('.d')))
-    .map((m) => [m, files.hash(m) ?? 'missing'] as const);
-  const tools = [...new Set(actions.flatMap((a) => a.tool?.files ?? []))].sort().map((f) => [f, files.hash(f) ?? 'missing'] as const);
+    .map(settled);
+  const tools = [...new Set(actions.flatMap((a) => a.tool?.files ?? []))].sort().map(settled);
   return { actions, makefiles, tools, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
 }
 

@@ -109,3 +109,41 @@ describe('the config is re-read when it could differ', () => {
     await waitFor('the daemon to go back to the defaults', () => profileOf(root, env) === 'all');
   });
 });
+
+describe('reloads one after another', () => {
+  it('a makefile changed while the config is still being imported ends with the graph of both changes, whichever import ends first', async () => {
+    const root = copyExample();
+    const env = { XDG_CACHE_HOME: cacheFolder() };
+    const config = path.join(root, 'osv.config.ts');
+    const makefile = path.join(root, 'Makefile');
+    const writeConfigWith = (makeVars: Record<string, string>): void =>
+      fs.writeFileSync(config, `import { defineConfig } from 'osvd';\nexport default defineConfig({ makeVars: ${JSON.stringify(makeVars)} });\n`);
+    // The config's import is slow: make sleeps when it expands sched.o's recipe, after it has read
+    // every makefile (a sleep while reading would let it read the new Makefile's end). The Makefile's
+    // import is not, since the new Makefile has no sleep: the second import ends first.
+    const original = fs.readFileSync(makefile, 'utf8');
+    fs.writeFileSync(makefile, `${original}\n$(out)/core/sched.o: CXXFLAGS += $(if $(OSVD_TEST_SLOW),$(shell sleep $(OSVD_TEST_SLOW)))\n`);
+    writeConfigWith({});
+    startDaemon(root, env);
+    const logged = (msg: string): number =>
+      fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8').split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    // What the live graph says, as it is (a build request would first look for changed makefiles).
+    const compileCommands = (): string[] => {
+      const r = osvdEnv(root, ['why', '--json', 'build/release.x64/core/sched.o'], env);
+      if (r.code !== 0) throw new Error(`osvd why failed: ${r.stderr}`);
+      return (JSON.parse(r.stdout) as { commands: string[] }).commands;
+    };
+    expect(compileCommands().some((c) => c.includes('g++'))).toBe(true);
+
+    writeConfigWith({ OSVD_TEST_SLOW: '4' });
+    await waitFor('the daemon to reload the config', () => logged('osv.config.ts changed: reloading') > 0);
+    await new Promise((r) => setTimeout(r, 200));
+    fs.writeFileSync(makefile, `${original}\nCXXFLAGS += -DOSVD_TEST_MARK\n`);
+    await waitFor('the daemon to import the Makefile again', () => logged('a makefile changed: re-importing') > 0);
+    await waitFor('the three imports (start, config, Makefile)', () => logged('graph loaded') >= 3);
+    // The live graph is the last import's: the Makefile's flag is in sched.o's compile.
+    await waitFor('the live graph to have the new Makefile\'s flag', () => compileCommands().some((c) => c.includes('-DOSVD_TEST_MARK')), 20_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(compileCommands().filter((c) => c.includes('g++')).every((c) => c.includes('-DOSVD_TEST_MARK'))).toBe(true);
+  }, 90_000);
+});
