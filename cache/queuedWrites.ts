@@ -1,4 +1,4 @@
-import { raceWindowStart, type RaceCheck, type RunRecord } from '../graph/traces.js';
+import { racedPaths, type RaceCheck, type RunRecord } from '../graph/traces.js';
 
 /** A write waiting for the next flush; a recorded run's comes with its race check. */
 export interface QueuedWrite {
@@ -19,18 +19,8 @@ export function racedWrites(writes: readonly QueuedWrite[]): Map<QueuedWrite, st
   const raced = new Map<QueuedWrite, string[]>();
   const mtimes = new Map<string, number | null>();
   for (const w of writes) {
-    const check = w.check;
-    if (!check) continue;
-    const changed: string[] = [];
-    const look = (paths: readonly string[], since: number): void => {
-      for (const p of paths) {
-        let m = mtimes.get(p);
-        if (m === undefined) mtimes.set(p, (m = check.mtimeMs(p)));
-        if (m !== null && m > since) changed.push(p);
-      }
-    };
-    look(check.paths, raceWindowStart(check.startedAt, false));
-    look(check.made, raceWindowStart(check.startedAt, true));
+    if (!w.check) continue;
+    const changed = racedPaths(w.check, mtimes);
     if (changed.length > 0) raced.set(w, changed.slice(0, 10));
   }
   return raced;

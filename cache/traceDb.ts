@@ -104,7 +104,8 @@ export class TraceDb implements TraceStore {
       const row = t.record ? undefined : (this.selectTrace.get(preKey, t.key) as { record: string } | undefined);
       const kept = t.record ?? (row ? (JSON.parse(row.record) as RunRecord) : undefined);
       // A trace is kept without its inputs, here and in the file (see recordRun): they are the ones the pre-key commits to.
-      if (kept) return { key: t.key, deps: t.deps, outputs: kept.outputs, run: { ...kept, inputs } };
+      // Nor its deps (the row's deps column; an older database's record has them too).
+      if (kept) return { key: t.key, deps: t.deps, outputs: kept.outputs, run: { ...kept, deps: t.deps, inputs } };
     }
     return undefined;
   }
@@ -238,12 +239,14 @@ export class TraceDb implements TraceStore {
     const op = (): void => {
       // The trace without the inputs: its pre-key commits to them, and a link's are its objects (1.4 MB
       // at 10,000 TUs, a new pre-key and so a new trace at each relink, never pruned by TRACES_PER_PREKEY).
-      // The rest is encoded once for both (the inputs go last).
-      const { inputs, ...rest } = run;
+      // Nor its deps: they are the row's own column (a third of the record). The rest is encoded once
+      // for both records (the deps and inputs go last).
+      const { inputs, deps, ...rest } = run;
       const body = JSON.stringify(rest).slice(0, -1);
-      const trace = `${body},"inputs":[]}`;
-      const record = inputs.length ? `${body},"inputs":${JSON.stringify(inputs)}}` : trace;
-      this.insertTrace.run(run.preKey, run.key, JSON.stringify(run.deps), trace, createdAt);
+      const depsJson = JSON.stringify(deps);
+      const trace = `${body},"deps":[],"inputs":[]}`;
+      const record = `${body},"deps":${depsJson},"inputs":${inputs.length ? JSON.stringify(inputs) : '[]'}}`;
+      this.insertTrace.run(run.preKey, run.key, depsJson, trace, createdAt);
       if (prune) this.pruneTraces.run(run.preKey, run.preKey, TRACES_PER_PREKEY);
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);

@@ -10,7 +10,7 @@ import type { BuildGraph } from './graph.js';
 import type { SharedCache } from './sharedCache.js';
 import { treePath } from './paths.js';
 import { inputHashes, type BuildServices } from './rebuilder.js';
-import { raceWindowStart, runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
+import { racedPaths, runRecordOf, type FileHasher, type RaceCheck, type RunRecord } from './traces.js';
 
 /**
  * One action's run, from its commands to its verifying trace: ninja's Builder::FinishCommand and
@@ -124,14 +124,10 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     check = { startedAt, paths, made, mtimeMs: (p) => files.mtimeMs(p) };
   }
   if (check && s.shared) {
-    for (const [list, since] of [[check.paths, raceWindowStart(startedAt, false)], [check.made, raceWindowStart(startedAt, true)]] as const) {
-      for (const p of list) {
-        const m = files.mtimeMs(p);
-        if (m !== null && m > since) {
-          raced = true;
-          changed.push(p);
-        }
-      }
+    const late = racedPaths(check);
+    if (late.length > 0) {
+      raced = true;
+      changed.push(...late);
     }
   }
   if (raced) return { state: 'ran', durationMs: exec.durationMs, printed: exec.output, racedBecause: changed.slice(0, 10) };

@@ -120,6 +120,27 @@ export interface RaceCheck {
   mtimeMs(path: string): number | null;
 }
 
+/**
+ * The paths `check` names that were modified after its run started (see raceWindowStart). `mtimes`,
+ * when given, keeps each path's stat for the next checks (a header step's compiles name the same headers).
+ */
+export function racedPaths(check: RaceCheck, mtimes?: Map<string, number | null>): string[] {
+  const changed: string[] = [];
+  const look = (paths: readonly string[], since: number): void => {
+    for (const p of paths) {
+      let m = mtimes?.get(p);
+      if (m === undefined) {
+        m = check.mtimeMs(p);
+        mtimes?.set(p, m);
+      }
+      if (m !== null && m > since) changed.push(p);
+    }
+  };
+  look(check.paths, raceWindowStart(check.startedAt, false));
+  look(check.made, raceWindowStart(check.startedAt, true));
+  return changed;
+}
+
 /** A run dropped by its race check, and the paths (ten at most) that changed. */
 export interface LateRace {
   readonly actionId: string;

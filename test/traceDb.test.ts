@@ -116,6 +116,25 @@ describe('verifying traces in memory and in SQLite', () => {
     closeDatabase(db);
   });
 
+  it('keep a trace\'s deps once (in their column, not in its record), and give a run matched from the file its deps and inputs', () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    const recorded = run(3);
+    traces.recordRun(recorded);
+    traces.flush();
+    const row = db.prepare('SELECT deps, record FROM traces WHERE pre_key = ?').get('pre') as { deps: string; record: string };
+    expect(JSON.parse(row.deps)).toEqual(recorded.deps);
+    expect((JSON.parse(row.record) as RunRecord).deps).toEqual([]);
+    const last = db.prepare('SELECT record FROM last_runs WHERE action_id = ?').get('build/a.o') as { record: string };
+    expect(JSON.parse(last.record)).toEqual(recorded);
+    // A fresh reader matches it from the file: the whole run comes back, deps included.
+    const match = new TraceDb(db).findMatch('pre', (p) => new Map(recorded.deps).get(p) ?? null, INPUTS);
+    expect(match?.run).toEqual(recorded);
+    expect(match?.deps).toEqual(recorded.deps);
+    closeDatabase(db);
+  });
+
   it('drop, when they are written, the runs a header changed under: each header stat\'ed once, the rest written, the dropped named', () => {
     const file = freshDb();
     const { db } = openDatabase(file);
