@@ -23,10 +23,12 @@ export function recordFinishedBuild(s: Session, loaded: LoadedGraph, result: Bui
 }
 
 /** A build found nothing to do without deciding anything (the daemon's plan said so): record it. */
-export function recordUpToDate(s: Session, loaded: LoadedGraph, result: BuildResult): void {
+export function recordUpToDate(s: Session, loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildResult {
+  const result: BuildResult = { ok: true, ran: [], restored: [], cutoff: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
   s.writeCompileCommands(loaded);
   recordSummary(s, loaded, result, Date.now() - Math.round(result.durationMs), {});
   s.counters.add({ builds: 1, upToDate: result.upToDate });
+  return result;
 }
 
 /** What the shared cache did in a build, added to the counters of osvd stats (uploads as far as done then). */

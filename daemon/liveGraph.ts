@@ -4,6 +4,7 @@ import { BuildInterruptedError } from '../graph/errors.js';
 import { LivePlan } from '../graph/plan.js';
 import { CONFIG_FILE } from '../osv/config.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
+import { AutoBuild } from './autoBuild.js';
 import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
 import type { BuildChoices, ProgressEvent } from './buildChoices.js';
 import { recordUpToDate } from './buildRecord.js';
@@ -37,13 +38,21 @@ export class LiveGraph {
    * end in either order, and the graph imported from the older files would stay.
    */
   private readonly reloads = new OneAtATime(() => this.reload());
+  /** osv.config.ts changed since the last reload began: the next one reads it first. */
+  private configStale = false;
   private readonly view: TreeView;
   private outputWatcher: OutputWatcher | undefined;
   private building: RunningBuild | null = null;
   private readonly turns = new BuildTurns();
   /** Resolves once the last build's lock is released (see build). */
   private lockReleased: Promise<void> = Promise.resolve();
-  private autoBuildTimer: NodeJS.Timeout | undefined;
+  private readonly autoBuilds = new AutoBuild({
+    enabled: () => this.autoBuild && !this.closed,
+    quietMs: () => this.session.base.config.daemon?.quietMs ?? 300,
+    stale: () => this.livePlan.staleIn(),
+    busy: () => this.turns.busy,
+    build: () => void this.build([], undefined, {}).catch((err) => this.log.error({ err }, 'automatic build failed to start')),
+  });
   private readonly gc = new IdleCollection();
   private updateMs = 0;
   private closed = false;
@@ -119,7 +128,7 @@ export class LiveGraph {
   async setKnobs(sets: readonly string[], reset: boolean): Promise<Project> {
     const project = this.session.setKnobs(sets, reset);
     await this.reloads.run();
-    this.scheduleAutoBuild();
+    this.autoBuilds.schedule();
     return project;
   }
 
@@ -138,6 +147,12 @@ export class LiveGraph {
 
   /** (Re)load the graph for the live knobs and compute its plan from scratch (through `reloads`). */
   private async reload(): Promise<void> {
+    // The config is read again in turn too: two reads at once could also end in either order.
+    if (this.configStale) {
+      this.configStale = false;
+      await this.session.reloadBase(this.options);
+      this.readContent.noteNow(this.configRels());
+    }
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
@@ -172,8 +187,7 @@ export class LiveGraph {
       let changedMakefiles: string[] = [];
       if (this.readContent.changed(configRels.filter((c) => paths.includes(c))).length > 0) {
         this.log.info('osv.config.ts changed: reloading');
-        await this.session.reloadBase(this.options);
-        this.readContent.noteNow(this.configRels());
+        this.configStale = true;
         await this.reloads.run();
       } else if ((changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0) {
         this.log.info({ paths: changedMakefiles }, 'a makefile changed: re-importing');
@@ -188,21 +202,7 @@ export class LiveGraph {
       this.log.error({ err }, 'could not take changes into account');
     }
     this.updateMs = performance.now() - started;
-    this.scheduleAutoBuild();
-  }
-
-  private scheduleAutoBuild(): void {
-    if (!this.autoBuild || this.closed) return;
-    const dirty = (): number => this.livePlan.counts.run + this.livePlan.counts.restore + this.livePlan.counts.pending;
-    if (dirty() === 0) return;
-    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
-    this.autoBuildTimer = setTimeout(() => {
-      this.autoBuildTimer = undefined;
-      // A build asked for (or in progress) reschedules when it ends; one may have made the tree clean
-      // meanwhile (changes its own pre-build check found schedule this timer too).
-      if (this.turns.busy || dirty() === 0) return;
-      void this.build([], undefined, {}).catch((err) => this.log.error({ err }, 'automatic build failed to start'));
-    }, this.session.base.config.daemon?.quietMs ?? 300);
+    this.autoBuilds.schedule();
   }
 
   /**
@@ -273,7 +273,9 @@ export class LiveGraph {
     const loaded = live ? this.current : await this.session.graph(this.session.project(sets));
     const targets = request.targets?.length ? resolveTargets(this.session, loaded, request.targets, request.cwd ?? loaded.project.root) : undefined;
     const scope = targets ? loaded.graph.withUpstream(targets) : undefined;
-    if (trustPlan && this.staleIn(scope) === 0) return this.upToDateReport(loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope);
+    if (trustPlan && this.livePlan.staleIn(scope) === 0) {
+      return buildReport(recordUpToDate(this.session, loaded, performance.now() - started, request.jobs ?? loaded.project.jobs, scope), loaded, 'daemon');
+    }
     // A copy of the plan's dirty set: the plan changes as files do, the build looks at these.
     const decided = new Set(this.livePlan.dirtyActions());
     this.changesDuringBuild = new Set();
@@ -301,7 +303,7 @@ export class LiveGraph {
       // A build leaves much garbage.
       this.gc.soon();
       if (changed.length) this.log.info({ changed: changed.length }, 'files changed during the build');
-      this.scheduleAutoBuild();
+      this.autoBuilds.schedule();
     }
   }
 
@@ -325,22 +327,6 @@ export class LiveGraph {
     return dryRunReport(loaded, this.livePlan.explained(scope), 'daemon');
   }
 
-  /** How many actions of the live plan (of `scope`, when given) are not up to date. */
-  private staleIn(scope: ReadonlySet<string> | undefined): number {
-    const { run, restore, pending } = this.livePlan.counts;
-    if (!scope) return run + restore + pending;
-    let stale = 0;
-    for (const id of scope) if (this.livePlan.entries.get(id)?.state !== 'upToDate') stale++;
-    return stale;
-  }
-
-  /** The report of a build that had nothing to do. */
-  private upToDateReport(loaded: LoadedGraph, ms: number, jobs: number, scope?: ReadonlySet<string>): BuildReport {
-    const result = { ok: true, ran: [], restored: [], cutoff: [], upToDate: scope?.size ?? loaded.graph.actions.size, failed: [], skipped: [], raced: [], racedBecause: {}, durationMs: ms, stopped: false, jobs: { limit: jobs, peak: 0 } };
-    recordUpToDate(this.session, loaded, result);
-    return buildReport(result, loaded, 'daemon');
-  }
-
   /** The build in progress, if any. */
   progress(): BuildProgress | null {
     return this.building?.progress() ?? null;
@@ -350,7 +336,7 @@ export class LiveGraph {
   async close(): Promise<void> {
     this.closed = true;
     this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
-    if (this.autoBuildTimer) clearTimeout(this.autoBuildTimer);
+    this.autoBuilds.stop();
     this.gc.putOff();
     await this.view.close();
     this.outputWatcher?.close();

@@ -130,6 +130,15 @@ export class LivePlan implements Plan {
     return this.readers.keys();
   }
 
+  /** How many actions (of `scope`, when given) are not up to date. */
+  staleIn(scope?: ReadonlySet<string>): number {
+    const { run, restore, pending } = this.counts;
+    if (!scope) return run + restore + pending;
+    let stale = 0;
+    for (const id of scope) if (this.entries.get(id)?.state !== 'upToDate') stale++;
+    return stale;
+  }
+
   /** The actions whose state is not up to date (every reader of an output of one of them is among them). */
   dirtyActions(): ReadonlySet<string> {
     return this.dirty;

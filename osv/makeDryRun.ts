@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ToolMissingError } from '../base/errors.js';
 import { treePath } from '../graph/paths.js';
-import { MTIME_SLACK_MS, type FileHasher } from '../graph/traces.js';
+import { raceWindowStart, type FileHasher } from '../graph/traces.js';
 import { ImportError } from './errors.js';
 import { makeCommandLine, variableAssignments, type ImportedBuild, type ImportRequest } from './importRequest.js';
 import { actionsFrom } from './makeActions.js';
@@ -31,7 +31,7 @@ export const CHANGED_WHILE_READ = 'changed while make read it';
 
 export async function runImport(req: ImportRequest, files: FileHasher): Promise<ImportedBuild> {
   const started = performance.now();
-  const readFrom = Date.now() - MTIME_SLACK_MS;
+  const readFrom = raceWindowStart(Date.now(), false);
   const removed = new Set<string>();
   /** Run make; a depfile a killed compiler half-wrote stops make (the Makefile includes them): remove it and retry. */
   const runRepairing = async (args: readonly string[], stdoutTo?: () => (chunk: Buffer) => void): Promise<MakeRun> => {
@@ -69,9 +69,9 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const cmdline = makeCommandLine(full);
   // make's output grows with every TU and is parsed as it arrives: a new parser for each attempt.
   let parser = new DryRunParser();
-  // The build folder's makefiles may be written by the environment run itself (see above): theirs
-  // count from the dry run's start.
-  const dryFrom = Date.now() - MTIME_SLACK_MS;
+  // The build folder's makefiles may be written by the environment run itself (see above), often
+  // milliseconds before the dry run starts: theirs count from its start itself, as files a build makes.
+  const dryFrom = raceWindowStart(Date.now(), true);
   const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], () => {
     parser = new DryRunParser();
     return (chunk) => parser.push(chunk);
