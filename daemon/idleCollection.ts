@@ -15,8 +15,45 @@ const GROWTH_BYTES = 64 * 1024 * 1024;
 const REST_MS = 10_000;
 const REST_GROWTH_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Free space in the old generation's pages, after a collection, above which the collection compacts:
+ * V8's own full collections move objects off few pages only. Measured on the built 50,000-TU tree once
+ * the daemon had started: 270 MB in use, 54–110 MB free on committed pages after `gc()` (RSS 415–462 MB);
+ * a compacting collection left 0.6 MB free and RSS 363 MB, in 617 ms against 233 ms for `gc()`.
+ */
+const FRAGMENTED_BYTES = 16 * 1024 * 1024;
+const FRAGMENTED_SHARE = 0.1;
+
+function oldSpaceFree(): { free: number; used: number } {
+  const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space');
+  return old ? { free: old.space_size - old.space_used_size, used: old.space_used_size } : { free: 0, used: 0 };
+}
+
+function fragmented(): boolean {
+  const { free, used } = oldSpaceFree();
+  return free >= FRAGMENTED_BYTES && free >= used * FRAGMENTED_SHARE;
+}
+
+/**
+ * A full collection that gives fragmented pages back: it compacts when the old generation's free space
+ * was already large before it (garbage only adds to it), or is still after a plain one. Compaction is
+ * V8's `--compact-on-every-full-gc`, set for that one collection (Node keeps V8's flags settable).
+ */
+export function collectGarbage(gc: () => void): void {
+  if (!fragmented()) {
+    gc();
+    if (!fragmented()) return;
+  }
+  v8.setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc();
+  } finally {
+    v8.setFlagsFromString('--no-compact-on-every-full-gc');
+  }
+}
+
 export interface CollectionHooks {
-  /** Collect now (default: `gc()`, from --expose-gc). */
+  /** Collect now (default: collectGarbage with `gc()`, from --expose-gc). */
   readonly collect?: () => void;
   /** Bytes in use on the heap (default: V8's figure). */
   readonly heapUsed?: () => number;
@@ -44,7 +81,8 @@ export class IdleCollection {
   collections = 0;
 
   constructor(hooks: CollectionHooks = {}) {
-    this.collect = hooks.collect ?? (globalThis as { gc?: () => void }).gc;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    this.collect = hooks.collect ?? (gc ? () => collectGarbage(gc) : undefined);
     this.heapUsed = hooks.heapUsed ?? (() => v8.getHeapStatistics().used_heap_size);
     this.delayMs = hooks.delayMs ?? GC_DELAY_MS;
     this.restMs = hooks.restMs ?? REST_MS;
