@@ -1,5 +1,8 @@
 import type { LoadedGraph, Session } from './session.js';
-import { CompileCommandsFile } from '../osv/compileCommands.js';
+import { CompileCommandsFile, type WrittenCompileCommands } from '../osv/compileCommands.js';
+
+/** The setting recording, per build folder, what compile_commands.json was last written from. */
+const COMPILE_COMMANDS = 'compile-commands';
 
 /**
  * What a build leaves to do that no answer needs: wait for the store's copies and keep it within its
@@ -9,11 +12,16 @@ import { CompileCommandsFile } from '../osv/compileCommands.js';
  * command, before it ends.
  */
 export class Housekeeping {
-  private readonly compileCommands = new CompileCommandsFile();
+  private readonly compileCommands: CompileCommandsFile;
   /** The daemon's housekeeping after its last build, which the next build waits for. */
   private tidying: Promise<void> = Promise.resolve();
 
-  constructor(private readonly session: Session) {}
+  constructor(private readonly session: Session) {
+    this.compileCommands = new CompileCommandsFile({
+      get: (outDir) => session.settings.get<WrittenCompileCommands>(`${COMPILE_COMMANDS}:${outDir}`),
+      set: (outDir, written) => session.settings.set(`${COMPILE_COMMANDS}:${outDir}`, written),
+    });
+  }
 
   /** After a daemon's build: once its answer is sent. */
   later(loaded: LoadedGraph): void {

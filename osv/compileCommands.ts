@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
@@ -55,24 +56,66 @@ export function writeCompileCommands(root: string, outDir: string, actions: read
   return rel;
 }
 
+/** What the file was last written from and the stamp it had then, as a process records it for the next. */
+export interface WrittenCompileCommands {
+  readonly fingerprint: string;
+  readonly stamp: string;
+}
+
+/** Where that record is kept between processes (the daemon's settings), per build folder. */
+export interface CompileCommandsMemory {
+  get(outDir: string): WrittenCompileCommands | undefined;
+  set(outDir: string, written: WrittenCompileCommands): void;
+}
+
 /**
  * The file as one process keeps it current: the same graph writes the same file, so it is written
  * again only for another graph, or when the file or the link to it changed on disk since this
  * process wrote it (a build of other knobs, by another process, rewrites one and moves the other).
+ * A new process (a one-shot build, a daemon just started) finds from `memory` whether the file on
+ * disk is the one these compiles give: at 50,000 TUs, making the file's text to compare it with the
+ * one on disk cost ~180 MB of garbage and most of a second in each.
  */
 export class CompileCommandsFile {
   private written: { graph: object; stamp: string } | undefined;
 
+  constructor(private readonly memory?: CompileCommandsMemory) {}
+
   update(root: string, outDir: string, graph: object, actions: () => readonly Action[]): void {
     if (this.written?.graph === graph && this.written.stamp === stampOf(root, outDir)) return;
-    writeCompileCommands(root, outDir, actions());
-    this.written = { graph, stamp: stampOf(root, outDir) };
+    const list = actions();
+    const fingerprint = this.memory ? fingerprintOf(root, list) : '';
+    const kept = this.memory?.get(outDir);
+    const stamp = stampOf(root, outDir);
+    if (!kept || kept.fingerprint !== fingerprint || kept.stamp !== stamp || stamp === '') writeCompileCommands(root, outDir, list);
+    const now = stampOf(root, outDir);
+    this.written = { graph, stamp: now };
+    if (this.memory && (kept?.fingerprint !== fingerprint || kept.stamp !== now)) this.memory.set(outDir, { fingerprint, stamp: now });
   }
 
   forget(): void {
     this.written = undefined;
   }
 }
+
+/** Changes with anything the file's text is made from: the root and each compile's folder, source, object and commands. */
+function fingerprintOf(root: string, actions: readonly Action[]): string {
+  // Hashed a few hundred kilobytes at a time: an update per string cost more than making the file's text.
+  const h = createHash('sha256');
+  let chunk: string[] = [FORMAT, root];
+  for (const a of actions) {
+    if (a.kind !== 'compile' || !a.source) continue;
+    chunk.push('', a.cwd, a.source, a.outputs[0] ?? '', ...a.commands);
+    if (chunk.length >= 4096) {
+      h.update(chunk.join('\0'));
+      chunk = [];
+    }
+  }
+  return h.update(chunk.join('\0')).digest('hex');
+}
+
+/** Changed whenever compileCommands writes another text for the same compiles. */
+const FORMAT = 'compile-commands-1';
 
 /** The file's stat and where build/compile_commands.json points. */
 function stampOf(root: string, outDir: string): string {

@@ -148,8 +148,10 @@ describe('preprocessed-output cutoff', () => {
   it('a profile switch compiles exactly the includers whose preprocessed output changes; the others are kept and say why', () => {
     const includers = driversConfigIncluders(root);
     const before = preprocessedHashes(root, includers);
+    const commandsBefore = fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8');
     const r = build(root, 'conf_drivers_profile=virtio-mmio');
     expect(r.ok).toBe(true);
+    const switched = fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8');
     const after = preprocessedHashes(root, includers);
     const both = [...after.keys()].filter((o) => before.has(o)).sort();
     const changed = changedBetween(before, after);
@@ -170,6 +172,28 @@ describe('preprocessed-output cutoff', () => {
     const back = build(root, 'conf_drivers_profile=all');
     expect(ranOf(back, 'compile')).toEqual([]);
     expect(back.cutoff).toEqual([]);
+    // compile_commands.json followed both switches (each build is a new process, which finds from
+    // its record whether the file on disk is the one its compiles give).
+    expect(switched).not.toBe(commandsBefore);
+    expect(fs.readFileSync(path.join(root, OUT, 'compile_commands.json'), 'utf8')).toBe(commandsBefore);
+  });
+
+  it('compile_commands.json: a build that changes no compile leaves it as it is, and one edited by hand is written again', () => {
+    const file = path.join(root, OUT, 'compile_commands.json');
+    const text = fs.readFileSync(file, 'utf8');
+    const st = fs.statSync(file, { bigint: true });
+    expect(ranOf(build(root))).toEqual([]);
+    const again = fs.statSync(file, { bigint: true });
+    expect([again.ino, again.mtimeNs]).toEqual([st.ino, st.mtimeNs]);
+    fs.writeFileSync(file, '[]\n');
+    expect(ranOf(build(root))).toEqual([]);
+    expect(fs.readFileSync(file, 'utf8')).toBe(text);
+    // Removed, and the link from build/ pointed elsewhere: both come back.
+    fs.rmSync(file);
+    fs.rmSync(path.join(root, 'build/compile_commands.json'));
+    fs.symlinkSync('nowhere.json', path.join(root, 'build/compile_commands.json'));
+    expect(ranOf(build(root))).toEqual([]);
+    expect(fs.readFileSync(path.join(root, 'build/compile_commands.json'), 'utf8')).toBe(text);
   });
 
   it('an edit inside an #if 0 block that keeps the line count compiles and links nothing', () => {
