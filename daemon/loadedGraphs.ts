@@ -66,8 +66,10 @@ export class LoadedGraphs {
     const started = performance.now();
     const imported = this.withRootMapped(await projectActions(project, files, imports), project.root);
     if (imported.removedDepfiles.length) log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
-    traces.adoptStrings(imported.actions.flatMap((a) => [a.id, ...a.commands, ...a.outputs]));
+    // The graph reads last runs as it is made: they share its actions' strings from the start.
+    traces.adoptActions(new Map(imported.actions.map((a) => [a.id, a] as const)));
     const graph = graphOf(imported.actions, () => this.session.traces);
+    traces.adoptActions(graph.actions);
     log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
     const byKind: Record<string, number> = {};
     for (const a of graph.actions.values()) byKind[a.kind] = (byKind[a.kind] ?? 0) + 1;
