@@ -29,7 +29,7 @@ export function inputHashes(action: Action, files: FileHasher): FileHash[] {
  */
 const sortedInputsOf = new WeakMap<Action, readonly string[]>();
 
-function sortedInputs(action: Action): readonly string[] {
+export function sortedInputs(action: Action): readonly string[] {
   const inputs = action.inputs;
   // Most actions read one file or a few, already in order: no copy is kept for them.
   if (inputs.every((p, i) => i === 0 || inputs[i - 1]! < p)) return inputs;

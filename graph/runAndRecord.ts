@@ -100,9 +100,10 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
   // Inputs made by other actions are not looked at again: their producers finished before this
   // action started and do not run again in this build (the kernel link reads 50,000 objects).
   const changed: string[] = [];
-  for (const [p, h] of before) {
+  for (let i = 0; i < before.length; i++) {
+    const p = before[i]![0];
     if (s.graph.producerOf(p)) continue;
-    if ((files.hashNow(p) ?? 'missing') !== h) changed.push(p);
+    if ((files.hashNow(p) ?? 'missing') !== before[i]![1]) changed.push(p);
   }
   let raced = changed.length > 0;
   let deps: FileHash[] = [];

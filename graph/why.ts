@@ -1,4 +1,6 @@
 import type { Action, BuildContext } from './action.js';
+import type { FileHash } from './action.js';
+import { sortedInputs } from './rebuilder.js';
 import type { FileHasher, RunRecord } from './traces.js';
 
 /**
@@ -80,10 +82,7 @@ export function explain(x: ExplainInput): DirtyReason[] {
   const envChanges = contextChanges(lastRun.keyEnv, action.keyEnv);
   if (envChanges.length > 0) reasons.push({ type: 'env', vars: envChanges, context: ctx });
 
-  const seen = new Set<string>();
   const check = (path: string, recorded: string | undefined): void => {
-    if (seen.has(path)) return;
-    seen.add(path);
     const pending = x.pendingProducer(path);
     if (pending !== undefined) {
       reasons.push({ type: 'pendingInput', path, producer: pending });
@@ -101,20 +100,37 @@ export function explain(x: ExplainInput): DirtyReason[] {
       reasons.push({ type: 'input', path, change: 'modified', producer });
     }
   };
-  const recordedInputs = new Map(lastRun.inputs.map(([p, h]) => [p, h]));
-  const inputs = new Set(action.inputs);
-  for (const input of inputs) check(input, recordedInputs.get(input));
-  for (const [p] of lastRun.inputs) {
-    // A set, not a list: the kernel link has 50,000 inputs (a list made this quadratic).
-    if (!inputs.has(p) && !seen.has(p)) {
-      seen.add(p);
-      reasons.push({ type: 'input', path: p, change: 'removed' });
-    }
+  // The kernel link has 50,000 inputs: they are looked up in the last run's sorted list and in the
+  // action's (made once per action), not put in a map and a set at each call (~20 MB of garbage a rebuild).
+  const declared = sortedInputs(action);
+  const recordedInput = lookupIn(lastRun.inputs);
+  const isDeclared = (p: string): boolean => indexIn(declared, p, (q) => q) >= 0;
+  const seen = declared.length === action.inputs.length ? undefined : new Set<string>();
+  // Indexed loops: explain runs too seldom for V8 to optimize it, and a for-of then makes an object per
+  // step (and a destructured pair two more).
+  for (let i = 0; i < action.inputs.length; i++) {
+    const input = action.inputs[i]!;
+    if (seen?.has(input)) continue;
+    seen?.add(input);
+    check(input, recordedInput(input));
   }
-  const recordedDeps = new Map(lastRun.deps.map(([p, h]) => [p, h]));
-  // A traced input the last run had as a declared input is reported as removed from those below.
-  for (const p of action.tracedInputs ?? []) if (recordedDeps.has(p) || !recordedInputs.has(p)) check(p, recordedDeps.get(p));
-  for (const [p, h] of lastRun.deps) check(p, h);
+  // A path is reported once: as a declared input, else as removed from them, else among the traced inputs and the deps.
+  const later = new Set<string>();
+  for (let i = 0; i < lastRun.inputs.length; i++) {
+    const p = lastRun.inputs[i]![0];
+    if (isDeclared(p) || later.has(p)) continue;
+    later.add(p);
+    reasons.push({ type: 'input', path: p, change: 'removed' });
+  }
+  const recordedDep = lookupIn(lastRun.deps);
+  const checkLater = (p: string, recorded: string | undefined): void => {
+    if (isDeclared(p) || later.has(p)) return;
+    later.add(p);
+    check(p, recorded);
+  };
+  // A traced input the last run had as a declared input is reported as removed from those above.
+  for (const p of action.tracedInputs ?? []) if (recordedDep(p) !== undefined || recordedInput(p) === undefined) checkLater(p, recordedDep(p));
+  for (let i = 0; i < lastRun.deps.length; i++) checkLater(lastRun.deps[i]![0], lastRun.deps[i]![1]);
 
   if (reasons.length === 0) {
     for (const o of lastRun.outputs) {
@@ -181,4 +197,25 @@ export function describeReason(r: DirtyReason): string {
     case 'storeMiss':
       return 'output not in the store';
   }
+}
+
+/** A recorded list's hash of a path: by binary search when the list is sorted by path (as runs record it), else through a map. */
+function lookupIn(list: readonly FileHash[]): (p: string) => string | undefined {
+  if (list.every((e, i) => i === 0 || list[i - 1]![0] < e[0])) return (p) => list[indexIn(list, p, (e) => e[0])]?.[1];
+  const byPath = new Map(list);
+  return (p) => byPath.get(p);
+}
+
+/** Where `p` is in a list sorted by `pathOf` (-1: not there). */
+function indexIn<T>(list: readonly T[], p: string, pathOf: (e: T) => string): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const q = pathOf(list[mid]!);
+    if (q === p) return mid;
+    if (q < p) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
