@@ -17,7 +17,7 @@ describe('idle collection', () => {
   it('collects after a build that grew the heap by 64 MB or more since the last collection, not after a small one', () => {
     let heap = 100 * MB;
     const collected: number[] = [];
-    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 30 * MB)), heapUsed: () => heap, delayMs: 100, restMs: 10_000 });
+    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 30 * MB)), heapUsed: () => heap, fragmented: () => false, delayMs: 100, restMs: 10_000 });
     // The first one collects (an import just left its garbage).
     gc.soon();
     vi.advanceTimersByTime(100);
@@ -41,7 +41,7 @@ describe('idle collection', () => {
   it('after a small build, collects once the daemon has rested, unless a build comes first', () => {
     let heap = 100 * MB;
     const collected: number[] = [];
-    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 5 * MB)), heapUsed: () => heap, delayMs: 100, restMs: 10_000 });
+    const gc = new IdleCollection({ collect: () => (collected.push(heap), (heap -= 5 * MB)), heapUsed: () => heap, fragmented: () => false, delayMs: 100, restMs: 10_000 });
     gc.soon();
     vi.advanceTimersByTime(100);
     expect(collected).toEqual([100 * MB]);
@@ -64,9 +64,28 @@ describe('idle collection', () => {
     expect(collected).toEqual([100 * MB, 105 * MB]);
   });
 
+  it('at rest, collects a heap that did not grow when its pages are fragmented, once', () => {
+    let fragmented = true;
+    const collected: number[] = [];
+    const gc = new IdleCollection({ collect: () => (collected.push(1), (fragmented = false)), heapUsed: () => 100 * MB, fragmented: () => fragmented, delayMs: 100, restMs: 10_000 });
+    gc.soon();
+    vi.advanceTimersByTime(100);
+    expect(collected).toEqual([1]);
+    // No growth since: the rest collects only because the pages are fragmented again.
+    fragmented = true;
+    gc.soon();
+    vi.advanceTimersByTime(10_099);
+    expect(collected).toEqual([1]);
+    vi.advanceTimersByTime(1);
+    expect(collected).toEqual([1, 1]);
+    gc.soon();
+    vi.advanceTimersByTime(60_000);
+    expect(collected).toEqual([1, 1]);
+  });
+
   it('a build that starts first puts the collection off', () => {
     let collections = 0;
-    const gc = new IdleCollection({ collect: () => collections++, heapUsed: () => 500 * MB, delayMs: 100, restMs: 10_000 });
+    const gc = new IdleCollection({ collect: () => collections++, heapUsed: () => 500 * MB, fragmented: () => false, delayMs: 100, restMs: 10_000 });
     gc.soon();
     vi.advanceTimersByTime(50);
     gc.putOff();
