@@ -19,4 +19,9 @@ export class OneAtATime {
     this.last = next.catch(() => undefined);
     return next;
   }
+
+  /** Resolves once every run asked for so far has ended (whether or not it failed); starts none. */
+  settled(): Promise<void> {
+    return this.last;
+  }
 }

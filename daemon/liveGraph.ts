@@ -260,6 +260,9 @@ export class LiveGraph {
     // no watcher, commands of a dead osvd killed just now whose writes may not have been reported
     // yet), look at every file afresh and decide every action.
     const trustPlan = live && mayTrustPlan && (await this.view.isCurrent());
+    // A reload the watcher's events began (a makefile or the config changed) is waited for: until it
+    // ends, the live graph and its plan are the old makefiles' (a built tree was "up to date" at once).
+    await this.reloads.settled();
     if (trustPlan) {
       const changed = this.session.files.changedSince(this.unwatchedPaths());
       // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.

@@ -146,4 +146,31 @@ describe('reloads one after another', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(compileCommands().filter((c) => c.includes('g++')).every((c) => c.includes('-DOSVD_TEST_MARK'))).toBe(true);
   }, 90_000);
+
+  it('a build asked for while a makefile is imported again waits for that import, and builds its graph', async () => {
+    const root = copyExample();
+    // watchman: its events reach the daemon as they come, and a build's check of them finds none new.
+    const env = { XDG_CACHE_HOME: cacheFolder(), OSVD_WATCHER: 'watchman' };
+    const makefile = path.join(root, 'Makefile');
+    // Every import is slow (make sleeps when it expands sched.o's recipe), so the build below is asked
+    // for while the Makefile's import still runs.
+    const slow = `${fs.readFileSync(makefile, 'utf8')}\n$(out)/core/sched.o: CXXFLAGS += $(shell sleep 4)\n`;
+    fs.writeFileSync(makefile, slow);
+    startDaemon(root, env);
+    expect(osvdEnv(root, ['build', '--json'], env).code).toBe(0);
+    const logged = (msg: string): number =>
+      fs.readFileSync(path.join(root, 'build/.osvd/osvd.log'), 'utf8').split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    // Built: a build the plan finds nothing to do in answers at once, unless it waits for the import.
+    fs.writeFileSync(makefile, `${slow}CXXFLAGS += -DOSVD_TEST_MARK\n`);
+    await waitFor('the daemon to import the Makefile again', () => logged('a makefile changed: re-importing') > 0);
+    expect(logged('graph loaded')).toBe(1);
+    const built = osvdEnv(root, ['build', '--json'], env);
+    expect(built.code, built.stdout + built.stderr).toBe(0);
+    expect(logged('graph loaded')).toBe(2);
+    // Built from the new graph: nothing of it is left to run.
+    const after = JSON.parse(osvdEnv(root, ['status', '--json'], env).stdout) as StatusJson;
+    expect(after.dirty.run + after.dirty.pending).toBe(0);
+    const why = JSON.parse(osvdEnv(root, ['why', '--json', 'build/release.x64/core/sched.o'], env).stdout) as { commands: string[] };
+    expect(why.commands.some((c) => c.includes('-DOSVD_TEST_MARK'))).toBe(true);
+  }, 120_000);
 });

@@ -45,4 +45,31 @@ describe('OneAtATime', () => {
     await expect(serial.run()).resolves.toBeUndefined();
     expect(n).toBe(2);
   });
+
+  it('settled() waits for every run asked for so far, a failed one included, and starts none', async () => {
+    let runs = 0;
+    const gates: (() => void)[] = [];
+    const serial = new OneAtATime(async () => {
+      runs++;
+      await new Promise<void>((r) => gates.push(r));
+      if (runs === 1) throw new Error('first fails');
+    });
+    await serial.settled();
+    expect(runs).toBe(0);
+    const first = serial.run().catch(() => 'failed');
+    await Promise.resolve();
+    const second = serial.run();
+    let settled = false;
+    void serial.settled().then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 5));
+    gates.shift()!();
+    expect(await first).toBe('failed');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(settled).toBe(false);
+    gates.shift()!();
+    await second;
+    await new Promise((r) => setTimeout(r, 5));
+    expect(settled).toBe(true);
+    expect(runs).toBe(2);
+  });
 });
