@@ -104,7 +104,7 @@ export class IdleCollection {
       if (this.collectIfGrown(GROWTH_BYTES)) return;
       this.restTimer = setTimeout(() => {
         this.restTimer = undefined;
-        if (!this.collectIfGrown(REST_GROWTH_BYTES) && this.fragmented()) this.collectIfGrown(-Infinity);
+        if (!this.collectIfGrown(REST_GROWTH_BYTES) && this.fragmented()) this.collectNow();
       }, this.restMs);
       this.restTimer.unref();
     }, this.delayMs);
@@ -121,9 +121,14 @@ export class IdleCollection {
 
   private collectIfGrown(bytes: number): boolean {
     if (!this.collect || this.heapUsed() - this.afterLast < bytes) return false;
+    this.collectNow();
+    return true;
+  }
+
+  private collectNow(): void {
+    if (!this.collect) return;
     this.collect();
     this.collections++;
     this.afterLast = this.heapUsed();
-    return true;
   }
 }

@@ -1,5 +1,4 @@
-import type { Action, BuildContext } from './action.js';
-import type { FileHash } from './action.js';
+import type { Action, BuildContext, FileHash } from './action.js';
 import { sortedInputs } from './rebuilder.js';
 import type { FileHasher, RunRecord } from './traces.js';
 
@@ -122,14 +121,16 @@ export function explain(x: ExplainInput): DirtyReason[] {
     later.add(p);
     reasons.push({ type: 'input', path: p, change: 'removed' });
   }
-  const recordedDep = lookupIn(lastRun.deps);
   const checkLater = (p: string, recorded: string | undefined): void => {
     if (isDeclared(p) || later.has(p)) return;
     later.add(p);
     check(p, recorded);
   };
   // A traced input the last run had as a declared input is reported as removed from those above.
-  for (const p of action.tracedInputs ?? []) if (recordedDep(p) !== undefined || recordedInput(p) === undefined) checkLater(p, recordedDep(p));
+  if (action.tracedInputs?.length) {
+    const recordedDep = lookupIn(lastRun.deps);
+    for (const p of action.tracedInputs) if (recordedDep(p) !== undefined || recordedInput(p) === undefined) checkLater(p, recordedDep(p));
+  }
   for (let i = 0; i < lastRun.deps.length; i++) checkLater(lastRun.deps[i]![0], lastRun.deps[i]![1]);
 
   if (reasons.length === 0) {
