@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Action, FileHash, OutputRecord, PreprocessRecipe } from './action.js';
 import type { LaunchedRun } from './launcher.js';
+import { MIN_SAMPLES, PreprocessCosts } from './preprocessCosts.js';
 import { inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { raceWindowStart, runRecordOf, type Preprocessed, type RunRecord } from './traces.js';
@@ -21,7 +22,11 @@ export type PreprocessMode = 'auto' | 'always' | 'never';
 
 /** Preprocessing is worth it for a compile that takes at least this many times as long. */
 const WORTH_RATIO = 2;
-/** Before its preprocessing was ever timed: a compile shorter than this is not worth skipping. */
+/**
+ * Before its preprocessing was ever timed: a compile shorter than this is not worth skipping; a longer
+ * one is preprocessed when its compile took WORTH_RATIO times what preprocessing it is predicted to
+ * cost (preprocessCosts.ts), or while too few preprocessings were timed to predict.
+ */
 const FIRST_LOOK_MS = 100;
 
 export const CUTOFF_REASON = 'preprocessed input unchanged';
@@ -40,6 +45,12 @@ interface Preprocessing {
 /** One build's use of preprocessing: its mode, and where the preprocessed outputs are written. */
 export class PreprocessCutoff {
   private scratchFiles = 0;
+  /** What preprocessing costs in this build, from the preprocessings it timed. */
+  private readonly costs = new PreprocessCosts();
+  /** Preprocessings decided on while nothing could be predicted (they time it for the others). */
+  private explored = 0;
+  /** Preprocessings running now (after a compile they run beside the next one: see runAndRecord's release). */
+  private readonly running = new Set<Promise<Preprocessing>>();
 
   constructor(
     private readonly mode: PreprocessMode,
@@ -59,8 +70,8 @@ export class PreprocessCutoff {
     // The same pre-key: the same command, compiler and declared inputs; only discovered headers changed.
     const onlyHeaders = last !== undefined && last.preKey === preKey;
     const known = last?.preprocessed;
-    if (onlyHeaders && known?.hash !== undefined && this.worth(last.durationMs, known.ms)) {
-      const pp = await this.preprocess(action, recipe, s);
+    if (onlyHeaders && known?.hash !== undefined && (await this.worth(last.durationMs, known.ms, last.deps, s))) {
+      const pp = await this.preprocess(action, recipe, s, last.deps);
       if (s.signal?.aborted) {
         // Stopped while preprocessing (its shell was killed): the compile must not start.
         release(false);
@@ -75,24 +86,51 @@ export class PreprocessCutoff {
     // Otherwise it compiles, and is preprocessed too when that is worth it: the hash is for next time.
     if (last === undefined && this.mode !== 'always') {
       // Never compiled: whether it is worth it is known from this compile's duration, after it.
-      return runIt(async (run) => (this.worth(run.durationMs, undefined) ? this.asRecorded(await this.preprocess(action, recipe, s), run, action, s) : {}));
+      return runIt(async (run) => ((await this.worth(run.durationMs, undefined, run.deps, s)) ? this.asRecorded(await this.preprocess(action, recipe, s, run.deps), run, action, s) : {}));
     }
-    if (!this.worth(last?.durationMs, known?.ms)) {
+    if (!(await this.worth(last?.durationMs, known?.ms, last?.deps, s))) {
       return runIt(async () => (known ? { preprocessed: { ms: known.ms } } : {}));
     }
-    const alongside = this.preprocess(action, recipe, s);
+    const alongside = this.preprocess(action, recipe, s, last?.deps);
     return runIt(async (run) => this.asRecorded(await alongside, run, action, s));
   }
 
-  /** Whether a compile of this duration is worth preprocessing first (unknown durations: see FIRST_LOOK_MS). */
-  private worth(compileMs: number | undefined, preprocessMs: number | undefined): boolean {
+  /**
+   * Whether a compile of this duration is worth preprocessing first: against its preprocessing's
+   * recorded time, or else the time predicted for what it read (`deps`, its last depfile's files; see
+   * FIRST_LOOK_MS).
+   */
+  private async worth(compileMs: number | undefined, preprocessMs: number | undefined, deps: readonly FileHash[] | undefined, s: RunSetting): Promise<boolean> {
     if (this.mode === 'always') return true;
     if (compileMs === undefined) return true;
-    return preprocessMs === undefined ? compileMs >= FIRST_LOOK_MS : compileMs >= WORTH_RATIO * preprocessMs;
+    if (preprocessMs !== undefined) return compileMs >= WORTH_RATIO * preprocessMs;
+    if (compileMs < FIRST_LOOK_MS) return false;
+    if (!deps || deps.length === 0) return true;
+    const bytes = bytesRead(deps, s);
+    let predicted = this.costs.predict(bytes);
+    if (predicted === undefined && this.explored >= MIN_SAMPLES) {
+      // Enough are being timed: their times decide (this compile's slot is already free).
+      await Promise.all([...this.running]);
+      predicted = this.costs.predict(bytes);
+    }
+    if (predicted !== undefined) return compileMs >= WORTH_RATIO * predicted;
+    this.explored++;
+    return true;
   }
 
-  /** Preprocess the TU to a scratch file and hash it, in the shell (the build's thread only reads the hash). */
-  private async preprocess(action: Action, recipe: PreprocessRecipe, s: RunSetting): Promise<Preprocessing> {
+  /**
+   * Preprocess the TU to a scratch file and hash it, in the shell (the build's thread only reads the
+   * hash). `deps`, what it is expected to read (its depfile's files), times preprocessing for the next
+   * predictions.
+   */
+  private preprocess(action: Action, recipe: PreprocessRecipe, s: RunSetting, deps: readonly FileHash[] | undefined): Promise<Preprocessing> {
+    const running = this.preprocessNow(action, recipe, s, deps);
+    this.running.add(running);
+    void running.finally(() => this.running.delete(running));
+    return running;
+  }
+
+  private async preprocessNow(action: Action, recipe: PreprocessRecipe, s: RunSetting, deps: readonly FileHash[] | undefined): Promise<Preprocessing> {
     const file = quote(path.join(this.scratchDir, `osvd-pp-${process.pid}-${this.scratchFiles++}.i`));
     const refuse = recipe.refuseIf !== undefined ? ` && ! grep -qF -e ${quote(recipe.refuseIf)} ${file}` : '';
     const line = `${preprocessCommand(action, recipe)} >${file} 2>/dev/null${refuse} && sha256sum <${file}; s=$?; rm -f ${file}; exit $s`;
@@ -102,6 +140,7 @@ export class PreprocessCutoff {
     try {
       const exec = await s.shells.run({ ...action, commands: [line] }, s.root);
       const hash = exec.ok ? /^([0-9a-f]{64})\s/.exec(exec.output)?.[1] : undefined;
+      if (hash !== undefined && deps && deps.length > 0) this.costs.add(bytesRead(deps, s), exec.durationMs);
       return { ms: exec.durationMs, startedAt, hash, refused: hash === undefined };
     } catch {
       // The shell itself failed (the compile will say so if it is more than that): nothing learnt.
@@ -182,6 +221,13 @@ function restoreStale(outputs: readonly OutputRecord[], s: RunSetting): boolean 
     s.files.invalidate(o.path);
   }
   return true;
+}
+
+/** Bytes of the files a compile read (its depfile names the source and every header). */
+function bytesRead(deps: readonly FileHash[], s: RunSetting): number {
+  let bytes = 0;
+  for (let i = 0; i < deps.length; i++) bytes += s.files.describe(deps[i]![0])?.size ?? 0;
+  return bytes;
 }
 
 function quote(s: string): string {
