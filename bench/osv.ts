@@ -193,7 +193,7 @@ function preprocessingCost(root: string): { tus: number; ms: number; compileMs: 
     let tus = 0, ms = 0, compileMs = 0;
     for (const { record } of db.prepare('SELECT record FROM last_runs').iterate()) {
       const run = JSON.parse(record);
-      if (!run.preprocessed) continue;
+      if (!run.preprocessed || run.preprocessed.predicted) continue;
       tus++; ms += run.preprocessed.ms; compileMs += run.durationMs;
     }
     console.log(JSON.stringify({ tus, ms, compileMs }));`], { encoding: 'utf8' });

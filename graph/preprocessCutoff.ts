@@ -6,6 +6,9 @@ import { inputHashes, preKeyOf } from './rebuilder.js';
 import { runAndRecord, type RunAnnotation, type RunOutcome, type RunSetting } from './runAndRecord.js';
 import { raceWindowStart, runRecordOf, type Preprocessed, type RunRecord } from './traces.js';
 
+/** Preprocess, or (not worth it) what the compile's record says of preprocessing. */
+type Worth = true | { readonly preprocessed?: Preprocessed };
+
 /**
  * Early cutoff before a compile, in the manner of ccache's preprocessor mode: when the only inputs of a
  * compile that changed are headers its last depfile named, the translation unit is preprocessed with
@@ -70,7 +73,7 @@ export class PreprocessCutoff {
     // The same pre-key: the same command, compiler and declared inputs; only discovered headers changed.
     const onlyHeaders = last !== undefined && last.preKey === preKey;
     const known = last?.preprocessed;
-    if (onlyHeaders && known?.hash !== undefined && (await this.worth(last.durationMs, known.ms, last.deps, s))) {
+    if (onlyHeaders && known?.hash !== undefined && (await this.worth(last.durationMs, known, last.deps, s)) === true) {
       const pp = await this.preprocess(action, recipe, s, last.deps);
       if (s.signal?.aborted) {
         // Stopped while preprocessing (its shell was killed): the compile must not start.
@@ -86,25 +89,28 @@ export class PreprocessCutoff {
     // Otherwise it compiles, and is preprocessed too when that is worth it: the hash is for next time.
     if (last === undefined && this.mode !== 'always') {
       // Never compiled: whether it is worth it is known from this compile's duration, after it.
-      return runIt(async (run) => ((await this.worth(run.durationMs, undefined, run.deps, s)) ? this.asRecorded(await this.preprocess(action, recipe, s, run.deps), run, action, s) : {}));
+      return runIt(async (run) => {
+        const worth = await this.worth(run.durationMs, undefined, run.deps, s);
+        return worth === true ? this.asRecorded(await this.preprocess(action, recipe, s, run.deps), run, action, s) : worth;
+      });
     }
-    if (!(await this.worth(last?.durationMs, known?.ms, last?.deps, s))) {
-      return runIt(async () => (known ? { preprocessed: { ms: known.ms } } : {}));
-    }
+    const worth = await this.worth(last?.durationMs, known, last?.deps, s);
+    if (worth !== true) return runIt(async () => worth);
     const alongside = this.preprocess(action, recipe, s, last?.deps);
     return runIt(async (run) => this.asRecorded(await alongside, run, action, s));
   }
 
   /**
-   * Whether a compile of this duration is worth preprocessing first: against its preprocessing's
-   * recorded time, or else the time predicted for what it read (`deps`, its last depfile's files; see
-   * FIRST_LOOK_MS).
+   * Whether a compile of this duration is worth preprocessing: against its preprocessing's time as its
+   * last record has it (`known`: timed, or predicted), or else the time predicted for what it read
+   * (`deps`, its depfile's files; see FIRST_LOOK_MS). When it is not, its record keeps the time it was
+   * decided on, so that later builds decide from it without timing again.
    */
-  private async worth(compileMs: number | undefined, preprocessMs: number | undefined, deps: readonly FileHash[] | undefined, s: RunSetting): Promise<boolean> {
+  private async worth(compileMs: number | undefined, known: Preprocessed | undefined, deps: readonly FileHash[] | undefined, s: RunSetting): Promise<Worth> {
     if (this.mode === 'always') return true;
     if (compileMs === undefined) return true;
-    if (preprocessMs !== undefined) return compileMs >= WORTH_RATIO * preprocessMs;
-    if (compileMs < FIRST_LOOK_MS) return false;
+    if (known !== undefined) return compileMs >= WORTH_RATIO * known.ms || { preprocessed: known.predicted ? { ms: known.ms, predicted: true } : { ms: known.ms } };
+    if (compileMs < FIRST_LOOK_MS) return {};
     if (!deps || deps.length === 0) return true;
     const bytes = bytesRead(deps, s);
     let predicted = this.costs.predict(bytes);
@@ -113,7 +119,7 @@ export class PreprocessCutoff {
       await Promise.all([...this.running]);
       predicted = this.costs.predict(bytes);
     }
-    if (predicted !== undefined) return compileMs >= WORTH_RATIO * predicted;
+    if (predicted !== undefined) return compileMs >= WORTH_RATIO * predicted || { preprocessed: { ms: Math.round(predicted), predicted: true } };
     this.explored++;
     return true;
   }

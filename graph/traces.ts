@@ -86,12 +86,14 @@ export function runRecordOf(action: Action, preKey: string, found: RunFindings):
 /**
  * Preprocessing a compile's translation unit: how long it took, and the output's hash when the outputs
  * were built from that output (absent when it was not preprocessed with these inputs); `refused` when
- * the preprocessor said the output cannot stand for the object (__DATE__, `.incbin`, an error).
+ * the preprocessor said the output cannot stand for the object (__DATE__, `.incbin`, an error);
+ * `predicted` when it was not done, `ms` being what it was predicted to cost (preprocessCosts.ts).
  */
 export interface Preprocessed {
   readonly ms: number;
   readonly hash?: string;
   readonly refused?: true;
+  readonly predicted?: true;
 }
 
 /**

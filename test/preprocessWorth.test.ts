@@ -5,7 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIN_SAMPLES, PreprocessCosts } from '../graph/preprocessCosts.js';
-import { copyExample, osvdEnv, removeCopies, type BuildJson } from './helpers.js';
+import { copyExample, depfileReaders, osvdEnv, ranOf, removeCopies, type BuildJson } from './helpers.js';
 
 /**
  * `preprocess: 'auto'` in a cold build: a compile is preprocessed (for a later cutoff) only when it took
@@ -74,24 +74,32 @@ describe("a cold build with preprocess: 'auto'", () => {
   }
 
   /**
-   * Of the compiles' records: those that say they were preprocessed (`preprocessed` present, whether or
-   * not its hash was kept), those of them whose preprocessing was timed (not refused), and all.
+   * Of the compiles' records: those that say anything of preprocessing (`preprocessed` present), those
+   * whose preprocessing was done and timed (not refused, not predicted), those where it was predicted
+   * and not done, and all.
    */
-  function records(root: string): { preprocessed: number; timed: number; compiles: number } {
+  function records(root: string): { preprocessed: number; timed: number; predicted: number; compiles: number } {
     const db = new Database(path.join(root, 'build/.osvd/state.db'), { readonly: true });
     try {
-      const all = (db.prepare('SELECT record FROM last_runs').all() as { record: string }[]).map((r) => JSON.parse(r.record) as { actionId: string; preprocessed?: { refused?: boolean } });
+      const all = (db.prepare('SELECT record FROM last_runs').all() as { record: string }[]).map((r) => JSON.parse(r.record) as { actionId: string; preprocessed?: { refused?: boolean; predicted?: boolean } });
       const pp = all.filter((r) => r.preprocessed !== undefined);
-      return { preprocessed: pp.length, timed: pp.filter((r) => r.preprocessed?.refused !== true).length, compiles: all.filter((r) => r.actionId.endsWith('.o')).length };
+      return {
+        preprocessed: pp.length,
+        timed: pp.filter((r) => r.preprocessed?.refused !== true && r.preprocessed?.predicted !== true).length,
+        predicted: pp.filter((r) => r.preprocessed?.predicted === true).length,
+        compiles: all.filter((r) => r.actionId.endsWith('.o')).length,
+      };
     } finally {
       db.close();
     }
   }
 
-  function coldBuild(t: { root: string; env: Record<string, string>; jobs: string }): void {
+  function coldBuild(t: { root: string; env: Record<string, string>; jobs: string }): BuildJson {
     const r = osvdEnv(t.root, ['build', '--json', '--no-daemon', '-j', t.jobs], t.env);
     expect(r.code, r.stderr).toBe(0);
-    expect((JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BuildJson).ok).toBe(true);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BuildJson;
+    expect(report.ok).toBe(true);
+    return report;
   }
 
   it('preprocesses only the first timed ones when preprocessing costs about what compiling does', () => {
@@ -102,15 +110,28 @@ describe("a cold build with preprocess: 'auto'", () => {
     expect(r.compiles).toBeGreaterThan(3 * MIN_SAMPLES);
     // One job: each preprocessing is timed before the next compile ends.
     expect(r.timed).toBe(MIN_SAMPLES);
+    expect(r.predicted).toBeGreaterThan(2 * MIN_SAMPLES);
+
+    // A header edit: its readers compile, and none is preprocessed to time it again (the records hold
+    // the predicted times).
+    const readers = depfileReaders(t.root, 'include/osv/debug.hh');
+    expect(readers.length).toBeGreaterThan(MIN_SAMPLES);
+    const file = path.join(t.root, 'include/osv/debug.hh');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('Not built: dbg::set_level covers', 'Not built yet: set_level covers'));
+    const edit = coldBuild(t);
+    expect(ranOf(edit, 'compile')).toEqual(readers);
+    expect(edit.cutoff).toEqual([]);
+    expect(records(t.root)).toEqual(r);
   });
 
   it('preprocesses every compile that costs far more than its preprocessing, as with always', () => {
-    const slow = slowCompilers(0.7, 0, 'auto', 2);
+    // Eight jobs: the compiles mostly sleep.
+    const slow = slowCompilers(1.5, 0, 'auto', 8);
     coldBuild(slow);
     const always = slowCompilers(0, 0, 'always', 2);
     coldBuild(always);
     const every = records(always.root).preprocessed;
     expect(every).toBeGreaterThan(3 * MIN_SAMPLES);
-    expect(records(slow.root).preprocessed).toBe(every);
+    expect(records(slow.root)).toMatchObject({ preprocessed: every, predicted: 0 });
   });
 });
