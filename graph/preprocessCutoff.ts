@@ -73,8 +73,9 @@ export class PreprocessCutoff {
     // The same pre-key: the same command, compiler and declared inputs; only discovered headers changed.
     const onlyHeaders = last !== undefined && last.preKey === preKey;
     const known = last?.preprocessed;
-    if (onlyHeaders && known?.hash !== undefined && (await this.worth(last.durationMs, known, last.deps, s)) === true) {
-      const pp = await this.preprocess(action, recipe, s, last.deps);
+    const lastBytes = bytesOnce(last?.deps, s);
+    if (onlyHeaders && known?.hash !== undefined && (await this.worth(last.durationMs, known, lastBytes)) === true) {
+      const pp = await this.preprocess(action, recipe, s, lastBytes);
       if (s.signal?.aborted) {
         // Stopped while preprocessing (its shell was killed): the compile must not start.
         release(false);
@@ -90,29 +91,30 @@ export class PreprocessCutoff {
     if (last === undefined && this.mode !== 'always') {
       // Never compiled: whether it is worth it is known from this compile's duration, after it.
       return runIt(async (run) => {
-        const worth = await this.worth(run.durationMs, undefined, run.deps, s);
-        return worth === true ? this.asRecorded(await this.preprocess(action, recipe, s, run.deps), run, action, s) : worth;
+        const bytes = bytesOnce(run.deps, s);
+        const worth = await this.worth(run.durationMs, undefined, bytes);
+        return worth === true ? this.asRecorded(await this.preprocess(action, recipe, s, bytes), run, action, s) : worth;
       });
     }
-    const worth = await this.worth(last?.durationMs, known, last?.deps, s);
+    const worth = await this.worth(last?.durationMs, known, lastBytes);
     if (worth !== true) return runIt(async () => worth);
-    const alongside = this.preprocess(action, recipe, s, last?.deps);
+    const alongside = this.preprocess(action, recipe, s, lastBytes);
     return runIt(async (run) => this.asRecorded(await alongside, run, action, s));
   }
 
   /**
    * Whether a compile of this duration is worth preprocessing: against its preprocessing's time as its
    * last record has it (`known`: timed, or predicted), or else the time predicted for what it read
-   * (`deps`, its depfile's files; see FIRST_LOOK_MS). When it is not, its record keeps the time it was
+   * (`bytes`, its depfile's files; see FIRST_LOOK_MS). When it is not, its record keeps the time it was
    * decided on, so that later builds decide from it without timing again.
    */
-  private async worth(compileMs: number | undefined, known: Preprocessed | undefined, deps: readonly FileHash[] | undefined, s: RunSetting): Promise<Worth> {
+  private async worth(compileMs: number | undefined, known: Preprocessed | undefined, bytesOf: BytesRead): Promise<Worth> {
     if (this.mode === 'always') return true;
     if (compileMs === undefined) return true;
     if (known !== undefined) return compileMs >= WORTH_RATIO * known.ms || { preprocessed: known.predicted ? { ms: known.ms, predicted: true } : { ms: known.ms } };
     if (compileMs < FIRST_LOOK_MS) return {};
-    if (!deps || deps.length === 0) return true;
-    const bytes = bytesRead(deps, s);
+    const bytes = bytesOf();
+    if (bytes === undefined) return true;
     let predicted = this.costs.predict(bytes);
     if (predicted === undefined && this.explored >= MIN_SAMPLES) {
       // Enough are being timed: their times decide (this compile's slot is already free).
@@ -126,17 +128,17 @@ export class PreprocessCutoff {
 
   /**
    * Preprocess the TU to a scratch file and hash it, in the shell (the build's thread only reads the
-   * hash). `deps`, what it is expected to read (its depfile's files), times preprocessing for the next
+   * hash). `bytes`, what it is expected to read (its depfile's files), times preprocessing for the next
    * predictions.
    */
-  private preprocess(action: Action, recipe: PreprocessRecipe, s: RunSetting, deps: readonly FileHash[] | undefined): Promise<Preprocessing> {
-    const running = this.preprocessNow(action, recipe, s, deps);
+  private preprocess(action: Action, recipe: PreprocessRecipe, s: RunSetting, bytes: BytesRead): Promise<Preprocessing> {
+    const running = this.preprocessNow(action, recipe, s, bytes);
     this.running.add(running);
     void running.finally(() => this.running.delete(running));
     return running;
   }
 
-  private async preprocessNow(action: Action, recipe: PreprocessRecipe, s: RunSetting, deps: readonly FileHash[] | undefined): Promise<Preprocessing> {
+  private async preprocessNow(action: Action, recipe: PreprocessRecipe, s: RunSetting, bytesOf: BytesRead): Promise<Preprocessing> {
     const file = quote(path.join(this.scratchDir, `osvd-pp-${process.pid}-${this.scratchFiles++}.i`));
     const refuse = recipe.refuseIf !== undefined ? ` && ! grep -qF -e ${quote(recipe.refuseIf)} ${file}` : '';
     const line = `${preprocessCommand(action, recipe)} >${file} 2>/dev/null${refuse} && sha256sum <${file}; s=$?; rm -f ${file}; exit $s`;
@@ -146,7 +148,8 @@ export class PreprocessCutoff {
     try {
       const exec = await s.shells.run({ ...action, commands: [line] }, s.root);
       const hash = exec.ok ? /^([0-9a-f]{64})\s/.exec(exec.output)?.[1] : undefined;
-      if (hash !== undefined && deps && deps.length > 0) this.costs.add(bytesRead(deps, s), exec.durationMs);
+      const bytes = hash !== undefined ? bytesOf() : undefined;
+      if (bytes !== undefined) this.costs.add(bytes, exec.durationMs);
       return { ms: exec.durationMs, startedAt, hash, refused: hash === undefined };
     } catch {
       // The shell itself failed (the compile will say so if it is more than that): nothing learnt.
@@ -229,11 +232,18 @@ function restoreStale(outputs: readonly OutputRecord[], s: RunSetting): boolean 
   return true;
 }
 
-/** Bytes of the files a compile read (its depfile names the source and every header). */
-function bytesRead(deps: readonly FileHash[], s: RunSetting): number {
-  let bytes = 0;
-  for (let i = 0; i < deps.length; i++) bytes += s.files.describe(deps[i]![0])?.size ?? 0;
-  return bytes;
+/** Bytes of the files a compile read (its depfile names the source and every header); undefined without a depfile. */
+type BytesRead = () => number | undefined;
+
+/** BytesRead summed at most once, however often the decision and the preprocessing ask. */
+function bytesOnce(deps: readonly FileHash[] | undefined, s: RunSetting): BytesRead {
+  let bytes: number | undefined;
+  return () => {
+    if (bytes !== undefined || !deps || deps.length === 0) return bytes;
+    bytes = 0;
+    for (let i = 0; i < deps.length; i++) bytes += s.files.describe(deps[i]![0])?.size ?? 0;
+    return bytes;
+  };
 }
 
 function quote(s: string): string {

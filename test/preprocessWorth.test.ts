@@ -94,7 +94,7 @@ describe("a cold build with preprocess: 'auto'", () => {
     }
   }
 
-  function coldBuild(t: { root: string; env: Record<string, string>; jobs: string }): BuildJson {
+  function buildWith(t: { root: string; env: Record<string, string>; jobs: string }): BuildJson {
     const r = osvdEnv(t.root, ['build', '--json', '--no-daemon', '-j', t.jobs], t.env);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BuildJson;
@@ -105,7 +105,7 @@ describe("a cold build with preprocess: 'auto'", () => {
   it('preprocesses only the first timed ones when preprocessing costs about what compiling does', () => {
     // Every compile takes over 100 ms (the sleep), and less than twice a preprocessing (1.5 s and more).
     const t = slowCompilers(0.12, 1.5, 'auto', 1);
-    coldBuild(t);
+    buildWith(t);
     const r = records(t.root);
     expect(r.compiles).toBeGreaterThan(3 * MIN_SAMPLES);
     // One job: each preprocessing is timed before the next compile ends.
@@ -118,7 +118,7 @@ describe("a cold build with preprocess: 'auto'", () => {
     expect(readers.length).toBeGreaterThan(MIN_SAMPLES);
     const file = path.join(t.root, 'include/osv/debug.hh');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('Not built: dbg::set_level covers', 'Not built yet: set_level covers'));
-    const edit = coldBuild(t);
+    const edit = buildWith(t);
     expect(ranOf(edit, 'compile')).toEqual(readers);
     expect(edit.cutoff).toEqual([]);
     expect(records(t.root)).toEqual(r);
@@ -127,9 +127,9 @@ describe("a cold build with preprocess: 'auto'", () => {
   it('preprocesses every compile that costs far more than its preprocessing, as with always', () => {
     // Eight jobs: the compiles mostly sleep.
     const slow = slowCompilers(1.5, 0, 'auto', 8);
-    coldBuild(slow);
+    buildWith(slow);
     const always = slowCompilers(0, 0, 'always', 2);
-    coldBuild(always);
+    buildWith(always);
     const every = records(always.root).preprocessed;
     expect(every).toBeGreaterThan(3 * MIN_SAMPLES);
     expect(records(slow.root)).toMatchObject({ preprocessed: every, predicted: 0 });
