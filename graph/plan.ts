@@ -1,5 +1,6 @@
 import type { BuildContext, FileHash } from './action.js';
 import type { BuildGraph } from './graph.js';
+import { PositionBits } from './positionBits.js';
 import { decide, type BuildServices } from './rebuilder.js';
 import { explain, type DirtyReason } from './why.js';
 
@@ -78,9 +79,12 @@ export function planBuild(graph: BuildGraph, services: BuildServices, context: B
 /** Above this many read paths, an action's pending state is found from the dirty actions instead. */
 const MANY_READS = 256;
 const NO_DEPS: readonly FileHash[] = Object.freeze([]);
-/** Up to this many readers of a path are a list; more, a set. */
+/**
+ * Up to this many readers of a path are a list (or a 256th of the actions, when more: a list of that
+ * many costs about a sixth of a PositionBits over every action); more, a PositionBits.
+ */
 const FEW_READERS = 16;
-type Readers = string | string[] | Set<string>;
+type Readers = string | string[] | PositionBits;
 
 /**
  * A plan kept current as files change, for the daemon: a change re-decides only the actions that
@@ -92,10 +96,13 @@ export class LivePlan implements Plan {
   private readonly order: readonly string[];
   private readonly position = new Map<string, number>();
   /**
-   * The actions that read each path: one name, a short list, or a set when there are many (most paths
-   * have one reader or a few, and a set each costs far more memory).
+   * The actions that read each path: one name, a short list, or their positions' bits when there are
+   * many (most paths have one reader or a few). A Set of names per header was 35 MB of the daemon's
+   * heap at 50,000 TUs.
    */
   private readonly readers = new Map<string, Readers>();
+  /** Readers beyond this many are kept as bits (see FEW_READERS). */
+  private readonly listedReaders: number;
   /** Actions whose state is not up to date. */
   private readonly dirty = new Set<string>();
   /** For actions that read many paths, those paths as a set (made on first use; see readsDirty). */
@@ -117,6 +124,7 @@ export class LivePlan implements Plan {
   ) {
     this.order = graph.topologicalOrder();
     this.order.forEach((id, i) => this.position.set(id, i));
+    this.listedReaders = Math.max(FEW_READERS, Math.ceil(this.order.length / 256));
     this.recomputeAll();
   }
 
@@ -170,9 +178,7 @@ export class LivePlan implements Plan {
   update(changed: Iterable<string>): number {
     const touched = new Set<string>();
     for (const p of changed) {
-      const r = this.readers.get(p);
-      if (typeof r === 'string') touched.add(r);
-      else if (r) for (const id of r) touched.add(id);
+      this.eachReader(p, (id) => touched.add(id));
       const producer = this.graph.producerOf(p);
       if (producer) touched.add(producer.id);
     }
@@ -224,13 +230,11 @@ export class LivePlan implements Plan {
     const queue = [...touched];
     while (queue.length > 0) {
       for (const o of this.graph.get(queue.pop()!).outputs) {
-        const r = this.readers.get(o);
-        if (r === undefined) continue;
-        for (const reader of typeof r === 'string' ? [r] : r) {
-          if (affected.has(reader)) continue;
+        this.eachReader(o, (reader) => {
+          if (affected.has(reader)) return;
           affected.add(reader);
           queue.push(reader);
-        }
+        });
       }
     }
     const ids = [...affected].sort((a, b) => this.position.get(a)! - this.position.get(b)!);
@@ -295,9 +299,9 @@ export class LivePlan implements Plan {
         const i = r.indexOf(id);
         if (i >= 0) r.splice(i, 1);
         if (r.length === 1) this.readers.set(p, r[0]!);
-      } else if (r instanceof Set) {
-        r.delete(id);
-        if (r.size === 1) this.readers.set(p, r.values().next().value!);
+      } else if (r instanceof PositionBits) {
+        r.delete(this.position.get(id)!);
+        if (r.size === 1) this.readers.set(p, this.order[r.first()!]!);
       }
     }
     const paths = this.pathsOf(id, deps);
@@ -310,14 +314,29 @@ export class LivePlan implements Plan {
         if (r !== id) this.readers.set(p, [r, id]);
       } else if (Array.isArray(r)) {
         if (!r.includes(id)) {
-          if (r.length < FEW_READERS) r.push(id);
-          else this.readers.set(p, new Set([...r, id]));
+          if (r.length < this.listedReaders) r.push(id);
+          else this.readers.set(p, this.bitsOf([...r, id]));
         }
-      } else r.add(id);
+      } else r.add(this.position.get(id)!);
     }
     this.reads.set(id, deps);
     // Made now, after a build, rather than on the first edit after it (which it would slow down).
     if (paths.length > MANY_READS) this.readSets.set(id, new Set(paths));
+  }
+
+  /** Calls `f` with each action that reads `path`. */
+  private eachReader(path: string, f: (id: string) => void): void {
+    const r = this.readers.get(path);
+    if (r === undefined) return;
+    if (typeof r === 'string') f(r);
+    else if (Array.isArray(r)) r.forEach((id) => f(id));
+    else r.forEach((i) => f(this.order[i]!));
+  }
+
+  private bitsOf(ids: readonly string[]): PositionBits {
+    const bits = new PositionBits(this.order.length);
+    for (const id of ids) bits.add(this.position.get(id)!);
+    return bits;
   }
 
   private forget(path: string): void {

@@ -225,6 +225,40 @@ describe('live plan', () => {
     expect(plan.refresh(['gen.h', 'a.o', 'k.elf'])).toBe(3);
     expect(plan.counts.upToDate).toBe(4);
   });
+
+  it('keeps the readers of a header many compiles read as bits, and finds each of them as their depfiles change', async () => {
+    const { LivePlan } = await import('../graph/plan.js');
+    const hashes = new Map<string, string>([['common.h', '1'], ['other.h', '1']]);
+    const runs = new Map<string, import('../graph/traces.js').RunRecord>();
+    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, mtimeMs: () => 0 };
+    const traces = { lastRun: (id: string) => runs.get(id), findMatch: () => undefined, previousRun: () => undefined, recordRun: () => undefined, adoptRun: () => undefined, recordFailure: () => undefined, lastFailure: () => undefined };
+    const store = { has: () => false, save: () => undefined, restore: () => false };
+    // 70 compiles (more than the 16 a list holds, and across the bits' 32-bit words), all reading common.h.
+    const compiles = Array.from({ length: 70 }, (_, i) => action(`t${i}.o`, [`t${i}.c`]));
+    for (let i = 0; i < 70; i++) hashes.set(`t${i}.c`, '1');
+    const record = (act: Action, deps: string[]): void => {
+      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
+      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
+      const preKey = preKeyOf(act, inputs);
+      hashes.set(act.outputs[0]!, `out-${act.id}`);
+      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: `out-${act.id}`, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
+    };
+    for (const c of compiles) record(c, ['common.h']);
+    const plan = new LivePlan(new BuildGraph(compiles), { files, traces, store }, {});
+    expect(plan.update(['common.h'])).toBe(70);
+    // Every compile but the 32nd and the last drops common.h: its readers go from bits to two, then one.
+    const kept = new Set(['t31.o', 't69.o']);
+    for (const c of compiles) if (!kept.has(c.id)) record(c, ['other.h']);
+    plan.refresh(compiles.filter((c) => !kept.has(c.id)).map((c) => c.id));
+    hashes.set('common.h', '2');
+    expect(plan.update(['common.h'])).toBe(2);
+    expect([...plan.dirtyActions()].sort()).toEqual(['t31.o', 't69.o']);
+    expect(plan.update(['other.h'])).toBe(68);
+    record(compiles[31]!, ['other.h']);
+    plan.refresh(['t31.o']);
+    expect(plan.update(['common.h'])).toBe(1);
+    expect(plan.update(['other.h'])).toBe(69);
+  });
 });
 
 describe('tree paths', () => {
