@@ -11,6 +11,7 @@ import { LiveGraph, type BuildRequest, type DaemonOptions } from './liveGraph.js
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
 import { Session } from './session.js';
+import { mallocTuned } from './mallocTuning.js';
 import { statsReport } from './stats.js';
 
 /**
@@ -49,7 +50,7 @@ export class Daemon {
       await daemon.stop();
       throw err;
     }
-    daemon.log.info({ root: session.base.root, actions: daemon.live.loaded.graph.actions.size }, 'daemon ready');
+    daemon.log.info({ root: session.base.root, actions: daemon.live.loaded.graph.actions.size, malloc: mallocTuned() ?? 'as the environment says' }, 'daemon ready');
     return daemon;
   }
 

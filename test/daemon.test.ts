@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { dropMallocTuning, withMallocTuning } from '../daemon/mallocTuning.js';
 import {
   build,
   compiledOrKept,
@@ -64,6 +65,24 @@ describe('daemon lifecycle', () => {
     expect(osvd(root, ['stop']).stdout).toContain(`daemon stopped (pid ${pid})`);
     expect(fs.existsSync(sock)).toBe(false);
     expect(status(root).daemon.running).toBe(false);
+  });
+
+  it("gives its own malloc fixed thresholds and what it runs the user's environment; a user's GLIBC_TUNABLES stays", () => {
+    const root = copyExample();
+    const envFile = path.join(root, 'recipe.env');
+    fs.appendFileSync(path.join(root, 'scripts/gen-version-header'), `\nenv > '${envFile}'\n`);
+    startDaemon(root);
+    expect(build(root).ok).toBe(true);
+    expect(osvd(root, ['logs']).stdout).toContain(`daemon ready  root=${root} actions=74 malloc=glibc.malloc.trim_threshold=131072:glibc.malloc.mmap_threshold=131072\n`);
+    const seen = fs.readFileSync(envFile, 'utf8');
+    expect(seen).toMatch(/^PATH=/m);
+    expect(seen).not.toMatch(/GLIBC_TUNABLES|OSVD_MALLOC_TUNED/);
+    // A user's own setting is theirs: neither replaced for the daemon nor taken out of what it runs.
+    const user = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' };
+    expect(withMallocTuning(user)).toEqual(user);
+    const inDaemon = { ...withMallocTuning({}), GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' };
+    dropMallocTuning(inDaemon);
+    expect(inDaemon).toEqual(user);
   });
 
   it('replaces a stale socket and pid file left by a crash', () => {

@@ -8,6 +8,7 @@ import { isAlive } from '../../base/process.js';
 import type { ProjectBase } from '../../osv/project.js';
 import { DaemonClient } from '../client.js';
 import { logPath } from '../log.js';
+import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
 import { common, printJson, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'osvd.js');
@@ -21,6 +22,8 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
     .option('--foreground', 'run in this process (logs still go to the log file)')
     .option('--auto-build', 'build by itself after changes (also daemon.autoBuild in osv.config.ts)')
     .action(async (opts: CommonOptions & { foreground?: boolean; autoBuild?: boolean }) => {
+      // The daemon's malloc has read its settings; nothing it runs gets them (see mallocTuning.ts).
+      if (opts.foreground) dropMallocTuning();
       const { base, client } = await ctx.locate(opts);
       if (client) {
         client.close();
@@ -76,7 +79,7 @@ async function startInBackground(base: ProjectBase, autoBuild: boolean | undefin
   const args = ['--max-semi-space-size=2', '--expose-gc', BIN, 'start', '--foreground', '--root', base.root];
   if (base.configFile) args.push('--config', base.configFile);
   if (autoBuild) args.push('--auto-build');
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: base.root, env: process.env });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: base.root, env: withMallocTuning(process.env) });
   fs.closeSync(out);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? 1));
