@@ -25,6 +25,9 @@ interface MemoTrace {
   readonly record?: RunRecord;
 }
 
+/** Below this many last runs to read, preloadLastRuns leaves them to be read one by one. */
+const PRELOAD_MIN = 1000;
+
 /**
  * Verifying traces and last runs, in SQLite. Runs are written in batches (a transaction per run cost
  * about a millisecond of the builder's thread per action); until a batch is written they are answered
@@ -183,6 +186,22 @@ export class TraceDb implements TraceStore {
    */
   adoptActions(actions: ReadonlyMap<string, Action>): void {
     this.graphActions = new WeakRef(actions);
+  }
+
+  /**
+   * Read the last runs of these actions that are not in memory yet in one pass over the table, when
+   * there are many (a graph being made asks for each of its actions'): on the 10,000-TU tree a query
+   * each took ~175 ms in all, one pass ~74 ms (parsing apart).
+   */
+  preloadLastRuns(ids: ReadonlyMap<string, unknown>): void {
+    let unknown = 0;
+    for (const id of ids.keys()) if (!this.lastRuns.has(id)) unknown++;
+    if (unknown < PRELOAD_MIN) return;
+    const all = this.db.prepare('SELECT action_id, record FROM last_runs');
+    for (const row of all.iterate() as IterableIterator<{ action_id: string; record: string }>) {
+      if (ids.has(row.action_id) && !this.lastRuns.has(row.action_id)) this.lastRuns.set(row.action_id, this.shared(JSON.parse(row.record) as RunRecord));
+    }
+    for (const id of ids.keys()) if (!this.lastRuns.has(id)) this.lastRuns.set(id, null);
   }
 
   /**

@@ -114,7 +114,13 @@ export class LiveGraph {
     this.session.store.warm();
     await this.view.open();
     this.readContent.noteNow(this.configRels());
-    await this.reloads.run();
+    // The first plan looks at every tracked file, none known yet in this process.
+    this.session.files.beginBulk();
+    try {
+      await this.reloads.run();
+    } finally {
+      this.session.files.endBulk();
+    }
     await this.view.start();
   }
 

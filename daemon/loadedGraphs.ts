@@ -67,7 +67,9 @@ export class LoadedGraphs {
     const imported = this.withRootMapped(await projectActions(project, files, imports), project.root);
     if (imported.removedDepfiles.length) log.warn({ depfiles: imported.removedDepfiles }, 'make could not read these depfiles (cut short?): removed, their compiles are redone');
     // The graph reads last runs as it is made: they share its actions' strings from the start.
-    traces.adoptActions(new Map(imported.actions.map((a) => [a.id, a] as const)));
+    const byId = new Map(imported.actions.map((a) => [a.id, a] as const));
+    traces.adoptActions(byId);
+    traces.preloadLastRuns(byId);
     const graph = graphOf(imported.actions, () => this.session.traces);
     traces.adoptActions(graph.actions);
     log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');
