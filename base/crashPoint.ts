@@ -17,3 +17,15 @@ export function crashPoint(point: CrashPoint, count = 1): void {
   const [name, n] = at.split(':');
   if (name === point && Number(n ?? 1) === count) process.kill(process.pid, 'SIGKILL');
 }
+
+/** Named moments at which osvd waits when OSVD_PAUSE_AT names them (`point:ms`), so that a test can act in a window that is otherwise milliseconds wide. */
+export type PausePoint =
+  /** The daemon's first plan is made; the tree's watch starts next. */
+  'before-watch';
+
+export async function pausePoint(point: PausePoint): Promise<void> {
+  const at = process.env.OSVD_PAUSE_AT;
+  if (!at) return;
+  const [name, ms] = at.split(':');
+  if (name === point) await new Promise((resolve) => setTimeout(resolve, Number(ms ?? 1000)));
+}

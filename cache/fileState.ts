@@ -90,6 +90,11 @@ export class FileState implements FileHasher {
     return changed;
   }
 
+  /** Whether this process has looked at the path since it was last invalidated (its hash is in memory). */
+  looked(p: string): boolean {
+    return this.memo.has(p);
+  }
+
   mtimeMs(p: string): number | null {
     try {
       return fs.lstatSync(absoluteIn(this.root, p), { throwIfNoEntry: false })?.mtimeMs ?? null;

@@ -42,6 +42,12 @@ export interface ChangeSource {
   readonly health: WatcherHealth;
   /** Whether the backend also reports changes in the build folder (else the daemon watches outputs itself). */
   readonly seesOutputs: boolean;
+  /**
+   * Take the point start() will report changes from, before the daemon first looks at the tree: every
+   * change after it then reaches onBatch once started, so what the daemon looked at after it needs no
+   * check by stat. False when the backend cannot (start() then reports changes from when it is called).
+   */
+  mark?(): Promise<boolean>;
   /** Resolves once the tree is watched, or the backend has degraded (see health). */
   start(): Promise<void>;
   /**

@@ -45,6 +45,8 @@ export class TreeView {
   private verifyDone = 0;
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The source reports every change since before the first look at the tree (see mark): the first check skips what was looked at. */
+  private marked = false;
   private healthNow: WatcherHealth = { mode: 'off', healthy: false, ready: false };
   /** Paths in the build folder the source reported since the last build (see takeOutputChanges). */
   private outputChanges = new Set<string>();
@@ -97,11 +99,24 @@ export class TreeView {
     this.healthNow = this.source.health;
   }
 
-  /** Watch the tree, then check every tracked path once: edits made before the watch are in no event. */
+  /**
+   * Before the daemon first looks at the tree: have the source report every change from now on, when
+   * it can (watchman). True when it will; what is looked at after this needs no check by stat then.
+   */
+  async mark(): Promise<boolean> {
+    this.marked = (await this.source?.mark?.()) ?? false;
+    return this.marked;
+  }
+
+  /**
+   * Watch the tree, then check every tracked path once: edits made before the watch are in no event.
+   * After a mark, only the paths not looked at since are checked: the source reports changes to the others.
+   */
   async start(): Promise<void> {
     const started = performance.now();
     await this.source?.start();
-    this.options.log.info({ backend: this.source?.backend, ms: Math.round(performance.now() - started) }, 'watching the tree');
+    this.options.log.info({ backend: this.source?.backend, ms: Math.round(performance.now() - started), sinceMark: this.marked }, 'watching the tree');
+    if (!this.marked || this.healthNow.mode !== 'events' || !this.healthNow.healthy) this.marked = false;
     await this.verify();
   }
 
@@ -149,7 +164,10 @@ export class TreeView {
       while (this.verifyDone < this.verifyAsked && !this.closed) {
         const asked = this.verifyAsked;
         const started = performance.now();
-        const { changed, checked } = await changedPaths(files, this.options.tracked());
+        const tracked = this.options.tracked();
+        const sinceMark = this.marked;
+        this.marked = false;
+        const { changed, checked } = await changedPaths(files, sinceMark ? unlooked(files, tracked) : tracked);
         if (changed.length) await this.options.onChanges(changed);
         const ms = Math.round(performance.now() - started);
         log.info({ checked, changed: changed.length, ms }, 'checked every tracked file');
@@ -198,4 +216,9 @@ export class TreeView {
     await this.source?.close();
     this.inotify.close();
   }
+}
+
+/** The paths the file state has not looked at (a first check after a mark need stat only these). */
+function* unlooked(files: FileState, paths: Iterable<string>): Generator<string> {
+  for (const p of paths) if (!files.looked(p)) yield p;
 }

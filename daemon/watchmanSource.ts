@@ -88,18 +88,33 @@ export class WatchmanSource implements ChangeSource {
     return source;
   }
 
+  async mark(): Promise<boolean> {
+    try {
+      await this.watchAndClock();
+      return true;
+    } catch {
+      // start() tries again, and degrades if watchman still fails.
+      return false;
+    }
+  }
+
+  /** The watch, and a clock taken after a cookie: every change before it is in watchman's view. */
+  private async watchAndClock(): Promise<void> {
+    const watch = await (this.watching ?? this.command<{ watch: string; relative_path?: string }>(['watch-project', this.options.root]));
+    this.watchRoot = watch.watch;
+    this.relativeRoot = watch.relative_path || undefined;
+    const now = await this.command<{ clock: string }>(['clock', this.watchRoot, { sync_timeout: SYNC_TIMEOUT_MS }]);
+    this.clock = now.clock;
+  }
+
   async start(): Promise<void> {
     const { client } = this;
     client.on('error', (err: Error) => this.degrade(`watchman failed (${err.message})`));
     client.on('end', () => this.degrade('the connection to watchman ended'));
     client.on('subscription', (pdu: SubscriptionPdu) => this.onSubscription(pdu));
     try {
-      const watch = await (this.watching ?? this.command<{ watch: string; relative_path?: string }>(['watch-project', this.options.root]));
-      this.watchRoot = watch.watch;
-      this.relativeRoot = watch.relative_path || undefined;
-      // A clock taken after a cookie: every change before it is in watchman's view.
-      const now = await this.command<{ clock: string }>(['clock', this.watchRoot, { sync_timeout: SYNC_TIMEOUT_MS }]);
-      this.clock = now.clock;
+      // Marked (see mark()): the subscription reports every change since, those made meanwhile first.
+      if (this.clock === undefined) await this.watchAndClock();
       await this.command(['subscribe', this.watchRoot, SUBSCRIPTION, { ...this.query(), since: this.clock }]);
     } catch (err) {
       this.degrade(`watchman could not watch the tree (${(err as Error).message})`);

@@ -140,6 +140,26 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
       wm.stop();
     }
   }, 600_000);
+
+  it('reports an edit made between the first plan and the watch, and checks by stat only what that plan did not look at', async () => {
+    const wm = privateWatchman();
+    try {
+      const root = copyExample();
+      expect(build(root).ok).toBe(true);
+      // The daemon marks watchman's clock, plans (sched.o up to date), then waits 4 s before it watches.
+      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: 'before-watch:4000' });
+      await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
+      await new Promise((r) => setTimeout(r, 1000));
+      edit(root, 'core/sched.cc');
+      await waitFor('the edit to reach the plan', () => status(root).dirty.run === 1);
+      expect(ranOf(buildVia(root))).toEqual([objectOf('core/sched.cc'), ...KERNEL_CHAIN].sort());
+      const log = osvd(root, ['logs']).stdout;
+      expect(log).toMatch(/watching the tree .*sinceMark=true/);
+      expect(log).toMatch(/checked every tracked file  checked=0 changed=0 /);
+    } finally {
+      wm.stop();
+    }
+  }, 600_000);
 });
 
 describe('without watchman', () => {
