@@ -38,8 +38,8 @@ export class FileState implements FileHasher {
    */
   private readonly racy = new Set<string>();
   private readonly pending = new Map<string, StatRow>();
-  /** Every path's row, read in one pass, between beginBulk and endBulk. */
-  private bulk: Map<string, StatRow> | undefined;
+  /** Every path's row, read in one pass, between beginBulk and endBulk, as one line (see bulkLine). */
+  private bulk: Map<string, string> | undefined;
   private readonly select;
   private readonly upsert;
 
@@ -137,9 +137,10 @@ export class FileState implements FileHasher {
    * 10,000-TU tree: 569 ms one by one, 263 ms in one pass).
    */
   beginBulk(): void {
-    const rows = new Map<string, StatRow>();
-    const all = this.db.prepare('SELECT path, size, mtime_ns, ctime_ns, ino, hash, racy FROM files');
-    for (const r of all.iterate() as IterableIterator<StatRow & { path: string }>) rows.set(r.path, r);
+    const rows = new Map<string, string>();
+    // A row as one string (not an object of five strings: 270,000 rows at 50,000 TUs).
+    const all = this.db.prepare(`SELECT path, size || ' ' || mtime_ns || ' ' || ctime_ns || ' ' || ino || ' ' || racy || ' ' || hash FROM files`).raw();
+    for (const [p, line] of all.iterate() as IterableIterator<[string, string]>) rows.set(p, line);
     this.bulk = rows;
   }
 
@@ -152,7 +153,7 @@ export class FileState implements FileHasher {
     if (this.pending.size === 0) return;
     const rows = [...this.pending];
     // The bulk read's rows for these paths are older than what is now written.
-    if (this.bulk) for (const [p, r] of rows) this.bulk.set(p, r);
+    if (this.bulk) for (const [p, r] of rows) this.bulk.set(p, bulkLine(r.size, r.mtime_ns, r.ctime_ns, r.ino, r.racy) + r.hash);
     this.pending.clear();
     this.db.transaction(() => {
       for (const [p, r] of rows) this.upsert.run(p, r.size, r.mtime_ns, r.ctime_ns, r.ino, r.hash, r.racy);
@@ -176,9 +177,13 @@ export class FileState implements FileHasher {
     if (st.isSymbolicLink()) return known(`link:${fs.readlinkSync(abs)}`);
     if (st.isDirectory()) return known('dir');
     const size = Number(st.size);
-    const row = (this.pending.get(p) ?? (this.bulk ? this.bulk.get(p) : this.select.get(p))) as StatRow | undefined;
-    if (row && !row.racy && row.size === size && row.mtime_ns === String(st.mtimeNs) && row.ctime_ns === String(st.ctimeNs) && row.ino === String(st.ino)) {
-      return known(row.hash);
+    const row = this.pending.get(p) ?? (this.bulk ? undefined : (this.select.get(p) as StatRow | undefined));
+    if (row) {
+      if (!row.racy && row.size === size && row.mtime_ns === String(st.mtimeNs) && row.ctime_ns === String(st.ctimeNs) && row.ino === String(st.ino)) return known(row.hash);
+    } else if (this.bulk) {
+      const line = this.bulk.get(p);
+      const prefix = bulkLine(size, String(st.mtimeNs), String(st.ctimeNs), String(st.ino), 0);
+      if (line?.startsWith(prefix)) return known(line.slice(prefix.length));
     }
     let data: Buffer;
     try {
@@ -196,6 +201,11 @@ export class FileState implements FileHasher {
 }
 
 const MISSING = { hash: null };
+
+/** A bulk row up to its hash, as beginBulk's query writes it: the stat a hash is good for (racy 0: a stat that vouches). */
+function bulkLine(size: number, mtimeNs: string, ctimeNs: string, ino: string, racy: number): string {
+  return `${size} ${mtimeNs} ${ctimeNs} ${ino} ${racy} `;
+}
 
 /**
  * Paths' hashes (null: it does not exist, or could not be read) and the stats they had when hashed,

@@ -50,10 +50,17 @@ export function build(
     try {
       // A database found corrupt in the middle is replaced and the build runs again, from scratch.
       return await s.recoveringDatabase(async () => {
-        const loaded = await s.graph(s.project(sets));
-        const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
-        const result = await s.build(loaded, onEvent, 0, undefined, { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour, signal });
-        return buildReport(result, result.reloaded ?? loaded, 'one-shot');
+        // The plan looks at every tracked file, none known yet in this process (see FileState.beginBulk).
+        const files = s.files;
+        files.beginBulk();
+        try {
+          const loaded = await s.graph(s.project(sets));
+          const targets = request.targets?.length ? resolveTargets(s, loaded, request.targets, request.cwd ?? process.cwd()) : undefined;
+          const result = await s.build(loaded, onEvent, 0, undefined, { targets, jobs: request.jobs, failureLimit: request.failureLimit, colour: request.colour, signal });
+          return buildReport(result, result.reloaded ?? loaded, 'one-shot');
+        } finally {
+          files.endBulk();
+        }
       }, warn);
     } finally {
       lock.release();
