@@ -148,6 +148,8 @@ export class TreeView {
   eventsLost(why: string): void {
     this.options.log.warn({ why }, 'file events may have been lost: checking every tracked file');
     this.lostEvents = why;
+    // Every tracked file, also those looked at since a mark: the source may not report their changes.
+    this.marked = false;
     void this.verify();
   }
 
