@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import watchman from 'fb-watchman';
 import type { ChangeSource, ChangeSourceOptions, WatcherHealth } from './changeSource.js';
@@ -58,6 +59,8 @@ export class WatchmanSource implements ChangeSource {
    * watch yet (seconds at 50,000 TUs) while the daemon imports the build, not after.
    */
   private watching: Promise<{ watch: string; relative_path?: string }> | undefined;
+  /** Whether watchman watched the tree (or a folder above it) before this daemon asked (see mark()). */
+  private watchedBefore: Promise<boolean> = Promise.resolve(false);
 
   private constructor(private readonly client: WatchmanClient, private readonly options: ChangeSourceOptions) {}
 
@@ -82,29 +85,41 @@ export class WatchmanSource implements ChangeSource {
       client.end();
       throw err;
     }
+    // Asked first: a client's commands are answered in order.
+    source.watchedBefore = source.command<{ roots?: string[] }>(['watch-list']).then(
+      (r) => isWatched(options.root, r.roots ?? []),
+      () => false,
+    );
     source.watching = source.command<{ watch: string; relative_path?: string }>(['watch-project', options.root]);
     // start() takes its failure (and degrades); a daemon closed before it must not see it unhandled.
     source.watching.catch(() => undefined);
     return source;
   }
 
+  /**
+   * A clock for start() to subscribe from, when watchman already watched the tree before this daemon
+   * asked: a clock then comes in milliseconds. A tree watchman has just begun to crawl gives one only
+   * after the crawl (12 s for a new 50,000-TU tree, in a loaded run), which the daemon's first load
+   * does not wait for: it looks at the files meanwhile and checks them all once watching.
+   */
   async mark(): Promise<boolean> {
     try {
-      await this.watchAndClock();
+      if (!(await this.watchedBefore)) return false;
+      this.clock = await this.watchAndClock();
       return true;
     } catch {
-      // start() tries again, and degrades if watchman still fails.
+      // start() takes a clock then, and degrades if watchman fails.
       return false;
     }
   }
 
   /** The watch, and a clock taken after a cookie: every change before it is in watchman's view. */
-  private async watchAndClock(): Promise<void> {
+  private async watchAndClock(): Promise<string> {
     const watch = await (this.watching ?? this.command<{ watch: string; relative_path?: string }>(['watch-project', this.options.root]));
     this.watchRoot = watch.watch;
     this.relativeRoot = watch.relative_path || undefined;
     const now = await this.command<{ clock: string }>(['clock', this.watchRoot, { sync_timeout: SYNC_TIMEOUT_MS }]);
-    this.clock = now.clock;
+    return now.clock;
   }
 
   async start(): Promise<void> {
@@ -114,7 +129,7 @@ export class WatchmanSource implements ChangeSource {
     client.on('subscription', (pdu: SubscriptionPdu) => this.onSubscription(pdu));
     try {
       // Marked (see mark()): the subscription reports every change since, those made meanwhile first.
-      if (this.clock === undefined) await this.watchAndClock();
+      this.clock ??= await this.watchAndClock();
       await this.command(['subscribe', this.watchRoot, SUBSCRIPTION, { ...this.query(), since: this.clock }]);
     } catch (err) {
       this.degrade(`watchman could not watch the tree (${(err as Error).message})`);
@@ -195,4 +210,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Whether `root` (its real path) is one of watchman's roots or lies under one. */
+function isWatched(root: string, roots: readonly string[]): boolean {
+  let real: string;
+  try {
+    real = fs.realpathSync(root);
+  } catch {
+    return false;
+  }
+  return roots.some((r) => real === r || real.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
 }

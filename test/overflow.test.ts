@@ -79,7 +79,7 @@ describe('an overflowed inotify queue', () => {
 const hasWatchman = spawnSync('watchman', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** A watchman server of the test's own: its socket, state, log and pid in a temporary folder. */
-function privateWatchman(): { sock: string; pid: number; log: string; stop: () => void } {
+function privateWatchman(): { sock: string; pid: number; log: string; watch: (root: string) => void; stop: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-wm-'));
   const args = [`--sockname=${dir}/sock`, `--statefile=${dir}/state`, `--logfile=${dir}/log`, `--pidfile=${dir}/pid`, '--no-save-state'];
   const started = spawnSync('watchman', [...args, 'get-sockname'], { encoding: 'utf8' });
@@ -89,6 +89,13 @@ function privateWatchman(): { sock: string; pid: number; log: string; stop: () =
     sock: `${dir}/sock`,
     pid,
     log: `${dir}/log`,
+    /** Watch `root` and wait for the crawl (a synced clock), as a tree watched before the daemon starts. */
+    watch: (root: string) => {
+      for (const cmd of [['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]) {
+        const r = spawnSync('watchman', [...args, '-j'], { input: JSON.stringify(cmd), encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`watchman ${String(cmd[0])} failed: ${r.stderr}${r.stdout}`);
+      }
+    },
     stop: () => {
       spawnSync('watchman', [...args, 'shutdown-server'], { encoding: 'utf8' });
       try {
@@ -111,6 +118,8 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
       expect(build(root).ok).toBe(true);
       startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock });
       expect(status(root).daemon.watcher).toMatchObject({ mode: 'events', backend: 'watchman', healthy: true });
+      // A tree watchman did not watch yet: the daemon loads while it crawls, then checks every file.
+      expect(osvd(root, ['logs']).stdout).toMatch(/watching the tree .*sinceMark=false/);
 
       // An edit reaches the plan through the subscription.
       edit(root, 'core/sched.cc');
@@ -146,7 +155,9 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
     try {
       const root = copyExample();
       expect(build(root).ok).toBe(true);
-      // The daemon marks watchman's clock, plans (sched.o up to date), then waits 4 s before it watches.
+      wm.watch(root);
+      // A tree watchman already watched: the daemon marks its clock, plans (sched.o up to date), then
+      // waits 4 s before it subscribes.
       startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: 'before-watch:4000' });
       await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
       await new Promise((r) => setTimeout(r, 1000));
