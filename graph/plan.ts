@@ -81,7 +81,7 @@ const MANY_READS = 256;
 const NO_DEPS: readonly FileHash[] = Object.freeze([]);
 /**
  * Up to this many readers of a path are a list (or a 256th of the actions, when more: a list of that
- * many costs about a sixth of a PositionBits over every action); more, a PositionBits.
+ * many costs about a quarter of a PositionBits over every action); more, a PositionBits.
  */
 const FEW_READERS = 16;
 type Readers = string | string[] | PositionBits;
@@ -97,8 +97,8 @@ export class LivePlan implements Plan {
   private readonly position = new Map<string, number>();
   /**
    * The actions that read each path: one name, a short list, or their positions' bits when there are
-   * many (most paths have one reader or a few). A Set of names per header was 35 MB of the daemon's
-   * heap at 50,000 TUs.
+   * many (most paths have one reader or a few). With a Set of names per header, this index was 35 MB
+   * of the daemon's heap at 50,000 TUs.
    */
   private readonly readers = new Map<string, Readers>();
   /** Readers beyond this many are kept as bits (see FEW_READERS). */

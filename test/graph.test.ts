@@ -145,6 +145,20 @@ describe('executor', () => {
   });
 });
 
+/**
+ * Records `act` as up to date in `runs`: run with its inputs and these headers as `hashes` has them now,
+ * its output's hash `out-<id>` (set in `hashes` too).
+ */
+function recorder(hashes: Map<string, string>, runs: Map<string, import('../graph/traces.js').RunRecord>): (act: Action, deps: string[]) => void {
+  return (act, deps) => {
+    const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
+    const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
+    const preKey = preKeyOf(act, inputs);
+    hashes.set(act.outputs[0]!, `out-${act.id}`);
+    runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: `out-${act.id}`, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
+  };
+}
+
 describe('live plan', () => {
   it('re-decides exactly the readers of a changed file, as they were at the last index: one reader, several, then one again', async () => {
     const { LivePlan } = await import('../graph/plan.js');
@@ -165,13 +179,7 @@ describe('live plan', () => {
     const b = action('b.o', ['b.c']);
     const g = new BuildGraph([a, b]);
     // Each up to date, with the headers its last depfile named.
-    const record = (act: Action, deps: string[]): void => {
-      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
-      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
-      const preKey = preKeyOf(act, inputs);
-      hashes.set(act.outputs[0]!, `out-${act.id}`);
-      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: `out-${act.id}`, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
-    };
+    const record = recorder(hashes, runs);
     record(a, ['x.h']);
     record(b, ['y.h']);
     const plan = new LivePlan(g, { files, traces, store }, {});
@@ -236,13 +244,7 @@ describe('live plan', () => {
     // 70 compiles (more than the 16 a list holds, and across the bits' 32-bit words), all reading common.h.
     const compiles = Array.from({ length: 70 }, (_, i) => action(`t${i}.o`, [`t${i}.c`]));
     for (let i = 0; i < 70; i++) hashes.set(`t${i}.c`, '1');
-    const record = (act: Action, deps: string[]): void => {
-      const inputs = act.inputs.map((p) => [p, hashes.get(p)!] as const);
-      const depHashes = deps.map((p) => [p, hashes.get(p)!] as const);
-      const preKey = preKeyOf(act, inputs);
-      hashes.set(act.outputs[0]!, `out-${act.id}`);
-      runs.set(act.id, { actionId: act.id, key: actionKey(preKey, depHashes), preKey, commands: act.commands, keyEnv: {}, inputs, deps: depHashes, outputs: [{ path: act.outputs[0]!, hash: `out-${act.id}`, mode: 0o644, size: 1 }], context: {}, durationMs: 1, finishedAt: 0 });
-    };
+    const record = recorder(hashes, runs);
     for (const c of compiles) record(c, ['common.h']);
     const plan = new LivePlan(new BuildGraph(compiles), { files, traces, store }, {});
     expect(plan.update(['common.h'])).toBe(70);
