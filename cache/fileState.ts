@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import { hashBytes } from '../graph/hash.js';
 import { absoluteIn } from '../graph/paths.js';
 import type { OutputRecord } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
+import { hashFileContents } from './fileContentHash.js';
 import type { StringPool } from './strings.js';
 
 interface StatRow {
@@ -185,13 +185,12 @@ export class FileState implements FileHasher {
       const prefix = bulkLine(size, String(st.mtimeNs), String(st.ctimeNs), String(st.ino), 0);
       if (line?.startsWith(prefix)) return known(line.slice(prefix.length));
     }
-    let data: Buffer;
+    let hash: string;
     try {
-      data = fs.readFileSync(abs);
+      hash = hashFileContents(abs);
     } catch {
       return MISSING;
     }
-    const hash = hashBytes(data);
     const now = BigInt(Date.now()) * 1_000_000n;
     const racy = now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS ? 1 : 0;
     this.pending.set(p, { size, mtime_ns: String(st.mtimeNs), ctime_ns: String(st.ctimeNs), ino: String(st.ino), hash, racy });

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 
 /** Content hashes are SHA-256, shortened to 160 bits of hex: plenty for a build cache. */
-const HASH_CHARS = 40;
+export const HASH_CHARS = 40;
 
 export function hashBytes(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex').slice(0, HASH_CHARS);
