@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { OutputRecord } from '../graph/action.js';
-import { hashBytes } from '../graph/hash.js';
 import type { OutputStore } from '../graph/traces.js';
 import type { Db } from './db.js';
+import { copyHashing } from './fileContentHash.js';
 import { moveInto } from './scratch.js';
 import { StoreCopier, type CopyDone } from './storeCopier.js';
 
@@ -166,23 +166,25 @@ export class ContentStore implements OutputStore {
         return false;
       }
     }
-    let data: Buffer;
+    let blob: number;
     try {
-      data = fs.readFileSync(this.blobPath(record.hash));
+      blob = fs.openSync(this.blobPath(record.hash), 'r');
     } catch {
       this.dropBlob.run(record.hash);
       return false;
     }
-    if (hashBytes(data) !== record.hash) {
-      fs.rmSync(this.blobPath(record.hash), { force: true });
-      this.dropBlob.run(record.hash);
-      return false;
-    }
-    // Written under a scratch name and renamed: a crash leaves the old file or the new one.
+    // Copied to a scratch name, checked, and renamed: a crash leaves the old file or the new one, and
+    // a blob whose bytes no longer hash to its name is dropped, its copy with it.
     const tmp = this.scratchFile();
     try {
       this.faultPoint();
-      fs.writeFileSync(tmp, data, { mode: record.mode });
+      const copied = copyHashing(blob, tmp, record.mode);
+      if (copied !== record.hash) {
+        fs.rmSync(tmp, { force: true });
+        fs.rmSync(this.blobPath(record.hash), { force: true });
+        this.dropBlob.run(record.hash);
+        return false;
+      }
       fs.chmodSync(tmp, record.mode);
       moveInto(tmp, dest);
     } catch (err) {
@@ -190,6 +192,8 @@ export class ContentStore implements OutputStore {
       fs.rmSync(tmp, { force: true });
       this.note('restore', record.path, err);
       return false;
+    } finally {
+      fs.closeSync(blob);
     }
     this.touched.add(record.hash);
     return true;
