@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { treePath } from '../graph/paths.js';
+import { isCompilerName } from './recipes.js';
 
 /**
  * The files a compiler is made of, found once per import: the driver the command names (looked up on
@@ -9,7 +10,9 @@ import { treePath } from '../graph/paths.js';
  * after the symbolic links that lead to it. Their contents are the compiler's identity in the key
  * (ccache's compiler_check=content, with what the driver runs added); hashing them is the file-hash
  * memo's job (by stat), so a build costs no process start per compile, and the import, which these
- * files also key (CXX_INCLUDES comes from the compiler), starts three per distinct compiler.
+ * files also key (CXX_INCLUDES comes from the compiler), starts three per distinct compiler. The import
+ * starts them while make's dry run is still printing (see `notice`), so that the ~80 ms they cost a
+ * large process when started one after the other overlap make's run.
  */
 
 /** What a gcc-like driver runs; names it does not know come back bare and are left out. */
@@ -19,6 +22,10 @@ const MAX_LINKS = 40;
 
 export class CompilerFiles {
   private readonly known = new Map<string, readonly string[]>();
+  /** Resolutions started ahead (`prefetch`), not yet settled. */
+  private readonly pending = new Map<string, Promise<void>>();
+  /** First words of recipe lines already looked at (`notice`). */
+  private readonly noticed = new Set<string>();
 
   constructor(
     private readonly root: string,
@@ -27,10 +34,46 @@ export class CompilerFiles {
 
   /** The files of the compiler a command names as `program`, run in `cwd` (relative to the root). */
   of(program: string, cwd: string): readonly string[] {
-    const key = `${cwd}\n${program}`;
+    const key = keyOf(program, cwd);
     let files = this.known.get(key);
-    if (files === undefined) this.known.set(key, (files = this.resolve(program, cwd)));
+    if (files === undefined) {
+      const located = this.locate(program, cwd);
+      const printed = located ? PROGRAMS_RUN.map((name) => printedBy(spawnSync(located.driver, [`-print-prog-name=${name}`], this.spawnOptions(located.dir)))) : [];
+      this.known.set(key, (files = this.filesOf(located, printed)));
+    }
     return files;
+  }
+
+  /**
+   * A recipe line make printed, as it prints it: when its first word is a compiler driver not seen yet,
+   * start resolving that driver (run in the root, as compiles are) without waiting. Lines that start
+   * otherwise (`cd dir && g++ ...`, quoted words) are resolved by `of` when asked, as before.
+   */
+  notice(line: string): void {
+    const m = FIRST_WORD.exec(line);
+    if (!m || this.noticed.has(m[1]!)) return;
+    this.noticed.add(m[1]!);
+    if (isCompilerName(path.basename(m[1]!))) this.prefetch(m[1]!, '.');
+  }
+
+  /** Start resolving `program` in `cwd` in the background; `of` gives the same files once `settled`. */
+  prefetch(program: string, cwd: string): void {
+    const key = keyOf(program, cwd);
+    if (this.known.has(key) || this.pending.has(key)) return;
+    const located = this.locate(program, cwd);
+    const asked = located ? PROGRAMS_RUN.map((name) => printedAsync(located.driver, name, this.spawnOptions(located.dir))) : [];
+    this.pending.set(
+      key,
+      Promise.all(asked).then((printed) => {
+        this.pending.delete(key);
+        if (!this.known.has(key)) this.known.set(key, this.filesOf(located, printed));
+      }),
+    );
+  }
+
+  /** Wait for every resolution `prefetch` started (they never reject: a failed run prints nothing). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all(this.pending.values());
   }
 
   /** Every file found so far (the import is valid while they hash the same). */
@@ -38,22 +81,29 @@ export class CompilerFiles {
     return [...new Set([...this.known.values()].flat())].sort();
   }
 
-  private resolve(program: string, cwd: string): readonly string[] {
-    const dir = path.resolve(this.root, cwd);
-    const driver = this.locate(program, dir);
-    if (driver === undefined) return [];
-    const files = chainOf(driver);
-    for (const name of PROGRAMS_RUN) {
-      const r = spawnSync(driver, [`-print-prog-name=${name}`], { cwd: dir, env: { ...this.env }, encoding: 'utf8', timeout: 20_000 });
-      const printed = r.status === 0 ? r.stdout.trim() : '';
-      const found = printed === '' || printed.includes('\n') ? undefined : this.locate(printed, dir);
+  private spawnOptions(dir: string): { cwd: string; env: Record<string, string>; encoding: 'utf8'; timeout: number } {
+    return { cwd: dir, env: { ...this.env }, encoding: 'utf8', timeout: 20_000 };
+  }
+
+  /** The driver, its links, and each program it printed (a path, or a name looked up as the shell would) with theirs. */
+  private filesOf(located: { driver: string; dir: string } | undefined, printed: readonly string[]): readonly string[] {
+    if (!located) return [];
+    const files = chainOf(located.driver);
+    for (const p of printed) {
+      const found = p === '' || p.includes('\n') ? undefined : this.find(p, located.dir);
       if (found !== undefined) files.push(...chainOf(found));
     }
     return [...new Set(files)].map((f) => treePath(this.root, '.', f));
   }
 
+  private locate(program: string, cwd: string): { driver: string; dir: string } | undefined {
+    const dir = path.resolve(this.root, cwd);
+    const driver = this.find(program, dir);
+    return driver === undefined ? undefined : { driver, dir };
+  }
+
   /** As the shell finds a command: a name with a slash from `dir`, else the first executable on PATH. */
-  private locate(program: string, dir: string): string | undefined {
+  private find(program: string, dir: string): string | undefined {
     if (program.includes('/')) return isExecutable(path.resolve(dir, program)) ? path.resolve(dir, program) : undefined;
     for (const d of (this.env.PATH ?? '').split(':')) {
       const candidate = path.resolve(dir, d || '.', program);
@@ -61,6 +111,24 @@ export class CompilerFiles {
     }
     return undefined;
   }
+}
+
+/** A recipe line's first word, after the blanks make may keep. */
+const FIRST_WORD = /^[ \t]*([^ \t]+)/;
+
+function keyOf(program: string, cwd: string): string {
+  return `${cwd}\n${program}`;
+}
+
+/** What `-print-prog-name` printed, trimmed; '' when the driver failed. */
+function printedBy(r: { status: number | null; stdout: string }): string {
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+function printedAsync(driver: string, name: string, options: { cwd: string; env: Record<string, string>; encoding: 'utf8'; timeout: number }): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(driver, [`-print-prog-name=${name}`], options, (err, stdout) => resolve(err ? '' : printedBy({ status: 0, stdout })));
+  });
 }
 
 /** The path, then each symbolic link's target in turn, ending at the file itself. */

@@ -30,9 +30,10 @@ export function actionsFrom(
   db: MakeDatabase,
   env: Readonly<Record<string, string>>,
   exported: Readonly<Record<string, string>>,
+  compilers: CompilerFiles = new CompilerFiles(req.root, env),
 ): Action[] {
   const withRecipe = traced.filter((t) => t.recipe.length > 0);
-  const im = importContext(req, db, new Set(withRecipe.map((t) => t.target)), env, exported);
+  const im = importContext(req, db, new Set(withRecipe.map((t) => t.target)), env, exported, compilers);
   // First pass: outputs, so that inputs can be told apart from outputs of other actions. What it reads
   // out of each recipe is kept for the second pass.
   const readings = new Map<string, RecipeReading>();
@@ -82,6 +83,7 @@ function importContext(
   recipeTargets: ReadonlySet<string>,
   env: Readonly<Record<string, string>>,
   exported: Readonly<Record<string, string>>,
+  compilers: CompilerFiles,
 ): ImportContext {
   const root = req.root;
   const inBuild = buildPathVariables(db);
@@ -99,7 +101,7 @@ function importContext(
     late: lateVariables(db, inBuild),
     env,
     exported,
-    compilers: new CompilerFiles(root, env),
+    compilers,
     compilerEnv: compilerEnvOf(env),
     wrappedCompileEnv: { ...keyedWrapperEnv(env), ...compilerEnvOf(env) },
     isPhony: (t) => db.rules.get(t)?.phony ?? false,

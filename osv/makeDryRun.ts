@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ToolMissingError } from '../base/errors.js';
 import { treePath } from '../graph/paths.js';
 import { raceWindowStart, type FileHasher } from '../graph/traces.js';
+import { CompilerFiles } from './compilerIdentity.js';
 import { ImportError } from './errors.js';
 import { makeCommandLine, variableAssignments, type ImportedBuild, type ImportRequest } from './importRequest.js';
 import { actionsFrom } from './makeActions.js';
@@ -67,13 +68,16 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   }
   const full: ImportRequest = { ...req, vars: { ...req.vars, ...precomputed } };
   const cmdline = makeCommandLine(full);
+  // The compilers the recipes run are asked what they run while make is still printing.
+  const compilers = new CompilerFiles(req.root, env);
+  const notice = (line: string): void => compilers.notice(line);
   // make's output grows with every TU and is parsed as it arrives: a new parser for each attempt.
-  let parser = new DryRunParser();
+  let parser = new DryRunParser(notice);
   // The build folder's makefiles may be written by the environment run itself (see above), often
   // milliseconds before the dry run starts: theirs count from its start itself, as files a build makes.
   const dryFrom = raceWindowStart(Date.now(), true);
   const dry = await runRepairing(['-p', '-n', '-B', '--trace', 'V=1', ...cmdline], () => {
-    parser = new DryRunParser();
+    parser = new DryRunParser(notice);
     return (chunk) => parser.push(chunk);
   });
   if (dry.code !== 0) throw makeFailed(req, cmdline, dry.stderr);
@@ -83,7 +87,8 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     if (req.baseEnv[k] !== v && !MAKE_BOOKKEEPING.has(k)) exported[k] = v;
   }
   if (db.rules.size === 0) throw new ImportError('make printed no database: is this GNU make?', { file: path.join(req.root, 'Makefile') });
-  const actions = actionsFrom(full, traced, db, env, exported);
+  await compilers.settled();
+  const actions = actionsFrom(full, traced, db, env, exported, compilers);
   const outPrefix = req.outDir + '/';
   const settled = (f: string): readonly [string, string] => {
     const mtime = files.mtimeMs(f);

@@ -130,10 +130,16 @@ export interface DryRunResult {
  * the trace and database parsers keep, never the whole output.
  */
 export class DryRunParser {
-  private readonly trace = new TraceParser();
+  private readonly trace: TraceParser;
   private readonly database = new DatabaseParser();
-  private readonly splitter = new DryRunSplitter(this.trace, this.database);
+  private readonly splitter: DryRunSplitter;
   private readonly lines = new LineSplitter((line) => this.splitter.line(line));
+
+  /** `onRecipeLine`: each recipe line as it is read (the first line of a continued command only). */
+  constructor(onRecipeLine?: (line: string) => void) {
+    this.trace = new TraceParser(onRecipeLine);
+    this.splitter = new DryRunSplitter(this.trace, this.database);
+  }
 
   push(chunk: Buffer): void {
     this.lines.push(chunk);
@@ -186,6 +192,8 @@ export class TraceParser implements LineParser<TracedTarget[]> {
   private current: { target: string; recipe: string[] } | undefined;
   private continued = false;
 
+  constructor(private readonly onRecipeLine?: (line: string) => void) {}
+
   line(line: string): void {
     const current = this.current;
     if (this.continued && current) {
@@ -203,6 +211,7 @@ export class TraceParser implements LineParser<TracedTarget[]> {
     // Lines before the first trace line are make's own messages ($(info ...), "Building into ...").
     if (!current || line === '' || MAKE_MESSAGE.test(line)) return;
     current.recipe.push(line);
+    this.onRecipeLine?.(line);
     this.continued = endsWithContinuation(line);
   }
 

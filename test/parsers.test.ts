@@ -95,6 +95,15 @@ describe('make dry-run parser', () => {
     expect(parser.end()).toEqual(cut);
   });
 
+  it("tells each recipe line as it reads it, a continued command's first line only, none of make's messages or the database's", () => {
+    const seen: string[] = [];
+    const parser = new DryRunParser((line) => seen.push(line));
+    const bytes = Buffer.from(stdout + '\n', 'utf8');
+    for (let at = 0; at < bytes.length; at += 7) parser.push(bytes.subarray(at, at + 7));
+    parser.end();
+    expect(seen).toEqual(['sh scripts/gen x64 build/release.x64/gen/x.h', 'mkdir -p build/release.x64/', 'gcc -MD -MT build/release.x64/a.o -MP -c -o build/release.x64/a.o a.c \\']);
+  });
+
   it('parses env -0 output', () => {
     expect(parseEnv0('A=1\0B=x=y\0\0')).toEqual({ A: '1', B: 'x=y' });
   });
