@@ -392,7 +392,11 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   const coldOsvd = osvd.oneShot();
   const osvdSum = coldOsvd.report.ran.reduce((s, e) => s + e.durationMs, 0);
   const overhead = (wall: number, sum: number, n: number): number => (wall - sum / args.jobs) / n;
-  coldOsvd.note = `import ${coldOsvd.report.import.ms} ms; overhead ${overhead(coldOsvd.ms, osvdSum, actions).toFixed(2)} ms/action`;
+  // Where osvd's overhead is: outside the build (Node's start, the import, the exit), and in it (the
+  // builder's own time from its start to its end, against the commands' sum over the jobs).
+  const outsideBuild = coldOsvd.ms - coldOsvd.report.durationMs;
+  const inBuild = overhead(coldOsvd.report.durationMs, osvdSum, actions);
+  coldOsvd.note = `import ${coldOsvd.report.import.ms} ms; overhead ${overhead(coldOsvd.ms, osvdSum, actions).toFixed(2)} ms/action: ${(outsideBuild / actions).toFixed(2)} outside the build (${outsideBuild.toFixed(0)} ms: start, import, exit), ${inBuild.toFixed(2)} in it`;
   if (coldMake) coldMake.note = `overhead ${overhead(coldMake.ms, ninjaSum, actions).toFixed(2)} ms/action`;
   coldNinja.note = `overhead ${overhead(coldNinja.ms, ninjaSum, actions).toFixed(2)} ms/action`;
   row('cold build', { osvd: coldOsvd, make: coldMake, ninja: coldNinja });
@@ -401,6 +405,8 @@ async function benchSize(args: Args, tus: number, compiler: Compiler): Promise<S
   facts.overheadMsPerActionOsvd = overhead(coldOsvd.ms, osvdSum, actions);
   facts.overheadMsPerActionNinja = overhead(coldNinja.ms, ninjaSum, actions);
   facts.overheadMsPerActionMake = coldMake ? overhead(coldMake.ms, ninjaSum, actions) : NaN;
+  facts.outsideBuildMsOsvd = Math.round(outsideBuild);
+  facts.overheadInBuildMsPerActionOsvd = inBuild;
   facts.coldRatioOsvdNinja = coldOsvd.ms / coldNinja.ms;
 
   // No-op builds.
@@ -670,7 +676,7 @@ function goals(results: SizeResult[]): Goal[] {
     out.push({ goal: `no-op through the daemon >= 10x faster than make's at ${r.tus} TUs`, measured: `${f(r, 'noopDaemonMs').toFixed(1)} vs ${f(r, 'noopMakeMs').toFixed(0)} ms (${(f(r, 'noopMakeMs') / f(r, 'noopDaemonMs')).toFixed(1)}x)`, pass: f(r, 'noopMakeMs') / f(r, 'noopDaemonMs') >= 10 });
   }
   for (const r of results) {
-    out.push({ goal: `scheduling overhead < 2 ms per action (${r.compiler}, ${r.tus} TUs, cold)`, measured: `${f(r, 'overheadMsPerActionOsvd').toFixed(2)} ms (make ${f(r, 'overheadMsPerActionMake').toFixed(2)}, ninja ${f(r, 'overheadMsPerActionNinja').toFixed(2)})`, pass: f(r, 'overheadMsPerActionOsvd') < 2 });
+    out.push({ goal: `scheduling overhead < 2 ms per action (${r.compiler}, ${r.tus} TUs, cold)`, measured: `${f(r, 'overheadMsPerActionOsvd').toFixed(2)} ms, ${f(r, 'overheadInBuildMsPerActionOsvd').toFixed(2)} of it in the build (make ${f(r, 'overheadMsPerActionMake').toFixed(2)}, ninja ${f(r, 'overheadMsPerActionNinja').toFixed(2)})`, pass: f(r, 'overheadMsPerActionOsvd') < 2 });
   }
   for (const r of stub) {
     out.push({ goal: `cold build with the stub <= 1.2x ninja's at ${r.tus} TUs`, measured: `${f(r, 'coldRatioOsvdNinja').toFixed(2)}x`, pass: f(r, 'coldRatioOsvdNinja') <= 1.2 });
