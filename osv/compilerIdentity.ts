@@ -38,8 +38,8 @@ export class CompilerFiles {
     let files = this.known.get(key);
     if (files === undefined) {
       const located = this.locate(program, cwd);
-      const printed = located ? PROGRAMS_RUN.map((name) => printedBy(spawnSync(located.driver, [`-print-prog-name=${name}`], this.spawnOptions(located.dir)))) : [];
-      this.known.set(key, (files = this.filesOf(located, printed)));
+      const asked = located && spawnSync('/bin/sh', ['-c', ASK_ALL, located.driver], this.spawnOptions(located.dir));
+      this.known.set(key, (files = this.filesOf(located, asked ? answersOf(asked.status === 0 ? asked.stdout : undefined) : [])));
     }
     return files;
   }
@@ -63,7 +63,7 @@ export class CompilerFiles {
     const located = this.locate(program, cwd);
     this.pending.set(
       key,
-      (located ? printedByOneShell(located.driver, this.spawnOptions(located.dir)) : Promise.resolve([])).then((printed) => {
+      (located ? askedAsync(located.driver, this.spawnOptions(located.dir)) : Promise.resolve([])).then((printed) => {
         this.pending.delete(key);
         if (!this.known.has(key)) this.known.set(key, this.filesOf(located, printed));
       }),
@@ -119,23 +119,22 @@ function keyOf(program: string, cwd: string): string {
   return `${cwd}\n${program}`;
 }
 
-/** What `-print-prog-name` printed, trimmed; '' when the driver failed. */
-function printedBy(r: { status: number | null; stdout: string }): string {
-  return r.status === 0 ? r.stdout.trim() : '';
-}
-
 /**
  * What the driver prints for each of PROGRAMS_RUN, asked by one shell: a process this large costs
  * ~8 ms of the event loop to start, a shell's own children almost nothing. Each answer ends with a
- * NUL; a driver that fails prints nothing for that program.
+ * NUL; a driver that fails prints nothing for that program. The driver is the shell's $0.
  */
-function printedByOneShell(driver: string, options: { cwd: string; env: Record<string, string>; encoding: 'utf8'; timeout: number }): Promise<string[]> {
-  const script = `for p in ${PROGRAMS_RUN.join(' ')}; do out=$("$0" -print-prog-name=$p 2>/dev/null) && printf '%s' "$out"; printf '\\000'; done`;
+const ASK_ALL = `for p in ${PROGRAMS_RUN.join(' ')}; do out=$("$0" -print-prog-name=$p 2>/dev/null) && printf '%s' "$out"; printf '\\000'; done`;
+
+/** The shell's answers, trimmed, one per program ('' for all of them when the shell failed). */
+function answersOf(stdout: string | undefined): string[] {
+  const answers = stdout?.split('\0') ?? [];
+  return PROGRAMS_RUN.map((_, i) => (answers.length === PROGRAMS_RUN.length + 1 ? answers[i]!.trim() : ''));
+}
+
+function askedAsync(driver: string, options: { cwd: string; env: Record<string, string>; encoding: 'utf8'; timeout: number }): Promise<string[]> {
   return new Promise((resolve) => {
-    execFile('/bin/sh', ['-c', script, driver], options, (err, stdout) => {
-      const answers = err ? [] : stdout.split('\0');
-      resolve(PROGRAMS_RUN.map((_, i) => (answers.length === PROGRAMS_RUN.length + 1 ? answers[i]!.trim() : '')));
-    });
+    execFile('/bin/sh', ['-c', ASK_ALL, driver], options, (err, stdout) => resolve(answersOf(err ? undefined : stdout)));
   });
 }
 

@@ -46,6 +46,20 @@ describe('the files of a compiler, resolved ahead of the recipes that name it', 
     expect(ahead.all()).toEqual([...onDemand].sort());
   });
 
+  it('a driver that fails for one program still gives the others, ahead as on demand', async () => {
+    fs.mkdirSync(path.join(dir, 'failing'));
+    fs.writeFileSync(path.join(dir, 'failing', 'g++'), '#!/bin/sh\ncase "$1" in -print-prog-name=cc1) exit 1;; esac\nexec /usr/bin/g++ "$@"\n', { mode: 0o755 });
+    const failing = { PATH: `${path.join(dir, 'failing')}:/usr/bin:/bin` };
+    const onDemand = new CompilerFiles(dir, failing).of('g++', '.');
+    const ahead = new CompilerFiles(dir, failing);
+    ahead.notice('g++ -c a.cc');
+    await ahead.settled();
+    expect(ahead.of('g++', '.')).toEqual(onDemand);
+    expect(onDemand.some((f) => f.endsWith('/cc1plus'))).toBe(true);
+    expect(onDemand.some((f) => f.endsWith('/cc1'))).toBe(false);
+    expect(onDemand.some((f) => /\/(?:x86_64-linux-gnu-)?as$/.test(f))).toBe(true);
+  });
+
   it('a driver not on PATH resolves to no files, ahead or on demand, and a word that is no compiler is not asked', async () => {
     const files = new CompilerFiles(dir, env);
     files.notice('x86_64-nowhere-g++ -c a.cc');
