@@ -121,6 +121,8 @@ export interface DaemonInfo {
    * while the daemon checks every tracked file; null when the plan is current.
    */
   verifying?: string | null;
+  /** Why the makefiles are being imported again (graph, plan and counts are the last import's until it ends); null when they are not. */
+  reimporting?: string | null;
   autoBuild?: boolean;
   lastUpdateMs?: number;
   memory?: { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number };

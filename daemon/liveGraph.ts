@@ -39,6 +39,9 @@ export class LiveGraph {
    * end in either order, and the graph imported from the older files would stay.
    */
   private readonly reloads = new OneAtATime(() => this.reload());
+  /** Why the graph is being loaded again, while a reload a change asked for is waiting or running (see `reloadFor`). */
+  private reloadingWhy: string | null = null;
+  private reloadsAsked = 0;
   /** osv.config.ts changed since the last reload began: the next one reads it first. */
   private configStale = false;
   private readonly view: TreeView;
@@ -101,6 +104,20 @@ export class LiveGraph {
     return this.view.verifying;
   }
 
+  /** Why the makefiles are being imported again (the graph and plan shown are the last ones until it ends); null when they are not. */
+  get reimporting(): string | null {
+    return this.reloadingWhy;
+  }
+
+  /** Reload for a reason status shows until every reload asked for has ended. */
+  private reloadFor(why: string): Promise<void> {
+    this.reloadingWhy = why;
+    this.reloadsAsked++;
+    return this.reloads.run().finally(() => {
+      if (--this.reloadsAsked === 0) this.reloadingWhy = null;
+    });
+  }
+
   /** How long the last batch of changes took to be taken into account. */
   get lastUpdateMs(): number {
     return this.updateMs;
@@ -132,13 +149,13 @@ export class LiveGraph {
   /** Look at every file afresh and reload the graph (`osvd refresh`). */
   async refresh(): Promise<void> {
     this.session.files.invalidateAll();
-    await this.reloads.run();
+    await this.reloadFor('osvd refresh');
   }
 
   /** `osvd set`: keep the knobs, load the graph for them (and build it, with auto-build). */
   async setKnobs(sets: readonly string[], reset: boolean): Promise<Project> {
     const project = this.session.setKnobs(sets, reset);
-    await this.reloads.run();
+    await this.reloadFor(reset ? 'osvd set --reset' : `osvd set ${sets.join(' ')}`);
     this.autoBuilds.schedule();
     return project;
   }
@@ -199,11 +216,11 @@ export class LiveGraph {
       if (this.readContent.changed(configRels.filter((c) => paths.includes(c))).length > 0) {
         this.log.info('osv.config.ts changed: reloading');
         this.configStale = true;
-        await this.reloads.run();
+        await this.reloadFor('osv.config.ts changed');
       } else if ((changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0) {
         this.log.info({ paths: changedMakefiles }, 'a makefile changed: re-importing');
         this.session.dropGraphs();
-        await this.reloads.run();
+        await this.reloadFor(`${changedMakefiles.length === 1 ? 'a makefile' : `${changedMakefiles.length} makefiles`} changed: ${changedMakefiles.slice(0, 3).join(', ')}${changedMakefiles.length > 3 ? ', ...' : ''}`);
       } else {
         const n = this.livePlan.update(paths);
         this.session.files.flush();
@@ -251,7 +268,7 @@ export class LiveGraph {
       try {
         // A database found corrupt in the middle is replaced and the build runs again, from scratch.
         const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, request, signal, reaped === 0 && !recovered);
-        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reloads.run()));
+        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reloadFor('the state database was replaced')));
       } finally {
         // Held while the session tidies after the answer (the store copies outputs of the build
         // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
@@ -277,9 +294,10 @@ export class LiveGraph {
     if (trustPlan) {
       const changed = this.session.files.changedSince(this.unwatchedPaths());
       // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
-      if (changed.some((p) => this.current.makefiles.includes(p))) {
+      const makefiles = changed.filter((p) => this.current.makefiles.includes(p));
+      if (makefiles.length) {
         this.session.dropGraphs();
-        await this.reloads.run();
+        await this.reloadFor(`a compiler's file changed: ${makefiles[0]}`);
       } else if (changed.length) this.livePlan.update(changed);
     } else {
       this.session.files.invalidateAll();

@@ -95,6 +95,8 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
     ...(s.kernel?.kernel ? [`kernel: ${s.kernel.kernel}, ${s.kernel.objects} objects; drivers: ${s.kernel.drivers.join(' ') || 'none'}`] : []),
     d.verifying
       ? `state: verifying: ${d.verifying}; every tracked file is being checked`
+      : d.reimporting
+      ? `state: importing the makefiles again (${d.reimporting}); the graph above is the last import's`
       : stale === 0
       ? 'state: up to date'
       : `state: ${stale} stale: ${s.dirty.run} must run, ${s.dirty.restore} restorable from the store, ${s.dirty.pending} wait on changed inputs`,

@@ -104,6 +104,7 @@ export class Daemon {
       uptimeMs: Date.now() - this.startedAt,
       watcher: { mode: health.mode, backend: health.backend, healthy: health.healthy, problem: health.problem, fix: health.fix, lastEventAt: health.lastEventAt },
       verifying: this.live.verifying,
+      reimporting: this.live.reimporting,
       autoBuild: this.live.autoBuild,
       lastUpdateMs: Math.round(this.live.lastUpdateMs * 100) / 100,
       memory: memoryMb(),

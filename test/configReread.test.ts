@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { copyExample, osvdEnv, removeCopies, startDaemon, stopDaemons, waitFor, type StatusJson } from './helpers.js';
+import { copyExample, osvdEnv, removeCopies, startDaemon, stopDaemons, waitFor, type BuildJson, type StatusJson } from './helpers.js';
 
 /** osv.config.ts is kept transpiled between commands only while nothing it reads can have changed. */
 afterEach(stopDaemons);
@@ -172,5 +172,47 @@ describe('reloads one after another', () => {
     expect(after.dirty.run + after.dirty.pending).toBe(0);
     const why = JSON.parse(osvdEnv(root, ['why', '--json', 'build/release.x64/core/sched.o'], env).stdout) as { commands: string[] };
     expect(why.commands.some((c) => c.includes('-DOSVD_TEST_MARK'))).toBe(true);
+  }, 120_000);
+
+  it('status during a re-import says so and why, then shows the new graph\'s plan', async () => {
+    const root = copyExample();
+    const env = { XDG_CACHE_HOME: cacheFolder(), OSVD_WATCHER: 'watchman' };
+    const makefile = path.join(root, 'Makefile');
+    const gate = path.join(root, 'import-gate');
+    startDaemon(root, env);
+    expect(osvdEnv(root, ['build', '--json'], env).code).toBe(0);
+    const statusNow = (): StatusJson => JSON.parse(osvdEnv(root, ['status', '--json'], env).stdout) as StatusJson;
+    expect(statusNow().daemon.reimporting).toBeNull();
+    // The new Makefile's import waits at a gate (make expands sched.o's recipe after reading every
+    // makefile), and its new flag makes every C++ TU stale.
+    const original = fs.readFileSync(makefile, 'utf8');
+    fs.writeFileSync(makefile, `${original}\n$(out)/core/sched.o: CXXFLAGS += $(shell while [ ! -e '${gate}' ]; do sleep 0.05; done)\nCXXFLAGS += -DOSVD_TEST_MARK\n`);
+    const during = await waitFor('status to say the makefiles are imported again', () => {
+      const s = statusNow();
+      return s.daemon.reimporting ? s : undefined;
+    });
+    expect(during.daemon.reimporting).toBe('a makefile changed: Makefile');
+    // The last import's plan, still: the tree was built with it.
+    expect(during.dirty.run + during.dirty.pending).toBe(0);
+    const text = osvdEnv(root, ['status'], env).stdout;
+    expect(text).toContain('state: importing the makefiles again (a makefile changed: Makefile)');
+    expect(text).not.toContain('state: up to date');
+    fs.writeFileSync(gate, '');
+    const after = await waitFor('the re-import to end', () => {
+      const s = statusNow();
+      return s.daemon.reimporting === null ? s : undefined;
+    });
+    expect(osvdEnv(root, ['status'], env).stdout).toMatch(/^state: \d+ stale: /m);
+    // The new graph's plan: every C++ TU must run again (with the new flag), and the build that
+    // follows runs what it said must run, and of what waited on them those whose inputs did change.
+    const cxx = (JSON.parse(fs.readFileSync(path.join(root, 'build/release.x64/compile_commands.json'), 'utf8')) as { file: string; command: string }[]).filter((e) => e.file.endsWith('.cc'));
+    expect(cxx.length).toBeGreaterThan(20);
+    expect(after.dirty.run).toBeGreaterThanOrEqual(cxx.length);
+    const built = JSON.parse(osvdEnv(root, ['build', '--json'], env).stdout) as BuildJson;
+    expect(built.ok).toBe(true);
+    const ran = built.ran.length + built.cutoff.length;
+    expect(ran).toBeGreaterThanOrEqual(after.dirty.run);
+    expect(ran).toBeLessThanOrEqual(after.dirty.run + after.dirty.pending);
+    expect(built.ran.filter((e) => e.kind === 'compile' && e.output.endsWith('.o')).map((e) => e.output)).toEqual(expect.arrayContaining(cxx.map((e) => e.output)));
   }, 120_000);
 });
