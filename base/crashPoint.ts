@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 /**
  * Named moments at which osvd kills itself (SIGKILL, as a power cut or `kill -9` would) when
  * OSVD_CRASH_AT names them, so that the torture (bench/torture.ts) and the tests crash osvd exactly
@@ -18,7 +20,11 @@ export function crashPoint(point: CrashPoint, count = 1): void {
   if (name === point && Number(n ?? 1) === count) process.kill(process.pid, 'SIGKILL');
 }
 
-/** Named moments at which osvd waits when OSVD_PAUSE_AT names them (`point:ms`), so that a test can act in a window that is otherwise milliseconds wide. */
+/**
+ * Named moments at which osvd waits when OSVD_PAUSE_AT names them, so that a test can act in a window
+ * that is otherwise milliseconds wide: `point:ms` waits that long, `point:/a/file` until that file
+ * exists (at most two minutes), which the test creates once it has acted.
+ */
 export type PausePoint =
   /** The daemon's first plan is made; the tree's watch starts next. */
   'before-watch';
@@ -26,6 +32,15 @@ export type PausePoint =
 export async function pausePoint(point: PausePoint): Promise<void> {
   const at = process.env.OSVD_PAUSE_AT;
   if (!at) return;
-  const [name, ms] = at.split(':');
-  if (name === point) await new Promise((resolve) => setTimeout(resolve, Number(ms ?? 1000)));
+  const i = at.indexOf(':');
+  const [name, arg] = i < 0 ? [at, undefined] : [at.slice(0, i), at.slice(i + 1)];
+  if (name !== point) return;
+  if (arg?.startsWith('/')) {
+    for (let waited = 0; !existsSync(arg) && waited < GATE_WAIT_MS; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  } else {
+    await new Promise((resolve) => setTimeout(resolve, Number(arg ?? 1000)));
+  }
 }
+
+/** How long a pause waits for its gate file at most (a test that died must not leave a daemon paused). */
+const GATE_WAIT_MS = 120_000;

@@ -172,7 +172,8 @@ export class TreeView {
         const { changed, checked } = await changedPaths(files, sinceMark ? unlooked(files, tracked) : tracked);
         if (changed.length) await this.options.onChanges(changed);
         const ms = Math.round(performance.now() - started);
-        log.info({ checked, changed: changed.length, ms }, 'checked every tracked file');
+        // After a mark, only what the first plan did not look at (watchman reports changes to the rest).
+        log.info({ checked, changed: changed.length, ms }, sinceMark ? 'checked the tracked files not looked at since the mark' : 'checked every tracked file');
         this.adviseWatchman(checked, ms);
         this.verifyDone = asked;
       }

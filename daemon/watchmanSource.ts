@@ -128,9 +128,20 @@ export class WatchmanSource implements ChangeSource {
     client.on('end', () => this.degrade('the connection to watchman ended'));
     client.on('subscription', (pdu: SubscriptionPdu) => this.onSubscription(pdu));
     try {
-      // Marked (see mark()): the subscription reports every change since, those made meanwhile first.
-      this.clock ??= await this.watchAndClock();
-      await this.command(['subscribe', this.watchRoot, SUBSCRIPTION, { ...this.query(), since: this.clock }]);
+      if (this.clock) {
+        // Marked (see mark()): what changed since is asked first. A subscription from a clock of a
+        // watch that is gone (`watch-del` and a new watch meanwhile) starts from now without a word;
+        // a query says is_fresh_instance, and every tracked file is checked.
+        this.take(await this.command<QueryResult>(['query', this.watchRoot, { ...this.query(), since: this.clock, sync_timeout: SYNC_TIMEOUT_MS }]));
+      } else {
+        this.clock = await this.watchAndClock();
+      }
+      const asked = this.clock;
+      const subscribed = await this.command<{ clock?: string }>(['subscribe', this.watchRoot, SUBSCRIPTION, { ...this.query(), since: asked }]);
+      if (subscribed.clock && !sameWatch(asked, subscribed.clock)) {
+        this.lostSince = true;
+        this.options.onLost('the tree\'s watch was made again while osvd subscribed: every tracked file is checked');
+      }
     } catch (err) {
       this.degrade(`watchman could not watch the tree (${(err as Error).message})`);
       return;
@@ -210,6 +221,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Whether two clocks are of one watch: watchman's clocks are `c:<server start>:<pid>:<root number>:<ticks>`,
+ * the root number counts the watches of that path. Clocks of another shape are taken as the same.
+ */
+function sameWatch(a: string, b: string): boolean {
+  const watchOf = (c: string): string | undefined => /^(c:\d+:\d+:\d+):\d+$/.exec(c)?.[1];
+  const [x, y] = [watchOf(a), watchOf(b)];
+  return x === undefined || y === undefined || x === y;
 }
 
 /** Whether `root` (its real path) is one of watchman's roots or lies under one. */

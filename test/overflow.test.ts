@@ -79,23 +79,26 @@ describe('an overflowed inotify queue', () => {
 const hasWatchman = spawnSync('watchman', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** A watchman server of the test's own: its socket, state, log and pid in a temporary folder. */
-function privateWatchman(): { sock: string; pid: number; log: string; watch: (root: string) => void; stop: () => void } {
+function privateWatchman(): { sock: string; pid: number; log: string; watch: (root: string) => void; rewatch: (root: string) => void; stop: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-wm-'));
   const args = [`--sockname=${dir}/sock`, `--statefile=${dir}/state`, `--logfile=${dir}/log`, `--pidfile=${dir}/pid`, '--no-save-state'];
   const started = spawnSync('watchman', [...args, 'get-sockname'], { encoding: 'utf8' });
   if (started.status !== 0) throw new Error(`watchman did not start: ${started.stderr}`);
   const pid = Number(fs.readFileSync(`${dir}/pid`, 'utf8').trim());
+  const run = (commands: unknown[][]): void => {
+    for (const cmd of commands) {
+      const r = spawnSync('watchman', [...args, '-j'], { input: JSON.stringify(cmd), encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`watchman ${String(cmd[0])} failed: ${r.stderr}${r.stdout}`);
+    }
+  };
   return {
     sock: `${dir}/sock`,
     pid,
     log: `${dir}/log`,
     /** Watch `root` and wait for the crawl (a synced clock), as a tree watched before the daemon starts. */
-    watch: (root: string) => {
-      for (const cmd of [['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]) {
-        const r = spawnSync('watchman', [...args, '-j'], { input: JSON.stringify(cmd), encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`watchman ${String(cmd[0])} failed: ${r.stderr}${r.stdout}`);
-      }
-    },
+    watch: (root: string) => run([['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]),
+    /** Drop the watch and watch again: a clock of the old watch is then a fresh instance's. */
+    rewatch: (root: string) => run([['watch-del', root], ['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]),
     stop: () => {
       spawnSync('watchman', [...args, 'shutdown-server'], { encoding: 'utf8' });
       try {
@@ -157,16 +160,48 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
       expect(build(root).ok).toBe(true);
       wm.watch(root);
       // A tree watchman already watched: the daemon marks its clock, plans (sched.o up to date), then
-      // waits 4 s before it subscribes.
-      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: 'before-watch:4000' });
+      // waits for the gate before it subscribes.
+      const gate = path.join(root, 'watch-gate');
+      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: `before-watch:${gate}` });
       await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
-      await new Promise((r) => setTimeout(r, 1000));
       edit(root, 'core/sched.cc');
+      fs.writeFileSync(gate, '');
       await waitFor('the edit to reach the plan', () => status(root).dirty.run === 1);
       expect(ranOf(buildVia(root))).toEqual([objectOf('core/sched.cc'), ...KERNEL_CHAIN].sort());
       const log = osvd(root, ['logs']).stdout;
       expect(log).toMatch(/watching the tree .*sinceMark=true/);
-      expect(log).toMatch(/checked every tracked file  checked=0 changed=0 /);
+      expect(log).toMatch(/checked the tracked files not looked at since the mark  checked=0 changed=0 /);
+    } finally {
+      wm.stop();
+    }
+  }, 600_000);
+
+  it('a fresh watchman instance between the first plan and the watch: every tracked file is checked, those that plan looked at too', async () => {
+    const wm = privateWatchman();
+    try {
+      const root = copyExample();
+      expect(build(root).ok).toBe(true);
+      wm.watch(root);
+      const gate = path.join(root, 'watch-gate');
+      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: `before-watch:${gate}` });
+      await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
+      // A file the first plan looked at, edited; then the clock the daemon marked is one of a watch
+      // that is gone: watchman answers it with a fresh instance and no files, the edit in no event.
+      edit(root, 'core/sched.cc');
+      wm.rewatch(root);
+      fs.writeFileSync(gate, '');
+      const s = await waitFor('the check to end with the edit in the plan', () => {
+        const now = status(root);
+        return now.dirty.run === 1 && now.daemon.verifying === null ? now : undefined;
+      });
+      expect(s.daemon.watcher).toMatchObject({ mode: 'events', backend: 'watchman', healthy: true });
+      const log = osvd(root, ['logs']).stdout;
+      // The mark no longer holds: the watch's first check looks at everything.
+      expect(log).toMatch(/watching the tree .*sinceMark=false/);
+      expect(log).toMatch(/file events may have been lost: checking every tracked file .*fresh instance/);
+      const checked = /checked every tracked file  checked=(\d+) changed=\d+ /.exec(log);
+      expect(Number(checked?.[1])).toBeGreaterThan(100);
+      expect(ranOf(buildVia(root))).toEqual([objectOf('core/sched.cc'), ...KERNEL_CHAIN].sort());
     } finally {
       wm.stop();
     }
