@@ -111,6 +111,21 @@ function privateWatchman(): { sock: string; pid: number; log: string; watch: (ro
   };
 }
 
+/**
+ * A built copy of the example, watched by `wm` before the daemon starts: the daemon marks watchman's
+ * clock, makes its first plan (everything up to date), then waits before it subscribes until the test
+ * writes `gate`.
+ */
+async function pausedBeforeWatch(wm: ReturnType<typeof privateWatchman>): Promise<{ root: string; gate: string }> {
+  const root = copyExample();
+  expect(build(root).ok).toBe(true);
+  wm.watch(root);
+  const gate = path.join(root, 'watch-gate');
+  startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: `before-watch:${gate}` });
+  await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
+  return { root, gate };
+}
+
 // CI installs watchman (.ci/run): there the watchman tests run, never skipped.
 describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
   it('follows edits, builds right after watchman itself overflowed and recrawled, and degrades when watchman goes away', async () => {
@@ -156,14 +171,7 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
   it('reports an edit made between the first plan and the watch, and checks by stat only what that plan did not look at', async () => {
     const wm = privateWatchman();
     try {
-      const root = copyExample();
-      expect(build(root).ok).toBe(true);
-      wm.watch(root);
-      // A tree watchman already watched: the daemon marks its clock, plans (sched.o up to date), then
-      // waits for the gate before it subscribes.
-      const gate = path.join(root, 'watch-gate');
-      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: `before-watch:${gate}` });
-      await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
+      const { root, gate } = await pausedBeforeWatch(wm);
       edit(root, 'core/sched.cc');
       fs.writeFileSync(gate, '');
       await waitFor('the edit to reach the plan', () => status(root).dirty.run === 1);
@@ -179,12 +187,7 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
   it('a fresh watchman instance between the first plan and the watch: every tracked file is checked, those that plan looked at too', async () => {
     const wm = privateWatchman();
     try {
-      const root = copyExample();
-      expect(build(root).ok).toBe(true);
-      wm.watch(root);
-      const gate = path.join(root, 'watch-gate');
-      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock, OSVD_PAUSE_AT: `before-watch:${gate}` });
-      await waitFor('the first plan', () => osvd(root, ['logs']).stdout.includes('graph loaded') || undefined);
+      const { root, gate } = await pausedBeforeWatch(wm);
       // A file the first plan looked at, edited; then the clock the daemon marked is one of a watch
       // that is gone: watchman answers it with a fresh instance and no files, the edit in no event.
       edit(root, 'core/sched.cc');
