@@ -21,6 +21,7 @@ import { openLog, type Logger } from './log.js';
 import { countShared, recordFinishedBuild } from './buildRecord.js';
 import { mergeResults, preImportActions } from './preImport.js';
 import { builderOptions } from './builderOptions.js';
+import { RacySettling } from './racySettling.js';
 import { Housekeeping } from './housekeeping.js';
 import { graphOf, LoadedGraphs, type LoadedGraph } from './loadedGraphs.js';
 import { RunningBuild } from './runningBuild.js';
@@ -37,6 +38,8 @@ export class Session {
   private readonly graphs = new LoadedGraphs(this, () => this.remote !== undefined);
   /** What builds leave to do (the store's copies and cap, compile_commands.json), which the next build waits for. */
   private readonly housekeeping = new Housekeeping(this);
+  /** The racy hashes builds leave, hashed again once they can vouch (see RacySettling). */
+  private readonly racy: RacySettling;
   private shells: { niceness: number; pool: ShellPool } | undefined;
   /** The shared cache, when osv.config.ts or OSVD_CACHE_URL names one: then commands are path-independent too. */
   private remote: RemoteStore | undefined;
@@ -44,6 +47,7 @@ export class Session {
 
   private constructor(public base: ProjectBase, private readonly state: StateDb, readonly scratchDir: string, readonly log: Logger, readonly warnings: string[], private readonly longLived: boolean) {
     this.remote = this.openRemote();
+    this.racy = new RacySettling(() => this.files, longLived);
   }
 
   /** The shared cache of the config and the environment (checked: a wrong one is an error naming it). */
@@ -210,6 +214,7 @@ export class Session {
     let prepared: BuildResult | undefined;
     let reloaded: LoadedGraph | undefined;
     let result: BuildResult;
+    this.racy.buildStarted();
     try {
       const first = preImportActions(loaded);
       if (first.length > 0 && !first.every((id) => dirty !== undefined && !dirty.has(id))) {
@@ -238,6 +243,7 @@ export class Session {
       await this.store.settled();
       throw err;
     } finally {
+      this.racy.buildEnded();
       this.files.flush();
       this.traces.flush();
       this.store.flushTouches();
@@ -351,6 +357,7 @@ export class Session {
   }
 
   close(): void {
+    this.racy.stop();
     this.remote?.close();
     this.shells?.pool.close();
     this.shells = undefined;
