@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 
 /**
  * Named moments at which osvd kills itself (SIGKILL, as a power cut or `kill -9` would) when
@@ -23,11 +23,14 @@ export function crashPoint(point: CrashPoint, count = 1): void {
 /**
  * Named moments at which osvd waits when OSVD_PAUSE_AT names them, so that a test can act in a window
  * that is otherwise milliseconds wide: `point:ms` waits that long, `point:/a/file` until that file
- * exists (at most two minutes), which the test creates once it has acted.
+ * exists (at most two minutes), which the test creates once it has acted; while it waits for it,
+ * `/a/file.reached` exists (the test knows the moment has come).
  */
 export type PausePoint =
   /** The daemon's first plan is made; the tree's watch starts next. */
-  'before-watch';
+  | 'before-watch'
+  /** The daemon has made a new plan (at start, or after a reload); it replaces the last one next. */
+  | 'plan-made';
 
 export async function pausePoint(point: PausePoint): Promise<void> {
   const at = process.env.OSVD_PAUSE_AT;
@@ -36,6 +39,7 @@ export async function pausePoint(point: PausePoint): Promise<void> {
   const [name, arg] = i < 0 ? [at, undefined] : [at.slice(0, i), at.slice(i + 1)];
   if (name !== point) return;
   if (arg?.startsWith('/')) {
+    if (!existsSync(arg)) writeFileSync(`${arg}.reached`, '');
     for (let waited = 0; !existsSync(arg) && waited < GATE_WAIT_MS; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
   } else {
     await new Promise((resolve) => setTimeout(resolve, Number(arg ?? 1000)));

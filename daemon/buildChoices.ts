@@ -19,3 +19,13 @@ export interface BuildChoices {
 
 /** A build's progress event, with the ETA the tracker predicts. */
 export type ProgressEvent = BuildEvent & { readonly etaMs: number | null };
+
+/** What a client asks of a build besides its knobs (see BuildChoices). */
+export interface BuildRequest {
+  readonly targets?: readonly string[];
+  /** The client's folder, for targets relative to it. */
+  readonly cwd?: string;
+  readonly jobs?: number;
+  readonly failureLimit?: number;
+  readonly colour?: boolean;
+}

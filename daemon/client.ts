@@ -12,6 +12,8 @@ export class DaemonError extends OsvdError {
 
 export class DaemonClient {
   private nextId = 1;
+  /** Told what the daemon is doing while a request waits for it to start (any request's). */
+  onStarting: ((what: string) => void) | undefined;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (e: unknown) => void }>();
 
   private constructor(private readonly socket: net.Socket, readonly info: DaemonFile) {
@@ -21,7 +23,11 @@ export class DaemonClient {
         const m = msg as { id: number; result?: unknown; error?: ErrorBody; event?: unknown };
         const w = this.waiting.get(m.id);
         if (!w) return;
-        if ('event' in m) w.onEvent?.(m.event);
+        if ('event' in m) {
+          const e = m.event as { type?: string; starting?: unknown };
+          if (e?.type === 'waiting' && typeof e.starting === 'string') this.onStarting?.(e.starting);
+          else w.onEvent?.(m.event);
+        }
         else {
           this.waiting.delete(m.id);
           if (m.error) w.reject(new DaemonError(m.error));

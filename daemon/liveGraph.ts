@@ -6,16 +6,15 @@ import { LivePlan } from '../graph/plan.js';
 import { CONFIG_FILE } from '../osv/config.js';
 import type { Project, ProjectOptions } from '../osv/project.js';
 import { AutoBuild } from './autoBuild.js';
+import { BlindSpots } from './blindSpots.js';
 import { buildReport, dryRunReport, resolveTargets, type BuildProgress, type BuildReport, type DryRunReport } from './answers.js';
-import type { BuildChoices, ProgressEvent } from './buildChoices.js';
+import type { BuildChoices, BuildRequest, ProgressEvent } from './buildChoices.js';
 import { recordUpToDate } from './buildRecord.js';
 import { BuildTurns } from './buildTurns.js';
 import type { BuildControl } from './clientBuilds.js';
 import { expandGoneFolders } from './goneFolders.js';
 import { IdleCollection } from './idleCollection.js';
-import { ignoredFolders, isUnder } from './ignore.js';
 import type { Logger } from './log.js';
-import { OutputWatcher } from './outputWatcher.js';
 import { ReadContent } from './readContent.js';
 import type { RunningBuild } from './runningBuild.js';
 import type { LoadedGraph, Session } from './session.js';
@@ -45,7 +44,7 @@ export class LiveGraph {
   /** osv.config.ts changed since the last reload began: the next one reads it first. */
   private configStale = false;
   private readonly view: TreeView;
-  private outputWatcher: OutputWatcher | undefined;
+  private readonly blindSpots: BlindSpots;
   private building: RunningBuild | null = null;
   private readonly turns = new BuildTurns();
   /** Resolves once the last build's lock is released (see build). */
@@ -61,6 +60,12 @@ export class LiveGraph {
   private updateMs = 0;
   private closed = false;
   private changesDuringBuild = new Set<string>();
+  /** The changed paths reported while a new plan is made (see reload); null when none is being made. */
+  private changesWhilePlanning: string[] | null = null;
+  /** The plan being made: its share done (0 to 1) and its actions; null when none is. */
+  private planning: { done: number; actions: number } | null = null;
+  /** What start() is doing; null once the daemon has started. */
+  private startStep: string | null = 'opening the tree';
   /** Aborted when the daemon stops: the build in progress is interrupted. */
   private readonly closing = new AbortController();
   private readonly log: Logger;
@@ -83,6 +88,7 @@ export class LiveGraph {
       tracked: () => trackedPaths(this.current, this.livePlan, this.configPaths()),
       onChanges: (paths) => this.onChanges(paths),
     });
+    this.blindSpots = new BlindSpots(base.root, this.view);
   }
 
   /** The graph for the live knobs. */
@@ -118,6 +124,13 @@ export class LiveGraph {
     });
   }
 
+  /** What the daemon is doing while it starts (requests wait for it); null once it has started. */
+  get starting(): string | null {
+    if (this.startStep === null) return null;
+    const p = this.planning;
+    return p ? `deciding what is stale (${p.actions.toLocaleString('en-US')} actions)` : this.startStep;
+  }
+
   /** How long the last batch of changes took to be taken into account. */
   get lastUpdateMs(): number {
     return this.updateMs;
@@ -133,17 +146,21 @@ export class LiveGraph {
     await this.view.open();
     // With watchman, changes from here on are reported: what the first plan looks at after this is
     // not checked again by stat (at 50,000 TUs, 270,000 paths).
+    this.startStep = 'asking the watcher where the tree stands';
     if (await this.view.mark()) this.session.files.invalidateAll();
     this.readContent.noteNow(this.configRels());
     // The first plan looks at every tracked file, none known yet in this process.
+    this.startStep = 'loading the graph (importing the makefiles unless they are known)';
     this.session.files.beginBulk();
     try {
       await this.reloads.run();
     } finally {
       this.session.files.endBulk();
     }
+    this.startStep = 'starting the watch';
     await pausePoint('before-watch');
     await this.view.start();
+    this.startStep = null;
   }
 
   /** Look at every file afresh and reload the graph (`osvd refresh`). */
@@ -184,23 +201,36 @@ export class LiveGraph {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
-    this.current = await this.session.graph(this.session.project());
-    this.readContent.noteSeen(this.current.readWhileParsing);
-    this.watchOutputs();
-    this.livePlan = new LivePlan(this.current.graph, this.session.services, this.current.project.knobs, this.unwatchedTest());
+    const loaded = await this.session.graph(this.session.project());
+    this.readContent.noteSeen(loaded.readWhileParsing);
+    this.blindSpots.watchOutputs(loaded);
+    // The plan is made in slices (requests are answered meanwhile); until it is done, status shows
+    // the last graph and plan, and what changes is noted for it.
+    this.changesWhilePlanning = [];
+    if (this.startStep !== null) this.startStep = 'deciding what is stale';
+    let plan: LivePlan;
+    try {
+      plan = await LivePlan.inSlices(loaded.graph, this.session.services, loaded.project.knobs, this.blindSpots.test(loaded), async (done, actions) => {
+        if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
+        this.planning = { done, actions };
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      });
+      await pausePoint('plan-made');
+    } finally {
+      this.planning = null;
+    }
+    const missed = this.changesWhilePlanning;
+    this.changesWhilePlanning = null;
+    this.current = loaded;
+    this.livePlan = plan;
+    if (missed.length) {
+      const paths = this.changedPaths(missed);
+      this.log.info({ changed: paths.length, replanned: plan.update(paths) }, 'files changed while the plan was made');
+    }
     this.session.files.flush();
     this.session.traces.compact();
     // An import leaves its parse behind as garbage (hundreds of MB at 50,000 TUs).
     this.gc.soon();
-  }
-
-  /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
-  private watchOutputs(): void {
-    if (this.view.seesOutputs) return;
-    this.outputWatcher ??= new OutputWatcher(this.session.base.root, this.view.inotify);
-    const outputs: string[] = [];
-    for (const a of this.current.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
-    this.outputWatcher.track(outputs);
   }
 
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
@@ -208,8 +238,8 @@ export class LiveGraph {
     const started = performance.now();
     const configRels = this.configRels();
     const makefiles = new Set(this.current.makefiles);
-    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), makefiles, configRels]);
-    for (const p of paths) this.session.files.invalidate(p);
+    const paths = this.changedPaths(changes);
+    this.changesWhilePlanning?.push(...changes);
     if (this.building) for (const p of paths) this.changesDuringBuild.add(p);
     try {
       let changedMakefiles: string[] = [];
@@ -233,22 +263,11 @@ export class LiveGraph {
     this.autoBuilds.schedule();
   }
 
-  /**
-   * Paths the tree watcher does not see but the plan depends on: outputs that may have changed (the
-   * output watcher's notes) and what actions read outside the watched tree (host headers, ignored
-   * folders).
-   */
-  private unwatchedPaths(): string[] {
-    const paths = this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
-    for (const p of this.livePlan.unwatchedReadPaths()) paths.push(p);
+  /** The paths a batch of changes stands for (a folder gone: every path read under it), forgotten by FileState. */
+  private changedPaths(changes: string[]): string[] {
+    const paths = expandGoneFolders(changes, [this.livePlan.readPaths(), this.current.makefiles, this.configRels()]);
+    for (const p of paths) this.session.files.invalidate(p);
     return paths;
-  }
-
-  /** Which paths the plan reads that neither watcher reports: outside the tree, or in an ignored folder, and no action's output. */
-  private unwatchedTest(): (p: string) => boolean {
-    const ignored = ignoredFolders(this.session.base.root, this.view.sourceIgnores());
-    const graph = this.current.graph;
-    return (p) => (path.isAbsolute(p) || p.startsWith('..') || isUnder(p, ignored)) && !graph.producerOf(p);
   }
 
   /**
@@ -292,7 +311,7 @@ export class LiveGraph {
     // ends, the live graph and its plan are the old makefiles' (a built tree was "up to date" at once).
     await this.reloads.settled();
     if (trustPlan) {
-      const changed = this.session.files.changedSince(this.unwatchedPaths());
+      const changed = this.session.files.changedSince(this.blindSpots.take(this.livePlan));
       // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.
       const makefiles = changed.filter((p) => this.current.makefiles.includes(p));
       if (makefiles.length) {
@@ -325,7 +344,7 @@ export class LiveGraph {
       // A build that imported again (it rewrote a file make reads while parsing) has a new graph.
       if (trustPlan && this.livePlan === plan && !reimported) {
         // Only the actions the builder decided can have changed: refresh those, not the whole plan.
-        this.outputWatcher?.retry();
+        this.blindSpots.retry();
         this.livePlan.refresh(decided);
         this.session.files.flush();
         this.session.traces.compact();
@@ -354,7 +373,7 @@ export class LiveGraph {
       this.session.files.invalidateAll();
       return dryRunReport(loaded, this.session.plan(loaded, scope, scope), 'daemon');
     }
-    const changed = this.session.files.changedSince(this.unwatchedPaths());
+    const changed = this.session.files.changedSince(this.blindSpots.take(this.livePlan));
     if (changed.length) this.livePlan.update(changed);
     return dryRunReport(loaded, this.livePlan.explained(scope), 'daemon');
   }
@@ -371,20 +390,10 @@ export class LiveGraph {
     this.autoBuilds.stop();
     this.gc.putOff();
     await this.view.close();
-    this.outputWatcher?.close();
+    this.blindSpots.close();
     await this.turns.idle();
     await this.lockReleased;
   }
-}
-
-/** What a client asks of a build besides its knobs (see BuildChoices). */
-export interface BuildRequest {
-  readonly targets?: readonly string[];
-  /** The client's folder, for targets relative to it. */
-  readonly cwd?: string;
-  readonly jobs?: number;
-  readonly failureLimit?: number;
-  readonly colour?: boolean;
 }
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */

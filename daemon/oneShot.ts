@@ -1,7 +1,6 @@
 import type { ProjectOptions } from '../osv/project.js';
 import { buildReport, dryRunReport, resolveTargets, statusReport, whyReport, type BuildReport, type DryRunReport, type StatusReport, type WhyReport } from './answers.js';
-import type { ProgressEvent } from './buildChoices.js';
-import type { BuildRequest } from './liveGraph.js';
+import type { BuildRequest, ProgressEvent } from './buildChoices.js';
 import { Session, type LockHolder } from './session.js';
 import { statsReport, type StatsReport } from './stats.js';
 

@@ -5,9 +5,9 @@ import { isOsvdError, OsvdError } from '../base/errors.js';
 import { isAlive } from '../base/process.js';
 import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
-import type { ProgressEvent } from './buildChoices.js';
+import type { BuildRequest, ProgressEvent } from './buildChoices.js';
 import { ClientBuilds } from './clientBuilds.js';
-import { LiveGraph, type BuildRequest, type DaemonOptions } from './liveGraph.js';
+import { LiveGraph, type DaemonOptions } from './liveGraph.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
 import { Session } from './session.js';
@@ -42,14 +42,18 @@ export class Daemon {
     const daemon = new Daemon(session, new LiveGraph(session, options));
     await daemon.listen();
     try {
-      // Requests that need the graph wait for it (loading a large tree takes a while).
+      // Requests that need the graph wait for it (loading a large tree takes a while). A stop asked
+      // meanwhile ends the daemon without waiting for the rest (its process exits once stopped).
       daemon.loading = daemon.live.start();
-      await daemon.loading;
+      daemon.loading.catch(() => undefined);
+      await Promise.race([daemon.loading, daemon.stopped]);
       daemon.loading = undefined;
     } catch (err) {
+      if (daemon.stopping) return daemon;
       await daemon.stop();
       throw err;
     }
+    if (daemon.stopping) return daemon;
     daemon.log.info({ root: session.base.root, actions: daemon.live.loaded.graph.actions.size, malloc: mallocTuned() ?? 'as the environment says' }, 'daemon ready');
     return daemon;
   }
@@ -138,10 +142,15 @@ export class Daemon {
       send(socket, { id, error: { code: 'BAD_REQUEST', message: 'a request needs a method' } });
       return;
     }
+    // Refused at once, not after the start a known method would wait for.
+    if (!METHODS.has(req.method)) {
+      send(socket, { id, error: { code: 'BAD_REQUEST', message: `unknown method '${req.method}'` } });
+      return;
+    }
     const params = (req.params && typeof req.params === 'object' ? req.params : {}) as Record<string, unknown>;
     const sets = Array.isArray(params.sets) ? params.sets.filter((s): s is string => typeof s === 'string') : [];
     try {
-      if (this.loading && req.method !== 'ping' && req.method !== 'stop') await this.loading;
+      if (this.loading && req.method !== 'ping' && req.method !== 'stop') await this.startedFor(socket, id);
       let result: unknown;
       switch (req.method) {
         case 'ping':
@@ -222,6 +231,29 @@ export class Daemon {
     }
   }
 
+  /**
+   * Wait until the daemon has started, telling the client what it is doing (the client says so:
+   * importing the makefiles of a large tree and deciding its plan takes seconds), and again when
+   * that changes.
+   */
+  private async startedFor(socket: net.Socket, id: number): Promise<void> {
+    let told: string | null = null;
+    const tell = (): void => {
+      const now = this.live.starting;
+      // A new step is told; a count that moved within the same step is not.
+      if (now === null || now.split(' (')[0] === told?.split(' (')[0]) return;
+      told = now;
+      send(socket, { id, event: { type: 'waiting', starting: now } });
+    };
+    tell();
+    const timer = setInterval(tell, 250);
+    try {
+      await this.loading;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Stop: the build in progress is interrupted (its commands killed), clients are answered and let go. */
   async stop(): Promise<void> {
     if (this.stopping) return this.stopped;
@@ -260,6 +292,9 @@ function memoryMb(): NonNullable<DaemonInfo['memory']> {
   const mb = (n: number): number => Math.round(n / 2 ** 20);
   return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external) };
 }
+
+/** The requests the daemon answers (see dispatch). */
+const METHODS = new Set(['ping', 'status', 'why', 'build', 'cancel', 'stats', 'dryRun', 'refresh', 'set', 'stop']);
 
 /** A build request's choices, as far as they are well formed (the client checked them). */
 function buildRequest(params: Record<string, unknown>): BuildRequest {

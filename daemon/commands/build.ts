@@ -3,7 +3,7 @@ import { OsvdError } from '../../base/errors.js';
 import type { BuildReport, DryRunReport } from '../answers.js';
 import type { DaemonClient } from '../client.js';
 import { Interrupts, waitingFor } from '../interrupts.js';
-import type { BuildRequest } from '../liveGraph.js';
+import type { BuildRequest } from '../buildChoices.js';
 import { printBuild, printDryRun } from '../print.js';
 import { ProgressPrinter, terminalChoice } from '../progress.js';
 import type { LockHolder } from '../session.js';

@@ -37,7 +37,10 @@ export class CliContext {
   async locate(opts: CommonOptions): Promise<{ base: ProjectBase; client: DaemonClient | undefined }> {
     const base = await openProjectBase(projectOptions(opts));
     const client = opts.daemon === false ? undefined : await DaemonClient.find(base.stateDir);
-    if (client) this.opened.push(client);
+    if (client) {
+      this.opened.push(client);
+      client.onStarting = (what) => say(opts, `waiting for the daemon (pid ${client.info.pid}) to start: ${what}`);
+    }
     return { base, client };
   }
 
