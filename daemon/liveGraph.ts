@@ -62,8 +62,8 @@ export class LiveGraph {
   private changesDuringBuild = new Set<string>();
   /** The changed paths reported while a new plan is made (see reload); null when none is being made. */
   private changesWhilePlanning: string[] | null = null;
-  /** The plan being made: its share done (0 to 1) and its actions; null when none is. */
-  private planning: { done: number; actions: number } | null = null;
+  /** The actions of the plan being made; null when none is. */
+  private planning: number | null = null;
   /** What start() is doing; null once the daemon has started. */
   private startStep: string | null = 'opening the tree';
   /** Aborted when the daemon stops: the build in progress is interrupted. */
@@ -127,8 +127,8 @@ export class LiveGraph {
   /** What the daemon is doing while it starts (requests wait for it); null once it has started. */
   get starting(): string | null {
     if (this.startStep === null) return null;
-    const p = this.planning;
-    return p ? `deciding what is stale (${p.actions.toLocaleString('en-US')} actions)` : this.startStep;
+    const actions = this.planning;
+    return actions !== null ? `deciding what is stale (${actions.toLocaleString('en-US')} actions)` : this.startStep;
   }
 
   /** How long the last batch of changes took to be taken into account. */
@@ -210,9 +210,9 @@ export class LiveGraph {
     if (this.startStep !== null) this.startStep = 'deciding what is stale';
     let plan: LivePlan;
     try {
-      plan = await LivePlan.inSlices(loaded.graph, this.session.services, loaded.project.knobs, this.blindSpots.test(loaded), async (done, actions) => {
+      plan = await LivePlan.inSlices(loaded.graph, this.session.services, loaded.project.knobs, this.blindSpots.test(loaded), async () => {
         if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
-        this.planning = { done, actions };
+        this.planning = loaded.graph.actions.size;
         await new Promise<void>((resolve) => setImmediate(resolve));
       });
       await pausePoint('plan-made');

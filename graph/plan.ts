@@ -130,8 +130,7 @@ export class LivePlan implements Plan {
   }
 
   /**
-   * The same plan, made in slices: whenever `sliceMs` have passed, `pause` is awaited (told the share
-   * of the work done, 0 to 1, and how many actions there are), so that the caller's other work goes on meanwhile (at 50,000
+   * The same plan, made in slices: whenever `sliceMs` have passed, `pause` is awaited, so that the caller's other work goes on meanwhile (at 50,000
    * TUs the first plan takes 6-7 s). Nothing may use the plan before it is returned; files that
    * change meanwhile must be given to `update` then (an action decided before a change kept its old
    * hash).
@@ -141,15 +140,14 @@ export class LivePlan implements Plan {
     services: BuildServices,
     context: BuildContext,
     isUnwatched: ((path: string) => boolean) | undefined,
-    pause: (done: number, actions: number) => Promise<void>,
+    pause: () => Promise<void>,
     sliceMs = 50,
   ): Promise<LivePlan> {
     const plan = new LivePlan(graph, services, context, isUnwatched, false);
     let since = performance.now();
-    for (const steps of plan.recomputing()) {
+    for (const _ of plan.recomputing()) {
       if (performance.now() - since < sliceMs) continue;
-      // Each action is indexed, then decided (most of the time: its files' stats).
-      await pause(steps / (2 * plan.order.length), plan.order.length);
+      await pause();
       since = performance.now();
     }
     return plan;
@@ -193,8 +191,8 @@ export class LivePlan implements Plan {
     for (const _ of this.recomputing());
   }
 
-  /** recomputeAll in steps: every 64 actions, how many of the steps are done (one to index each action, one to decide it). */
-  private *recomputing(): Generator<number> {
+  /** recomputeAll in steps: a step every 64 actions indexed, then every 64 decided. */
+  private *recomputing(): Generator<void> {
     this.readers.clear();
     this.reads.clear();
     this.readSets.clear();
@@ -204,11 +202,11 @@ export class LivePlan implements Plan {
     for (const k of Object.keys(this.counts) as PlanState[]) this.counts[k] = 0;
     for (let i = 0; i < this.order.length; i++) {
       this.index(this.order[i]!);
-      if ((i & 63) === 63) yield i + 1;
+      if ((i & 63) === 63) yield;
     }
     for (let i = 0; i < this.order.length; i++) {
       this.decide(this.order[i]!);
-      if ((i & 63) === 63) yield this.order.length + i + 1;
+      if ((i & 63) === 63) yield;
     }
   }
 
