@@ -38,8 +38,11 @@ export class LiveGraph {
    * end in either order, and the graph imported from the older files would stay.
    */
   private readonly reloads = new OneAtATime(() => this.reload());
-  /** Why the graph is being loaded again, while a reload a change asked for is waiting or running (see `reloadFor`). */
-  private reloadingWhy: string | null = null;
+  /**
+   * Why the graph is being loaded again, while a reload a change or a build asked for is waiting or
+   * running (see `reloadFor`), and whether the makefiles are what changed (else only the plan is made again).
+   */
+  private reloading: { why: string; reimport: boolean } | null = null;
   private reloadsAsked = 0;
   /** osv.config.ts changed since the last reload began: the next one reads it first. */
   private configStale = false;
@@ -112,15 +115,20 @@ export class LiveGraph {
 
   /** Why the makefiles are being imported again (the graph and plan shown are the last ones until it ends); null when they are not. */
   get reimporting(): string | null {
-    return this.reloadingWhy;
+    return this.reloading?.reimport ? this.reloading.why : null;
+  }
+
+  /** Why the plan is being made again after a build (the counts shown are the last plan's until it ends); null when it is not. */
+  get replanning(): string | null {
+    return this.reloading && !this.reloading.reimport ? this.reloading.why : null;
   }
 
   /** Reload for a reason status shows until every reload asked for has ended. */
-  private reloadFor(why: string): Promise<void> {
-    this.reloadingWhy = why;
+  private reloadFor(why: string, reimport = true): Promise<void> {
+    this.reloading = { why, reimport };
     this.reloadsAsked++;
     return this.reloads.run().finally(() => {
-      if (--this.reloadsAsked === 0) this.reloadingWhy = null;
+      if (--this.reloadsAsked === 0) this.reloading = null;
     });
   }
 
@@ -349,7 +357,9 @@ export class LiveGraph {
         this.session.files.flush();
         this.session.traces.compact();
       } else {
-        await this.reloads.run();
+        // Until the new plan is in place, status shows the last one: it says so, and why.
+        const why = !live ? `a build for other knobs (--set ${sets.join(' --set ')}) rewrote outputs these share` : reimported ? 'the build imported the makefiles again' : 'the build looked at every file';
+        await this.reloadFor(why, false);
       }
       // A build leaves much garbage.
       this.gc.soon();

@@ -97,6 +97,8 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
       ? `state: verifying: ${d.verifying}; every tracked file is being checked`
       : d.reimporting
       ? `state: importing the makefiles again (${d.reimporting}); the graph above is the last import's`
+      : d.replanning
+      ? `state: deciding again what is stale (${d.replanning}); the counts are the last plan's`
       : stale === 0
       ? 'state: up to date'
       : `state: ${stale} stale: ${s.dirty.run} must run, ${s.dirty.restore} restorable from the store, ${s.dirty.pending} wait on changed inputs`,

@@ -80,4 +80,33 @@ describe('the daemon while it makes a plan', () => {
     expect(again.ok).toBe(true);
     expect(again.ran.filter((e) => e.kind === 'compile').map((e) => e.output)).toEqual(['build/release.x64/core/sched.o']);
   }, 120_000);
+
+  it('while the plan is made again after a build for other knobs, status says so, with the last counts', async () => {
+    const root = copyExample();
+    const gate = path.join(root, 'plan-gate');
+    fs.writeFileSync(gate, '');
+    startDaemon(root, { OSVD_PAUSE_AT: `plan-made:${gate}` });
+    expect((JSON.parse(osvd(root, ['build', '--json']).stdout) as BuildJson).ok).toBe(true);
+    expect(status(root).daemon.replanning).toBeNull();
+    // The build for the other profile rewrites drivers_config.h and objects the live profile shares:
+    // the daemon makes the live plan again before it answers; that plan is held once made.
+    fs.rmSync(gate);
+    const switching = spawnOsvd(root, ['build', '--set', 'conf_drivers_profile=virtio-mmio']);
+    await waitFor('the plan after the build to be made', () => fs.existsSync(`${gate}.reached`));
+    const why = 'a build for other knobs (--set conf_drivers_profile=virtio-mmio) rewrote outputs these share';
+    const during = status(root);
+    expect(during.daemon.replanning).toBe(why);
+    expect(during.daemon.reimporting).toBeNull();
+    // The counts shown are the last plan's (up to date), and the text says they are.
+    expect(during.dirty.run + during.dirty.restore + during.dirty.pending).toBe(0);
+    const text = osvd(root, ['status']).stdout;
+    expect(text).toContain(`state: deciding again what is stale (${why}); the counts are the last plan's\n`);
+    expect(text).not.toContain('state: up to date');
+    fs.writeFileSync(gate, '');
+    expect((await switching.done).code).toBe(0);
+    const after = status(root);
+    expect(after.daemon.replanning).toBeNull();
+    // The new plan sees what the other profile's build rewrote: the live profile's header at least.
+    expect(after.dirty.run + after.dirty.restore + after.dirty.pending).toBeGreaterThan(0);
+  }, 120_000);
 });
