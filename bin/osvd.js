@@ -8,8 +8,8 @@ if (!existsSync(new URL('cli.js', dist))) {
   process.exit(2);
 }
 try {
-  // `osvd status` with a daemon running takes a short road that loads almost nothing.
-  const quick = process.argv[2] === 'status' && (await import(new URL('quick.js', dist).href)).quickStatus;
+  // `osvd status` and `osvd build` with a daemon running take a short road that loads almost nothing.
+  const quick = ['status', 'build'].includes(process.argv[2]) && (await import(new URL('quick.js', dist).href)).quick;
   if (!(quick && (await quick(process.argv)))) {
     await (await import(new URL('cli.js', dist).href)).main(process.argv);
   }

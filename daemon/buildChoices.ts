@@ -29,3 +29,9 @@ export interface BuildRequest {
   readonly failureLimit?: number;
   readonly colour?: boolean;
 }
+
+/** A whole number of at least `min` as written on a command line (`-j 4`, `-k 0`); undefined for anything else. */
+export function parseWhole(value: string, min: number): number | undefined {
+  const n = Number(value);
+  return /^\d+$/.test(value.trim()) && Number.isSafeInteger(n) && n >= min ? n : undefined;
+}

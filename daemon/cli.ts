@@ -1,13 +1,13 @@
 import { Command, CommanderError } from 'commander';
-import { isOsvdError } from '../base/errors.js';
 import { KNOBS } from '../osv/knobs.js';
 import { buildCommand } from './commands/build.js';
-import { CliContext, common, packageVersion, printJson } from './commands/common.js';
+import { CliContext, common, packageVersion } from './commands/common.js';
 import { daemonCommands } from './commands/daemonControl.js';
 import { initCommand } from './commands/init.js';
 import { logsCommand } from './commands/logs.js';
 import { queryCommands } from './commands/query.js';
 import { treeCommands } from './commands/tree.js';
+import { printJson, reportOsvdError } from './say.js';
 import { registerViewCommands } from './viewCommands.js';
 
 /**
@@ -43,13 +43,7 @@ export async function main(argv: string[]): Promise<void> {
       if (err.exitCode !== 0 && argv.includes('--json')) printJson({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, '') } });
       return;
     }
-    const json = argv.includes('--json');
-    if (isOsvdError(err)) {
-      if (json) printJson({ ok: false, error: err.toJSON() });
-      else process.stderr.write(`osvd: ${err.describe()}\n`);
-      process.exitCode = 2;
-      return;
-    }
+    if (reportOsvdError(err, argv.includes('--json'))) return;
     throw err;
   } finally {
     ctx.closeAll();

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatLogLine, LOG_CAP_BYTES, logPath, openLog } from '../daemon/log.js';
+import { openLog } from '../daemon/log.js';
+import { formatLogLine, LOG_CAP_BYTES, logPath } from '../daemon/logFile.js';
 
 describe('log file', () => {
   it('goes to the state folder, and past its cap moves to osvd.log.1', () => {

@@ -1,13 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
-import type { BuildReport, DryRunReport } from '../answers.js';
+import type { DryRunReport } from '../answers.js';
 import type { DaemonClient } from '../client.js';
-import { Interrupts, waitingFor } from '../interrupts.js';
-import type { BuildRequest } from '../buildChoices.js';
-import { printBuild, printDryRun } from '../print.js';
-import { ProgressPrinter, terminalChoice } from '../progress.js';
-import type { LockHolder } from '../session.js';
-import { common, oneShot, printJson, projectOptions, say, type CliContext, type CommonOptions } from './common.js';
+import { parseWhole, type BuildRequest } from '../buildChoices.js';
+import { daemonBuild, runBuild } from '../buildRun.js';
+import { printDryRun } from '../print.js';
+import { terminalChoice } from '../progress.js';
+import { printJson, say } from '../say.js';
+import { common, oneShot, projectOptions, type CliContext, type CommonOptions } from './common.js';
 
 interface BuildOptions extends CommonOptions {
   quiet?: boolean;
@@ -62,38 +62,12 @@ export function buildCommand(program: Command, ctx: CliContext): void {
         return;
       }
       if (opts.detach) return detachBuild(client, opts, request);
-      const progress = new ProgressPrinter(terminal);
-      const onWait = (holder: LockHolder | undefined): void => say({ json: opts.json }, waitingFor(holder));
-      // Ctrl-C stops the build this command asked for, through the daemon too (see interrupts.ts).
-      const interrupts = new Interrupts();
-      let report: BuildReport | undefined;
-      try {
-        if (client) {
-          const params = { sets: opts.set, events: terminal.mode !== 'silent', verbose: terminal.verbose, ...request };
-          const call = client.start<BuildReport>('build', params, (e) =>
-            (e as { type?: string }).type === 'waiting' ? onWait((e as { holder?: LockHolder }).holder) : progress.onEvent(e),
-          );
-          interrupts.onInterrupt(() => void client.request('cancel', { build: call.id }).catch(() => undefined));
-          report = await call.result;
-          client.close();
-        } else {
+      await runBuild(opts, terminal, client
+        ? daemonBuild(client, opts.set, request, terminal)
+        : async (onEvent, onWait, interrupts) => {
           say(opts, 'no daemon runs for this tree: building in this process (osvd start keeps one running)');
-          report = await (await oneShot()).build(projectOptions(opts), opts.set, progress.onEvent, request, onWait, interrupts.signal);
-        }
-      } catch (err) {
-        if (interrupts.exitCode === undefined) throw err;
-      } finally {
-        progress.finish();
-        interrupts.dispose();
-      }
-      if (interrupts.exitCode !== undefined || !report) {
-        if (opts.json) printJson({ ok: false, error: { code: 'INTERRUPTED', message: 'interrupted: the build was stopped and its commands killed' } });
-        else process.stderr.write('osvd: interrupted: the build was stopped and its commands killed\n');
-        process.exitCode = interrupts.exitCode ?? 1;
-        return;
-      }
-      printBuild(report, { json: opts.json, quiet: opts.quiet });
-      if (!report.ok) process.exitCode = 1;
+          return (await oneShot()).build(projectOptions(opts), opts.set, onEvent, request, onWait, interrupts.signal);
+        });
     });
 }
 
@@ -108,14 +82,14 @@ async function detachBuild(client: DaemonClient | undefined, opts: BuildOptions,
 
 /** `-j N`: a whole number above 0 (commander reports anything else as a usage error, exit 2). */
 export function positiveWhole(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('it must be a whole number above 0.');
+  const n = parseWhole(value, 1);
+  if (n === undefined) throw new InvalidArgumentError('it must be a whole number above 0.');
   return n;
 }
 
 /** `-k N`: a whole number, 0 or more. */
 export function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('it must be a whole number.');
+  const n = parseWhole(value, 0);
+  if (n === undefined) throw new InvalidArgumentError('it must be a whole number.');
   return n;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { openProjectBase, type ProjectBase, type ProjectOptions } from '../../osv/project.js';
+import { sayStarting } from '../buildRun.js';
 import { DaemonClient } from '../client.js';
 
 /** What every command shares: the options naming the tree, and the road to its daemon or to one-shot work. */
@@ -39,7 +40,7 @@ export class CliContext {
     const client = opts.daemon === false ? undefined : await DaemonClient.find(base.stateDir);
     if (client) {
       this.opened.push(client);
-      client.onStarting = (what) => say(opts, `waiting for the daemon (pid ${client.info.pid}) to start: ${what}`);
+      sayStarting(client, opts);
     }
     return { base, client };
   }
@@ -47,15 +48,6 @@ export class CliContext {
   closeAll(): void {
     for (const c of this.opened.splice(0)) c.close();
   }
-}
-
-/** A note on stderr, unless the output is JSON or quiet. */
-export function say(opts: { json?: boolean; quiet?: boolean }, text: string): void {
-  if (!opts.json && !opts.quiet) process.stderr.write(`osvd: ${text}\n`);
-}
-
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
 }
 
 export function packageVersion(): string {

@@ -7,9 +7,10 @@ import { OsvdError } from '../../base/errors.js';
 import { isAlive } from '../../base/process.js';
 import type { ProjectBase } from '../../osv/project.js';
 import { DaemonClient } from '../client.js';
-import { logPath } from '../log.js';
+import { logPath } from '../logFile.js';
 import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
-import { common, printJson, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
+import { printJson } from '../say.js';
+import { common, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'osvd.js');
 

@@ -7,7 +7,8 @@ import { CONFIG_FILE } from '../../osv/config.js';
 import { initialConfig } from '../../osv/initConfig.js';
 import { openProjectBase } from '../../osv/project.js';
 import { readTree } from '../../osv/tree.js';
-import { printJson, type CommonOptions } from './common.js';
+import { printJson } from '../say.js';
+import type { CommonOptions } from './common.js';
 
 /** The types `import ... from 'osvd'` resolves to: this osvd's own (dist/osv/config.d.ts). */
 const TYPES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'osv', 'config.d.ts');

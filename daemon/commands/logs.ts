@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { openProjectBase } from '../../osv/project.js';
-import { formatLogLine, logPath } from '../log.js';
+import { formatLogLine, logPath } from '../logFile.js';
 import { wholeNumber } from './build.js';
 import { common, projectOptions, type CommonOptions } from './common.js';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
 import { waitingFor } from '../interrupts.js';
-import { common, oneShot, say, printJson, projectOptions, type CliContext, type CommonOptions } from './common.js';
+import { printJson, say } from '../say.js';
+import { common, oneShot, projectOptions, type CliContext, type CommonOptions } from './common.js';
 
 /** Commands that change the tree's state: `osvd clean` and `osvd set`. */
 export function treeCommands(program: Command, ctx: CliContext): void {

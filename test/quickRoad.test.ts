@@ -1,0 +1,67 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { appendTo, build, copyExample, osvd, OUT, ranOf, removeCopies, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
+
+afterEach(stopDaemons);
+afterAll(removeCopies);
+
+/**
+ * `osvd build` through a daemon takes a short road (daemon/quick.ts) for the options it knows, and the
+ * full command line for any other: `-j 2` is the short road's, `--jobs=2` the full CLI's. Both must
+ * build, print, fail and exit alike.
+ */
+const ROADS = { short: ['-j', '2'], full: ['--jobs=2'] } as const;
+
+/** Text output without what changes from run to run (times). */
+const steady = (text: string): string => text.replace(/\d+(\.\d+)? (ms|s)\b/g, 'T');
+
+describe('osvd build through the daemon, on the short road and the full one', () => {
+  it('builds the targets asked for, reports and fails alike', async () => {
+    const root = copyExample();
+    startDaemon(root);
+    expect(build(root).ok).toBe(true);
+    let n = 0;
+    const edit = (): void => {
+      n++;
+      appendTo(root, 'core/sched.cc', `\nstatic int osvd_quick_road_${n} __attribute__((used));\n`);
+      appendTo(root, 'core/mmu.cc', `\nstatic int osvd_quick_road_${n} __attribute__((used));\n`);
+    };
+    for (const [road, jobs] of Object.entries(ROADS)) {
+      // A target and -k 0: only sched.o is compiled (mmu.cc changed too), and the link is not asked for.
+      edit();
+      const r = osvd(root, ['build', '--json', '-k', '0', ...jobs, 'core/sched.cc']);
+      expect(r.code, road).toBe(0);
+      const j = JSON.parse(r.stdout) as BuildJson;
+      expect(ranOf(j, 'compile'), road).toEqual([`${OUT}/core/sched.o`]);
+      expect(r.stderr, road).toBe('');
+    }
+    // The text summary, alike on both roads (what runs after an edit depends on what the links make
+    // of it, so the counts are not compared): one line on stdout, nothing on stderr.
+    for (const [road, jobs] of Object.entries(ROADS)) {
+      edit();
+      const r = osvd(root, ['build', '--quiet', ...jobs]);
+      expect(r.code, road).toBe(0);
+      expect(r.stderr, road).toBe('');
+      expect(steady(r.stdout), road).toMatch(/^osvd: build ok in T \[release\.x64, profile all, hide_symbols 0\]: [1-9]\d* ran, 0 restored, \d+ up to date \(daemon\)\n$/);
+    }
+    // The daemon's refusal of an unknown knob: the same error, named, exit 2, in JSON and in text.
+    for (const json of [true, false]) {
+      const said = Object.values(ROADS).map((jobs) => osvd(root, ['build', ...(json ? ['--json'] : []), ...jobs, '--set', 'no_such_knob=1']));
+      for (const r of said) expect(r.code).toBe(2);
+      expect(said[0]!.stdout).toBe(said[1]!.stdout);
+      expect(said[0]!.stderr).toBe(said[1]!.stderr);
+      if (json) expect((JSON.parse(said[0]!.stdout) as { ok: boolean; error: { code: string } }).error.code).toMatch(/^[A-Z_]+$/);
+      else expect(said[0]!.stderr).toContain('no_such_knob');
+    }
+    // A compile that fails: exit 1, the compiler's message shown, on both roads.
+    for (const [road, jobs] of Object.entries(ROADS)) {
+      appendTo(root, 'core/sched.cc', `\nint osvd_quick_road_error_${road} = ;\n`);
+      const r = osvd(root, ['build', '--quiet', ...jobs]);
+      expect(r.code, road).toBe(1);
+      expect(r.stdout + r.stderr, road).toContain(`osvd_quick_road_error_${road}`);
+    }
+    // -j 0 is a usage error: the short road leaves it to the full command line, which says so (exit 2).
+    const bad = osvd(root, ['build', '-j', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('it must be a whole number above 0');
+  }, 180_000);
+});
