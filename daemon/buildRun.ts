@@ -58,8 +58,3 @@ export function daemonBuild(client: DaemonClient, sets: readonly string[], reque
     return report;
   };
 }
-
-/** What a request waiting for the daemon's start is told, on stderr (not with --json). */
-export function sayStarting(client: DaemonClient, opts: BuildOutput): void {
-  client.onStarting = (what) => say(opts, `waiting for the daemon (pid ${client.info.pid}) to start: ${what}`);
-}

@@ -5,12 +5,12 @@ import { readConfigCache } from '../osv/configCache.js';
 import { isAlive } from '../base/process.js';
 import type { StatusReport } from './answers.js';
 import { parseWhole, type BuildRequest } from './buildChoices.js';
-import { daemonBuild, runBuild, sayStarting } from './buildRun.js';
+import { daemonBuild, runBuild } from './buildRun.js';
 import { DaemonClient } from './client.js';
 import { readDaemonFile } from './locate.js';
 import { printStatus } from './print.js';
 import { terminalChoice } from './progress.js';
-import { reportOsvdError } from './say.js';
+import { reportOsvdError, sayStarting } from './say.js';
 
 /**
  * `osvd status` and `osvd build` when a daemon runs, on the shortest road: no command-line framework,

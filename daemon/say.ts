@@ -1,4 +1,5 @@
 import { isOsvdError } from '../base/errors.js';
+import type { DaemonClient } from './client.js';
 
 /** What every command prints besides its answer: notes on stderr, JSON, and osvd's errors. Small: the short roads (quick.ts) load it. */
 
@@ -18,4 +19,9 @@ export function reportOsvdError(err: unknown, json: boolean): boolean {
   else process.stderr.write(`osvd: ${err.describe()}\n`);
   process.exitCode = 2;
   return true;
+}
+
+/** What a request waiting for the daemon's start is told, on stderr (not with --json). */
+export function sayStarting(client: DaemonClient, opts: { json?: boolean; quiet?: boolean }): void {
+  client.onStarting = (what) => say(opts, `waiting for the daemon (pid ${client.info.pid}) to start: ${what}`);
 }

@@ -138,6 +138,20 @@ export async function benchSize(args: Args, tus: number, compiler: Compiler): Pr
   const tu = medians(tuRebuilds);
   row(`one TU edited: rebuild (median of ${sources.length})`, tu);
   stepRatio(facts, 'oneTu', tu, tuRebuilds);
+  // The same step as a developer types it: `osvd build` from a new process, through the daemon (after
+  // the daemon has seen the edit, as it has long before anyone types).
+  const byCli: { osvd: Cell[]; make: Cell[]; ninja: Cell[] } = { osvd: [], make: [], ninja: [] };
+  for (const [i, src] of sources.slice(0, 3).entries()) {
+    appendTo(t, src, `\nint bench_cli_edit_${i}(void) { return ${i}; }\n`);
+    await osvd.waitDirty();
+    byCli.osvd.push({ ms: osvd.cli(['build', '--quiet']).ms });
+    byCli.make.push(make.build());
+    byCli.ninja.push(ninja.build());
+  }
+  const tuCli = medians(byCli);
+  tuCli.osvdDaemon.note = `node -e 0: ${nodeStart.toFixed(0)} ms`;
+  row('one TU edited: `osvd build` (CLI, end to end, median of 3)', tuCli);
+  facts.oneTuCliMs = tuCli.osvdDaemon.ms;
 
   // A widely included header edited; status requests while osvd rebuilds.
   const { header, readers } = widelyIncludedHeader(t, args.headerShare);

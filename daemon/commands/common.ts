@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { openProjectBase, type ProjectBase, type ProjectOptions } from '../../osv/project.js';
-import { sayStarting } from '../buildRun.js';
+import { sayStarting } from '../say.js';
 import { DaemonClient } from '../client.js';
 
 /** What every command shares: the options naming the tree, and the road to its daemon or to one-shot work. */
