@@ -3,17 +3,17 @@ import net from 'node:net';
 import path from 'node:path';
 import { readConfigCache } from '../osv/configCache.js';
 import { isAlive } from '../base/process.js';
-import type { StatusReport } from './answers.js';
+import type { DryRunReport, StatusReport } from './answers.js';
 import { parseWhole, type BuildRequest } from './buildChoices.js';
 import { daemonBuild, runBuild } from './buildRun.js';
 import { DaemonClient } from './client.js';
 import { readDaemonFile } from './locate.js';
-import { printStatus } from './print.js';
+import { printDryRun, printStatus } from './print.js';
 import { terminalChoice } from './progress.js';
 import { reportOsvdError, sayStarting } from './say.js';
 
 /**
- * `osvd status` and `osvd build` when a daemon runs, on the shortest road: no command-line framework,
+ * `osvd status` and `osvd build` (`-n` too) when a daemon runs, on the shortest road: no command-line framework,
  * no TypeScript, no SQLite, a handful of small modules and one request on the socket (`osvd build`
  * through the daemon spent ~100 ms of its ~200 loading the full CLI). Anything unusual (another flag,
  * no cached config, no daemon) returns false before anything is asked, and the full CLI takes over.
@@ -52,6 +52,7 @@ interface QuickBuildOptions {
   jobs?: number;
   k?: number;
   keepGoing?: boolean;
+  dryRun?: boolean;
   targets: string[];
 }
 
@@ -64,6 +65,7 @@ function buildOptions(args: readonly string[]): QuickBuildOptions | undefined {
     else if (a === '--quiet') o.quiet = true;
     else if (a === '-v' || a === '--verbose') o.verbose = true;
     else if (a === '--keep-going') o.keepGoing = true;
+    else if (a === '-n' || a === '--dry-run') o.dryRun = true;
     else if ((a === '-j' || a === '--jobs') && value !== undefined && (o.jobs = parseWhole(value, 1)) !== undefined) i++;
     else if (a === '-k' && value !== undefined && (o.k = parseWhole(value, 0)) !== undefined) i++;
     else if (a === '--set' && value !== undefined && !value.startsWith('-')) o.set.push(args[++i]!);
@@ -91,7 +93,8 @@ async function quickBuild(args: readonly string[]): Promise<boolean> {
       failureLimit: opts.keepGoing ? 0 : (opts.k ?? 1),
       colour: terminal.colour,
     };
-    await runBuild(opts, terminal, daemonBuild(client, opts.set, request, terminal));
+    if (opts.dryRun) printDryRun(await client.request<DryRunReport>('dryRun', { sets: opts.set, ...request }), { json: opts.json, verbose: opts.verbose });
+    else await runBuild(opts, terminal, daemonBuild(client, opts.set, request, terminal));
   } catch (err) {
     if (!reportOsvdError(err, Boolean(opts.json))) throw err;
   } finally {

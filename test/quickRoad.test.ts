@@ -28,6 +28,13 @@ describe('osvd build through the daemon, on the short road and the full one', ()
     for (const [road, jobs] of Object.entries(ROADS)) {
       // A target and -k 0: only sched.o is compiled (mmu.cc changed too), and the link is not asked for.
       edit();
+      // First a dry run (-n) of the same target, with its reasons: the same answer on both roads.
+      const dry = osvd(root, ['build', '-n', '--json', ...jobs, 'core/sched.cc']);
+      expect(dry.code, road).toBe(0);
+      const plan = JSON.parse(dry.stdout) as { run: { output: string }[]; via: string };
+      expect(plan.run.map((e) => e.output), road).toEqual([`${OUT}/core/sched.o`]);
+      expect(plan.via, road).toBe('daemon');
+      expect(osvd(root, ['build', '-n', ...jobs, 'core/sched.cc']).stdout, road).toMatch(/^osvd: dry run \(daemon\): 1 would run, 0 would be restored, 0 may run, \d+ up to date; nothing was run or recorded$/m);
       const r = osvd(root, ['build', '--json', '-k', '0', ...jobs, 'core/sched.cc']);
       expect(r.code, road).toBe(0);
       const j = JSON.parse(r.stdout) as BuildJson;
