@@ -209,7 +209,12 @@ export class LiveGraph {
     this.session.trimMemory();
     // The config was read without FileState: its state now is the one the checks compare with.
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
-    const loaded = await this.session.graph(this.session.project());
+    // The last runs are read, and the plan made, in slices: requests are answered meanwhile.
+    const slice = async (): Promise<void> => {
+      if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    const loaded = await this.session.graph(this.session.project(), slice);
     this.readContent.noteSeen(loaded.readWhileParsing);
     this.blindSpots.watchOutputs(loaded);
     // The plan is made in slices (requests are answered meanwhile); until it is done, status shows
@@ -219,9 +224,8 @@ export class LiveGraph {
     let plan: LivePlan;
     try {
       plan = await LivePlan.inSlices(loaded.graph, this.session.services, loaded.project.knobs, this.blindSpots.test(loaded), async () => {
-        if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
         this.planning = loaded.graph.actions.size;
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await slice();
       });
       await pausePoint('plan-made');
     } finally {

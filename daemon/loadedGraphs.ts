@@ -53,7 +53,8 @@ export class LoadedGraphs {
     return hashValue([project.knobs, project.config.makeVars ?? {}, project.config.targets ?? [], this.pathIndependent()]);
   }
 
-  async get(project: Project): Promise<LoadedGraph> {
+  /** `pause`: awaited now and then while the last runs are read (see TraceDb.preloadLastRuns). */
+  async get(project: Project, pause?: () => Promise<void>): Promise<LoadedGraph> {
     const key = this.key(project);
     const cached = this.graphs.get(key);
     if (cached) {
@@ -69,7 +70,7 @@ export class LoadedGraphs {
     // The graph reads last runs as it is made: they share its actions' strings from the start.
     const byId = new Map(imported.actions.map((a) => [a.id, a] as const));
     traces.adoptActions(byId);
-    traces.preloadLastRuns(byId);
+    await traces.preloadLastRuns(byId, pause);
     const graph = graphOf(imported.actions, () => this.session.traces);
     traces.adoptActions(graph.actions);
     log.info({ actions: graph.actions.size, importCached: imported.importCached, importMs: Math.round(imported.importMs), ms: Math.round(performance.now() - started) }, 'graph loaded');

@@ -158,8 +158,9 @@ export class Session {
     this.remote = this.openRemote();
   }
 
-  async graph(project: Project): Promise<LoadedGraph> {
-    return this.graphs.get(project);
+  /** `pause`: awaited now and then while the graph's last runs are read (the daemon answers meanwhile). */
+  async graph(project: Project, pause?: () => Promise<void>): Promise<LoadedGraph> {
+    return this.graphs.get(project, pause);
   }
 
   /** Forget imported graphs (a makefile changed). */

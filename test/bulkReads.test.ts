@@ -43,7 +43,7 @@ function runOf(i: number, v = 0): RunRecord {
 }
 
 describe('reads in one pass', () => {
-  it('the last runs preloaded are the ones read one by one; a run not written yet wins; an action without one has none', () => {
+  it('the last runs preloaded are the ones read one by one; a run not written yet wins; an action without one has none', async () => {
     const file = path.join(freshRoot(), 'state.db');
     const { db } = openDatabase(file);
     const writer = new TraceDb(db);
@@ -53,9 +53,17 @@ describe('reads in one pass', () => {
     const preloaded = new TraceDb(db);
     // This process recorded a newer run of t7 than the table holds (queued, not written yet).
     preloaded.recordRun(runOf(7, 1));
-    preloaded.preloadLastRuns(ids);
+    // Read a page at a time; between pages, this process records a newer run of t1200 (a build
+    // while the daemon loads its graph): the newer run wins over the row read after it.
+    let pauses = 0;
+    await preloaded.preloadLastRuns(ids, async () => {
+      if (pauses++ === 0) preloaded.recordRun(runOf(1200, 1));
+      await new Promise((r) => setImmediate(r));
+    });
+    expect(pauses).toBe(1);
+    expect(preloaded.lastRun('build/t1200.o')?.key).toBe('key-1200-1');
     const oneByOne = new TraceDb(db);
-    for (const i of [0, 1, 499, 1499]) expect(preloaded.lastRun(`build/t${i}.o`)).toEqual(oneByOne.lastRun(`build/t${i}.o`));
+    for (let i = 0; i < 1500; i++) if (i !== 7 && i !== 1200) expect(preloaded.lastRun(`build/t${i}.o`), `t${i}`).toEqual(oneByOne.lastRun(`build/t${i}.o`));
     expect(preloaded.lastRun('build/t7.o')?.key).toBe('key-7-1');
     expect(preloaded.lastRun('build/t1500.o')).toBeUndefined();
     // Preloaded runs share their paths and hashes as runs read one by one do.
