@@ -9,6 +9,19 @@ afterAll(removeCopies);
 /** Each line osvd printed on stderr that says what it waits for. */
 const waitingLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('osvd: waiting'));
 
+/**
+ * A built example tree whose daemon holds each plan it makes once the gate file is removed (it is
+ * there at first: the daemon starts and the tree is built without waiting).
+ */
+function builtBehindOpenGate(): { root: string; gate: string } {
+  const root = copyExample();
+  const gate = path.join(root, 'plan-gate');
+  fs.writeFileSync(gate, '');
+  startDaemon(root, { OSVD_PAUSE_AT: `plan-made:${gate}` });
+  expect((JSON.parse(osvd(root, ['build', '--json']).stdout) as BuildJson).ok).toBe(true);
+  return { root, gate };
+}
+
 describe('the daemon while it makes a plan', () => {
   it('a request made while the daemon starts is told what the daemon does, then answered', async () => {
     const root = copyExample();
@@ -56,12 +69,7 @@ describe('the daemon while it makes a plan', () => {
   }, 120_000);
 
   it('a file that changes while a new plan is made is in that plan', async () => {
-    const root = copyExample();
-    const gate = path.join(root, 'plan-gate');
-    fs.writeFileSync(gate, '');
-    startDaemon(root, { OSVD_PAUSE_AT: `plan-made:${gate}` });
-    const built = JSON.parse(osvd(root, ['build', '--json']).stdout) as BuildJson;
-    expect(built.ok).toBe(true);
+    const { root, gate } = builtBehindOpenGate();
     expect(status(root).dirty.run).toBe(0);
     // `osvd set` makes a new plan (here for the knobs the tree has already); it is held once made.
     fs.rmSync(gate);
@@ -82,11 +90,7 @@ describe('the daemon while it makes a plan', () => {
   }, 120_000);
 
   it('while the plan is made again after a build for other knobs, status says so, with the last counts', async () => {
-    const root = copyExample();
-    const gate = path.join(root, 'plan-gate');
-    fs.writeFileSync(gate, '');
-    startDaemon(root, { OSVD_PAUSE_AT: `plan-made:${gate}` });
-    expect((JSON.parse(osvd(root, ['build', '--json']).stdout) as BuildJson).ok).toBe(true);
+    const { root, gate } = builtBehindOpenGate();
     expect(status(root).daemon.replanning).toBeNull();
     // The build for the other profile rewrites drivers_config.h and objects the live profile shares:
     // the daemon makes the live plan again before it answers; that plan is held once made.
