@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm ci` / `npm install` (the prepare script).
+// Thin launcher: the CLI is compiled to dist/ and bundled into dist/bundle/ by `npm ci` / `npm install`
+// (the prepare script) or `npm run build`. OSVD_UNBUNDLED=1 runs tsc's dist/ as it stands (with `tsc -w`).
 import { existsSync } from 'node:fs';
 
-const dist = new URL('../dist/daemon/', import.meta.url);
+const dist = new URL(process.env.OSVD_UNBUNDLED === '1' ? '../dist/daemon/' : '../dist/bundle/', import.meta.url);
 if (!existsSync(new URL('cli.js', dist))) {
   process.stderr.write('osvd: not built yet: run `npm ci` (or `npm run build`) in the osvd folder first\n');
   process.exit(2);

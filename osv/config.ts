@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CONFIG_MODULE, packageRoot } from '../base/packageFiles.js';
 import { cacheConfigProblem, type CacheConfig } from './cacheConfig.js';
 import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
 import { distributeProblem, type DistributeConfig } from './distributeConfig.js';
@@ -160,11 +161,21 @@ async function transpileAndImport(file: string): Promise<OsvdConfig> {
  * a process that reads the config again (the daemon) gets them afresh, not as first imported.
  */
 function pointAtSelf(js: string): string {
-  const self = pathToFileURL(new URL(import.meta.url).pathname).href;
+  const self = pathToFileURL(selfModule()).href;
   const fresh = `?osvd-load=${Date.now()}.${loads}`;
   return js
     .replace(/(from\s*|import\s*\(\s*)(['"])osvd(?:\/config)?\2/g, `$1$2${self}$2`)
     .replace(/(from\s*|import\s*\(\s*|import\s*)(['"])(\.\.?\/[^'"?]+)\2/g, `$1$2$3${fresh}$2`);
+}
+
+/**
+ * This module as a config can import it: itself when it runs as tsc wrote it (or as vitest loads its
+ * source); from the bundle, whose chunks export under other names, tsc's copy in dist/ (defineConfig
+ * only returns its argument, so a second copy of it changes nothing).
+ */
+function selfModule(): string {
+  const here = fileURLToPath(import.meta.url);
+  return /^config\.[jt]s$/.test(path.basename(here)) ? here : path.join(packageRoot(), CONFIG_MODULE);
 }
 
 /**

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { packageRoot } from '../../base/packageFiles.js';
 import { openProjectBase, type ProjectBase, type ProjectOptions } from '../../osv/project.js';
 import { sayStarting } from '../say.js';
 import { DaemonClient } from '../client.js';
@@ -52,7 +54,7 @@ export class CliContext {
 
 export function packageVersion(): string {
   try {
-    return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

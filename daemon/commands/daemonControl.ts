@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
+import { osvdBin } from '../../base/packageFiles.js';
 import { isAlive } from '../../base/process.js';
 import type { ProjectBase } from '../../osv/project.js';
 import { DaemonClient } from '../client.js';
@@ -11,8 +11,6 @@ import { logPath } from '../logFile.js';
 import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
 import { printJson } from '../say.js';
 import { common, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
-
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'osvd.js');
 
 /** How long `osvd stop` waits for the daemon to exit. */
 const STOP_WAIT_MS = 60_000;
@@ -77,7 +75,7 @@ async function startInBackground(base: ProjectBase, autoBuild: boolean | undefin
   const out = fs.openSync(outFile, 'w', 0o600);
   // A small young generation keeps the long-lived daemon's memory down (measured: 224 -> 156 MB RSS
   // at OSv scale after a full rebuild) at no visible cost to build time.
-  const args = ['--max-semi-space-size=2', '--expose-gc', BIN, 'start', '--foreground', '--root', base.root];
+  const args = ['--max-semi-space-size=2', '--expose-gc', osvdBin(), 'start', '--foreground', '--root', base.root];
   if (base.configFile) args.push('--config', base.configFile);
   if (autoBuild) args.push('--auto-build');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: base.root, env: withMallocTuning(process.env) });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
+import { CONFIG_TYPES, packageRoot } from '../../base/packageFiles.js';
 import { CONFIG_FILE } from '../../osv/config.js';
 import { initialConfig } from '../../osv/initConfig.js';
 import { openProjectBase } from '../../osv/project.js';
@@ -11,7 +11,7 @@ import { printJson } from '../say.js';
 import type { CommonOptions } from './common.js';
 
 /** The types `import ... from 'osvd'` resolves to: this osvd's own (dist/osv/config.d.ts). */
-const TYPES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'osv', 'config.d.ts');
+const TYPES = path.join(packageRoot(), CONFIG_TYPES);
 
 /**
  * `osvd init`: an osv.config.ts for the tree, and a tsconfig.json beside it that points `osvd` at this
