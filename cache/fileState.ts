@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { absoluteIn } from '../graph/paths.js';
 import type { OutputRecord } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { hashFileContents } from './fileContentHash.js';
+import { OUTSIDE_MEMO_MIN_BYTES, OutsideHashes } from './outsideHashes.js';
 import type { StringPool } from './strings.js';
 
 interface StatRow {
@@ -50,6 +52,8 @@ export class FileState implements FileHasher {
     private readonly db: Db,
     private readonly root: string,
     private readonly pool: Pick<StringPool, 'one'> = { one: (x) => x },
+    /** Large files outside the tree (compilers) as other build folders hashed them (outsideHashes.ts). */
+    private readonly outside: Pick<OutsideHashes, 'get' | 'put'> = new OutsideHashes(),
   ) {
     this.select = db.prepare('SELECT size, mtime_ns, ctime_ns, ino, hash, racy FROM files WHERE path = ?');
     this.upsert = db.prepare(
@@ -234,11 +238,16 @@ export class FileState implements FileHasher {
       const prefix = bulkLine(size, String(st.mtimeNs), String(st.ctimeNs), String(st.ino), 0);
       if (line?.startsWith(prefix)) return known(line.slice(prefix.length));
     }
-    let hash: string;
-    try {
-      hash = hashFileContents(abs);
-    } catch {
-      return MISSING;
+    // Outside the tree a path is absolute (treePath); a compiler is worth a look in the user's memo.
+    const memo = size >= OUTSIDE_MEMO_MIN_BYTES && path.isAbsolute(p) && st.isFile();
+    let hash = memo ? this.outside.get(abs, st) : undefined;
+    if (hash === undefined) {
+      try {
+        hash = hashFileContents(abs);
+      } catch {
+        return MISSING;
+      }
+      if (memo) this.outside.put(abs, st, hash);
     }
     const now = BigInt(Date.now()) * 1_000_000n;
     const racy = now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS ? 1 : 0;

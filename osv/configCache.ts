@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { nameHash } from '../base/nameHash.js';
+import { userCacheDir } from '../base/userCache.js';
 import { configSources } from './configSources.js';
 
 /**
@@ -12,8 +12,7 @@ import { configSources } from './configSources.js';
  * is never kept: it is run every time.
  */
 function configCachePath(file: string): string {
-  const dir = process.env.XDG_CACHE_HOME ? path.join(process.env.XDG_CACHE_HOME, 'osvd') : path.join(os.homedir(), '.cache', 'osvd');
-  return path.join(dir, `config-${nameHash(file)}.json`);
+  return path.join(userCacheDir(), `config-${nameHash(file)}.json`);
 }
 
 function stamp(file: string): string | undefined {
