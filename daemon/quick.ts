@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { readConfigCache } from '../osv/configCache.js';
+import { CONFIG_FILE_NAME, treeFolder } from '../osv/treeFolder.js';
 import { isAlive } from '../base/process.js';
 import type { DryRunReport, StatusReport } from './answers.js';
 import { parseWhole, type BuildRequest } from './buildChoices.js';
@@ -105,8 +106,8 @@ async function quickBuild(args: readonly string[]): Promise<boolean> {
 
 /** The tree's state folder from the cached config (undefined when osv.config.ts has no cache yet). */
 function stateDirOf(rootArg: string | undefined): string | undefined {
-  const dir = rootArg ? path.resolve(rootArg) : process.cwd();
-  const configFile = path.join(dir, 'osv.config.ts');
+  const dir = rootArg ? path.resolve(rootArg) : treeFolder(process.cwd());
+  const configFile = path.join(dir, CONFIG_FILE_NAME);
   let config: { root?: string; stateDir?: string } = {};
   if (fs.existsSync(configFile)) {
     const cached = readConfigCache(configFile) as typeof config | undefined;

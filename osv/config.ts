@@ -7,6 +7,7 @@ import { cacheConfigProblem, type CacheConfig } from './cacheConfig.js';
 import { readConfigCache, sourceStamps, writeConfigCache } from './configCache.js';
 import { distributeProblem, type DistributeConfig } from './distributeConfig.js';
 import { ConfigError } from './errors.js';
+import { CONFIG_FILE_NAME } from './treeFolder.js';
 import type { KnobSettings } from './knobs.js';
 
 export type { KnobSettings, KnobValue } from './knobs.js';
@@ -63,7 +64,7 @@ export function defineConfig(config: OsvdConfig): OsvdConfig {
   return config;
 }
 
-export const CONFIG_FILE = 'osv.config.ts';
+export const CONFIG_FILE = CONFIG_FILE_NAME;
 
 const FIELDS: Record<keyof OsvdConfig, (v: unknown) => string | undefined> = {
   root: (v) => (typeof v === 'string' ? undefined : 'must be a string (a folder)'),

@@ -16,6 +16,7 @@ import { scriptText } from './recipes.js';
 import { generatedHeadersFirst } from './generatedFirst.js';
 import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
+import { treeFolder } from './treeFolder.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
 export interface ProjectBase {
@@ -58,23 +59,24 @@ export function baseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> 
   return out;
 }
 
-/** Where the tree and its config are: `--config`, else `--root` or the current folder and its osv.config.ts. */
+/** Where the tree and its config are: `--config`, else `--root` or the tree's folder (treeFolder.ts) and its osv.config.ts. */
 export function locateProject(opts: ProjectOptions): { configFile?: string; root?: string } {
   if (opts.config) {
     const configFile = path.resolve(opts.cwd, opts.config);
     if (!fs.existsSync(configFile)) throw new ConfigError('no such config file', { file: configFile });
     return { configFile, root: opts.root ? path.resolve(opts.cwd, opts.root) : undefined };
   }
-  const dir = opts.root ? path.resolve(opts.cwd, opts.root) : opts.cwd;
+  const dir = opts.root ? path.resolve(opts.cwd, opts.root) : treeFolder(opts.cwd);
   const candidate = path.join(dir, CONFIG_FILE);
-  return { configFile: fs.existsSync(candidate) ? candidate : undefined, root: opts.root ? dir : undefined };
+  return { configFile: fs.existsSync(candidate) ? candidate : undefined, root: dir };
 }
 
 export async function openProjectBase(opts: ProjectOptions): Promise<ProjectBase> {
   const located = locateProject(opts);
   const configFile = located.configFile;
   const config = configFile ? await loadConfig(configFile) : {};
-  const root = located.root ?? (configFile ? path.resolve(path.dirname(configFile), config.root ?? '.') : opts.cwd);
+  // --root wins over the config's `root`; without --root a config's folder is the tree's unless it says otherwise.
+  const root = opts.root || !configFile ? located.root! : path.resolve(path.dirname(configFile), config.root ?? '.');
   if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
     throw new ConfigError(`the tree's root is not a folder: ${root}`, { file: configFile, field: configFile ? 'root' : '--root' });
   }
