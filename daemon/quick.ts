@@ -4,17 +4,17 @@ import path from 'node:path';
 import { readConfigCache } from '../osv/configCache.js';
 import { CONFIG_FILE_NAME, treeFolder } from '../osv/treeFolder.js';
 import { isAlive } from '../base/process.js';
-import type { DryRunReport, StatusReport } from './answers.js';
+import type { DryRunReport, StatusReport, WhyReport } from './answers.js';
 import { parseWhole, type BuildRequest } from './buildChoices.js';
 import { daemonBuild, runBuild } from './buildRun.js';
 import { DaemonClient } from './client.js';
 import { readDaemonFile } from './locate.js';
-import { printDryRun, printStatus } from './print.js';
+import { printDryRun, printStatus, printWhy } from './print.js';
 import { terminalChoice } from './progress.js';
 import { reportOsvdError, sayStarting } from './say.js';
 
 /**
- * `osvd status` and `osvd build` (`-n` too) when a daemon runs, on the shortest road: no command-line framework,
+ * `osvd status`, `osvd build` (`-n` too) and `osvd why` when a daemon runs, on the shortest road: no command-line framework,
  * no TypeScript, no SQLite, a handful of small modules and one request on the socket (`osvd build`
  * through the daemon spent ~100 ms of its ~200 loading the full CLI). Anything unusual (another flag,
  * no cached config, no daemon) returns false before anything is asked, and the full CLI takes over.
@@ -23,6 +23,7 @@ import { reportOsvdError, sayStarting } from './say.js';
 export async function quick(argv: readonly string[]): Promise<boolean> {
   if (argv[2] === 'status') return quickStatus(argv.slice(3));
   if (argv[2] === 'build') return quickBuild(argv.slice(3));
+  if (argv[2] === 'why') return quickWhy(argv.slice(3));
   return false;
 }
 
@@ -98,6 +99,35 @@ async function quickBuild(args: readonly string[]): Promise<boolean> {
     else await runBuild(opts, terminal, daemonBuild(client, opts.set, request, terminal));
   } catch (err) {
     if (!reportOsvdError(err, Boolean(opts.json))) throw err;
+  } finally {
+    client.close();
+  }
+  return true;
+}
+
+/** `osvd why PATH [--json] [--set K=V]... [--root DIR]` through a running daemon. */
+async function quickWhy(args: readonly string[]): Promise<boolean> {
+  let rootArg: string | undefined;
+  let json = false;
+  const sets: string[] = [];
+  const targets: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = args[i + 1];
+    if (a === '--json') json = true;
+    else if (a === '--set' && value !== undefined && !value.startsWith('-')) sets.push(args[++i]!);
+    else if (a === '--root' && value !== undefined && !value.startsWith('-')) rootArg = args[++i];
+    else if (!a.startsWith('-')) targets.push(a);
+    else return false;
+  }
+  const stateDir = targets.length === 1 ? stateDirOf(rootArg) : undefined;
+  const client = stateDir && (await DaemonClient.find(stateDir));
+  if (!client) return false;
+  try {
+    sayStarting(client, { json });
+    printWhy(await client.request<WhyReport>('why', { path: targets[0], cwd: process.cwd(), sets }), { json });
+  } catch (err) {
+    if (!reportOsvdError(err, json)) throw err;
   } finally {
     client.close();
   }

@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { appendTo, build, copyExample, osvd, OUT, ranOf, removeCopies, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
+import { appendTo, build, copyExample, osvd, OUT, ranOf, REPO, removeCopies, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
 
 afterEach(stopDaemons);
 afterAll(removeCopies);
+
+const OSVD = path.join(REPO, 'bin', 'osvd.js');
 
 /**
  * `osvd build` through a daemon takes a short road (daemon/quick.ts) for the options it knows, and the
@@ -70,5 +74,39 @@ describe('osvd build through the daemon, on the short road and the full one', ()
     const bad = osvd(root, ['build', '-j', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('it must be a whole number above 0');
+  }, 180_000);
+});
+
+describe('osvd why through the daemon, on the short road and the full one', () => {
+  /** `--set K=V` is the short road's, `--set=K=V` the full CLI's; the default profile, so the same question. */
+  const WHY_ROADS = { short: ['--set', 'conf_drivers_profile=all'], full: ['--set=conf_drivers_profile=all'] } as const;
+
+  it('answers alike, in text and JSON, for a stale object, from a folder of the tree, and for a path not in the graph', () => {
+    const root = copyExample();
+    startDaemon(root);
+    expect(build(root).ok).toBe(true);
+    appendTo(root, 'core/sched.cc', '\nstatic int osvd_quick_why __attribute__((used));\n');
+    const asked = (args: string[]): { code: number | null; stdout: string; stderr: string }[] =>
+      Object.values(WHY_ROADS).map((road) => osvd(root, ['why', ...args, ...road]));
+    const [shortJson, fullJson] = asked(['--json', `${OUT}/core/sched.o`]);
+    expect(shortJson!.code).toBe(0);
+    expect(shortJson!.stdout).toBe(fullJson!.stdout);
+    const w = JSON.parse(shortJson!.stdout) as { path: string; upToDate: boolean };
+    expect(w).toMatchObject({ path: `${OUT}/core/sched.o`, upToDate: false });
+    const [shortText, fullText] = asked([`${OUT}/core/sched.o`]);
+    expect(shortText!.stdout).toBe(fullText!.stdout);
+    expect(shortText!.stdout).toContain('core/sched.cc');
+    expect(shortText!.stderr).toBe('');
+    // A path relative to the folder the command runs in, there.
+    const fromCore = Object.values(WHY_ROADS).map((road) => spawnSync(process.execPath, [OSVD, 'why', '--json', 'sched.cc', ...road], { cwd: path.join(root, 'core'), encoding: 'utf8' }));
+    expect(fromCore[0]!.status).toBe(0);
+    expect(fromCore[0]!.stdout).toBe(fromCore[1]!.stdout);
+    for (const json of [true, false]) {
+      const said = asked([...(json ? ['--json'] : []), 'no/such/file.o']);
+      expect(said.map((r) => r.code)).toEqual([2, 2]);
+      expect(said[0]!.stdout).toBe(said[1]!.stdout);
+      expect(said[0]!.stderr).toBe(said[1]!.stderr);
+      expect(said[0]!.stdout + said[0]!.stderr).toContain('no/such/file.o');
+    }
   }, 180_000);
 });
