@@ -148,6 +148,12 @@ export class LiveGraph {
     return this.options.autoBuild ?? this.session.base.config.daemon?.autoBuild ?? false;
   }
 
+  /** A pause in long work (the start's reads, a reload, a plan): requests are answered meanwhile. */
+  private readonly slice = async (): Promise<void> => {
+    if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+
   /** Load the graph and start watching the tree. */
   async start(): Promise<void> {
     this.session.store.warm();
@@ -159,8 +165,8 @@ export class LiveGraph {
     this.readContent.noteNow(this.configRels());
     // The first plan looks at every tracked file, none known yet in this process.
     this.startStep = 'loading the graph (importing the makefiles unless they are known)';
-    this.session.files.beginBulk();
     try {
+      await this.session.files.beginBulkPaged(this.slice);
       await this.reloads.run();
     } finally {
       this.session.files.endBulk();
@@ -210,10 +216,7 @@ export class LiveGraph {
     // The config was read without FileState: its state now is the one the checks compare with.
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
     // The last runs are read, and the plan made, in slices: requests are answered meanwhile.
-    const slice = async (): Promise<void> => {
-      if (this.closed) throw new BuildInterruptedError('the daemon is stopping: its plan was left unmade');
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    };
+    const slice = this.slice;
     const loaded = await this.session.graph(this.session.project(), slice);
     this.readContent.noteSeen(loaded.readWhileParsing);
     this.blindSpots.watchOutputs(loaded);

@@ -101,4 +101,37 @@ describe('reads in one pass', () => {
     expect(inBulk[5]).toBeNull();
     closeDatabase(db);
   });
+  it('the stat rows read a page at a time (the daemon, pausing between pages) are all there, the last page too', async () => {
+    const root = freshRoot();
+    const { db } = openDatabase(path.join(root, 'state.db'));
+    for (const n of ['a.c', 'b.c', 'c.c']) fs.writeFileSync(path.join(root, n), `int ${n[0]};\n`);
+    const first = new FileState(db, root);
+    first.hash('a.c');
+    first.hash('b.c');
+    first.flush();
+    // 25,000 rows of files that do not exist, then c.c's with its true stat and a hash only the row has:
+    // a look that reads its bytes would give another; one that finds the row gives this one.
+    const filler = db.prepare("INSERT INTO files (path, size, mtime_ns, ctime_ns, ino, hash, racy) VALUES (?, 1, '1', '1', '1', 'x', 0)");
+    db.transaction(() => {
+      for (let i = 0; i < 25_000; i++) filler.run(`filler/${i}.c`);
+    })();
+    const st = fs.lstatSync(path.join(root, 'c.c'), { bigint: true });
+    db.prepare("INSERT INTO files (path, size, mtime_ns, ctime_ns, ino, hash, racy) VALUES ('c.c', ?, ?, ?, ?, 'only-in-the-row', 0)").run(Number(st.size), String(st.mtimeNs), String(st.ctimeNs), String(st.ino));
+    const paged = new FileState(db, root);
+    let pauses = 0;
+    await paged.beginBulkPaged(async () => {
+      pauses++;
+      await new Promise((r) => setImmediate(r));
+    });
+    // 25,003 rows, 10,000 a page: three pages, a pause between each two.
+    expect(pauses).toBe(2);
+    const onePass = new FileState(db, root);
+    onePass.beginBulk();
+    for (const n of ['a.c', 'b.c', 'c.c', 'filler/24999.c', 'none.c']) expect(paged.hash(n), n).toBe(onePass.hash(n));
+    expect(paged.hash('c.c')).toBe('only-in-the-row');
+    expect(paged.hash('a.c')).toBe(first.hash('a.c'));
+    paged.endBulk();
+    onePass.endBulk();
+    closeDatabase(db);
+  });
 });
