@@ -42,6 +42,12 @@ describe('the tree found from one of its folders', () => {
     expect(fs.existsSync(path.join(root, OUT, 'loader.elf'))).toBe(true);
     expect(fs.existsSync(path.join(core, 'build'))).toBe(false);
 
+    // osvd init from there writes the config at the top, where the next commands find it.
+    const init = osvdIn(core, ['init', '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(lastJson<{ root: string; config: { file: string; written: boolean } }>(init)).toMatchObject({ root, config: { file: path.join(root, 'osv.config.ts'), written: true } });
+    expect(fs.existsSync(path.join(core, 'osv.config.ts'))).toBe(false);
+
     const pid = startDaemon(root);
     const st = lastJson<StatusJson>(osvdIn(core, ['status', '--json']));
     expect(st.daemon).toMatchObject({ running: true, pid });

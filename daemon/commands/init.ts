@@ -7,6 +7,7 @@ import { CONFIG_FILE } from '../../osv/config.js';
 import { initialConfig } from '../../osv/initConfig.js';
 import { openProjectBase } from '../../osv/project.js';
 import { readTree } from '../../osv/tree.js';
+import { treeFolder } from '../../osv/treeFolder.js';
 import { printJson } from '../say.js';
 import type { CommonOptions } from './common.js';
 
@@ -23,11 +24,12 @@ export function initCommand(program: Command): void {
   program
     .command('init')
     .description('write an osv.config.ts for this tree, and a tsconfig.json that lets an editor type-check it')
-    .option('--root <dir>', 'the OSv tree (default: the current folder)')
+    .option('--root <dir>', 'the OSv tree (default: the current folder, or the nearest folder above with a Makefile)')
     .option('--force', 'rewrite an existing osv.config.ts')
     .option('--json', 'print one JSON object')
     .action(async (opts: Pick<CommonOptions, 'root' | 'json'> & { force?: boolean }) => {
-      const root = path.resolve(opts.root ?? process.cwd());
+      // From a folder of the tree (core/), the tree's top, as every other command finds it.
+      const root = path.resolve(opts.root ?? treeFolder(process.cwd()));
       const tree = readTree(root);
       const configFile = path.join(root, CONFIG_FILE);
       const writeConfig = opts.force || !fs.existsSync(configFile);
