@@ -148,3 +148,10 @@ export function printWhy(w: WhyReport, o: { json?: boolean }): void {
 function indent(text: string): string[] {
   return text.replace(/\n$/, '').split('\n').map((l) => `  | ${l}`);
 }
+
+/** What `osvd set` answers: the knobs it keeps live (JSON: with the knobs in force and the road). */
+export function printSet(r: { knobs: Record<string, string>; liveKnobs: Record<string, string> }, via: 'daemon' | 'one-shot', o: { json?: boolean }): void {
+  if (o.json) return void process.stdout.write(JSON.stringify({ ok: true, ...r, via }) + '\n');
+  const live = Object.entries(r.liveKnobs).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(live.length ? `knobs set live: ${live.join(' ')}\n` : 'no knobs set live: osv.config.ts applies\n');
+}

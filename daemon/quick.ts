@@ -9,12 +9,12 @@ import { parseWhole, type BuildRequest } from './buildChoices.js';
 import { daemonBuild, runBuild } from './buildRun.js';
 import { DaemonClient } from './client.js';
 import { readDaemonFile } from './locate.js';
-import { printDryRun, printStatus, printWhy } from './print.js';
+import { printDryRun, printSet, printStatus, printWhy } from './print.js';
 import { terminalChoice } from './progress.js';
 import { reportOsvdError, sayStarting } from './say.js';
 
 /**
- * `osvd status`, `osvd build` (`-n` too) and `osvd why` when a daemon runs, on the shortest road: no command-line framework,
+ * `osvd status`, `osvd build` (`-n` too), `osvd why` and `osvd set` when a daemon runs, on the shortest road: no command-line framework,
  * no TypeScript, no SQLite, a handful of small modules and one request on the socket (`osvd build`
  * through the daemon spent ~100 ms of its ~200 loading the full CLI). Anything unusual (another flag,
  * no cached config, no daemon) returns false before anything is asked, and the full CLI takes over.
@@ -24,6 +24,7 @@ export async function quick(argv: readonly string[]): Promise<boolean> {
   if (argv[2] === 'status') return quickStatus(argv.slice(3));
   if (argv[2] === 'build') return quickBuild(argv.slice(3));
   if (argv[2] === 'why') return quickWhy(argv.slice(3));
+  if (argv[2] === 'set') return quickSet(argv.slice(3));
   return false;
 }
 
@@ -126,6 +127,35 @@ async function quickWhy(args: readonly string[]): Promise<boolean> {
   try {
     sayStarting(client, { json });
     printWhy(await client.request<WhyReport>('why', { path: targets[0], cwd: process.cwd(), sets }), { json });
+  } catch (err) {
+    if (!reportOsvdError(err, json)) throw err;
+  } finally {
+    client.close();
+  }
+  return true;
+}
+
+/** `osvd set KEY=VALUE... [--reset] [--json] [--root DIR]` through a running daemon. */
+async function quickSet(args: readonly string[]): Promise<boolean> {
+  let rootArg: string | undefined;
+  let json = false;
+  let reset = false;
+  const sets: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const value = args[i + 1];
+    if (a === '--json') json = true;
+    else if (a === '--reset') reset = true;
+    else if (a === '--root' && value !== undefined && !value.startsWith('-')) rootArg = args[++i];
+    else if (!a.startsWith('-')) sets.push(a);
+    else return false;
+  }
+  const stateDir = reset || sets.length ? stateDirOf(rootArg) : undefined;
+  const client = stateDir && (await DaemonClient.find(stateDir));
+  if (!client) return false;
+  try {
+    sayStarting(client, { json });
+    printSet(await client.request<{ knobs: Record<string, string>; liveKnobs: Record<string, string> }>('set', { sets, reset }), 'daemon', { json });
   } catch (err) {
     if (!reportOsvdError(err, json)) throw err;
   } finally {

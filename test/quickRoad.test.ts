@@ -110,3 +110,29 @@ describe('osvd why through the daemon, on the short road and the full one', () =
     }
   }, 180_000);
 });
+
+describe('osvd set through the daemon, on the short road and the full one', () => {
+  it('sets, resets and refuses alike, in text and JSON', () => {
+    const root = copyExample();
+    startDaemon(root);
+    // `--root=DIR` is read by the full CLI only: the same tree, the other road.
+    const roads = { short: [] as string[], full: [`--root=${root}`] };
+    const both = (args: string[]): { code: number | null; stdout: string; stderr: string }[] => Object.values(roads).map((road) => osvd(root, ['set', ...args, ...road]));
+    for (const json of [false, true]) {
+      const flag = json ? ['--json'] : [];
+      const set = both([...flag, 'conf_drivers_profile=virtio-mmio']);
+      expect(set.map((r) => r.code)).toEqual([0, 0]);
+      expect(set[0]!.stdout).toBe(set[1]!.stdout);
+      if (json) expect(JSON.parse(set[0]!.stdout)).toMatchObject({ ok: true, liveKnobs: { conf_drivers_profile: 'virtio-mmio' }, knobs: { conf_drivers_profile: 'virtio-mmio' }, via: 'daemon' });
+      else expect(set[0]!.stdout).toBe('knobs set live: conf_drivers_profile=virtio-mmio\n');
+      const reset = both([...flag, '--reset']);
+      expect(reset[0]!.stdout).toBe(reset[1]!.stdout);
+      if (!json) expect(reset[0]!.stdout).toBe('no knobs set live: osv.config.ts applies\n');
+      const refused = both([...flag, 'no_such_knob=1']);
+      expect(refused.map((r) => r.code)).toEqual([2, 2]);
+      expect(refused[0]!.stdout).toBe(refused[1]!.stdout);
+      expect(refused[0]!.stderr).toBe(refused[1]!.stderr);
+      expect(refused[0]!.stdout + refused[0]!.stderr).toContain('no_such_knob');
+    }
+  }, 180_000);
+});

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
 import { waitingFor } from '../interrupts.js';
+import { printSet } from '../print.js';
 import { printJson, say } from '../say.js';
 import { common, oneShot, projectOptions, type CliContext, type CommonOptions } from './common.js';
 
@@ -36,10 +37,6 @@ export function treeCommands(program: Command, ctx: CliContext): void {
       } else {
         result = await (await oneShot()).setKnobs(projectOptions(opts), assignments, Boolean(opts.reset));
       }
-      if (opts.json) printJson({ ok: true, ...result, via: client ? 'daemon' : 'one-shot' });
-      else {
-        const live = Object.entries(result.liveKnobs).map(([k, v]) => `${k}=${v}`);
-        process.stdout.write(live.length ? `knobs set live: ${live.join(' ')}\n` : 'no knobs set live: osv.config.ts applies\n');
-      }
+      printSet(result, client ? 'daemon' : 'one-shot', { json: opts.json });
     });
 }
