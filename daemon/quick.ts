@@ -81,13 +81,8 @@ function buildOptions(args: readonly string[]): QuickBuildOptions | undefined {
 
 async function quickBuild(args: readonly string[]): Promise<boolean> {
   const opts = buildOptions(args);
-  const stateDir = opts && stateDirOf(opts.rootArg);
-  if (!opts || !stateDir) return false;
-  const client = await DaemonClient.find(stateDir);
-  if (!client) return false;
-  // From here the build is this road's: its errors are reported as the full CLI reports them.
-  try {
-    sayStarting(client, opts);
+  if (!opts) return false;
+  return throughDaemon(opts.rootArg, opts, async (client) => {
     const terminal = terminalChoice(opts);
     const request: BuildRequest = {
       targets: opts.targets,
@@ -98,12 +93,7 @@ async function quickBuild(args: readonly string[]): Promise<boolean> {
     };
     if (opts.dryRun) printDryRun(await client.request<DryRunReport>('dryRun', { sets: opts.set, ...request }), { json: opts.json, verbose: opts.verbose });
     else await runBuild(opts, terminal, daemonBuild(client, opts.set, request, terminal));
-  } catch (err) {
-    if (!reportOsvdError(err, Boolean(opts.json))) throw err;
-  } finally {
-    client.close();
-  }
-  return true;
+  });
 }
 
 /** `osvd why PATH [--json] [--set K=V]... [--root DIR]` through a running daemon. */
@@ -121,18 +111,10 @@ async function quickWhy(args: readonly string[]): Promise<boolean> {
     else if (!a.startsWith('-')) targets.push(a);
     else return false;
   }
-  const stateDir = targets.length === 1 ? stateDirOf(rootArg) : undefined;
-  const client = stateDir && (await DaemonClient.find(stateDir));
-  if (!client) return false;
-  try {
-    sayStarting(client, { json });
+  if (targets.length !== 1) return false;
+  return throughDaemon(rootArg, { json }, async (client) => {
     printWhy(await client.request<WhyReport>('why', { path: targets[0], cwd: process.cwd(), sets }), { json });
-  } catch (err) {
-    if (!reportOsvdError(err, json)) throw err;
-  } finally {
-    client.close();
-  }
-  return true;
+  });
 }
 
 /** `osvd set KEY=VALUE... [--reset] [--json] [--root DIR]` through a running daemon. */
@@ -150,14 +132,26 @@ async function quickSet(args: readonly string[]): Promise<boolean> {
     else if (!a.startsWith('-')) sets.push(a);
     else return false;
   }
-  const stateDir = reset || sets.length ? stateDirOf(rootArg) : undefined;
+  if (!reset && sets.length === 0) return false;
+  return throughDaemon(rootArg, { json }, async (client) => {
+    printSet(await client.request<{ knobs: Record<string, string>; liveKnobs: Record<string, string> }>('set', { sets, reset }), 'daemon', { json });
+  });
+}
+
+/**
+ * Ask the tree's running daemon: false (nothing asked) when there is none, or no cached config to
+ * find it by, and the full CLI takes over. From the request on, the command is this road's: its
+ * errors are reported as the full CLI reports them.
+ */
+async function throughDaemon(rootArg: string | undefined, say: { json?: boolean; quiet?: boolean }, ask: (client: DaemonClient) => Promise<void>): Promise<boolean> {
+  const stateDir = stateDirOf(rootArg);
   const client = stateDir && (await DaemonClient.find(stateDir));
   if (!client) return false;
   try {
-    sayStarting(client, { json });
-    printSet(await client.request<{ knobs: Record<string, string>; liveKnobs: Record<string, string> }>('set', { sets, reset }), 'daemon', { json });
+    sayStarting(client, say);
+    await ask(client);
   } catch (err) {
-    if (!reportOsvdError(err, json)) throw err;
+    if (!reportOsvdError(err, Boolean(say.json))) throw err;
   } finally {
     client.close();
   }
