@@ -6,6 +6,7 @@ import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { hashFileContents } from './fileContentHash.js';
 import { OUTSIDE_MEMO_MIN_BYTES, OutsideHashes } from './outsideHashes.js';
+import { rowidPages } from './rowidPages.js';
 import type { StringPool } from './strings.js';
 
 interface StatRow {
@@ -212,13 +213,10 @@ export class FileState implements FileHasher {
     const rows = new Map<string, string>();
     this.bulk = rows;
     // A row as one string (not an object of five strings: 270,000 rows at 50,000 TUs).
-    const page = this.db.prepare(`SELECT rowid, path, size || ' ' || mtime_ns || ' ' || ctime_ns || ' ' || ino || ' ' || racy || ' ' || hash FROM files WHERE rowid > ? ORDER BY rowid LIMIT ?`).raw();
-    for (let after = 0; ; ) {
-      const got = page.all(after, BULK_PAGE) as [number, string, string][];
-      for (const [, p, line] of got) rows.set(p, line);
-      if (got.length < BULK_PAGE) return;
-      after = got[got.length - 1]![0];
-      yield;
+    const line = `size || ' ' || mtime_ns || ' ' || ctime_ns || ' ' || ino || ' ' || racy || ' ' || hash`;
+    for (const page of rowidPages(this.db, 'files', `path, ${line}`, BULK_PAGE)) {
+      for (const [, p, l] of page.rows as [number, string, string][]) rows.set(p, l);
+      if (!page.last) yield;
     }
   }
 

@@ -2,6 +2,7 @@ import type { Action, FileHash } from '../graph/action.js';
 import type { LateRace, RaceCheck, RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { racedWrites, type QueuedWrite } from './queuedWrites.js';
+import { rowidPages } from './rowidPages.js';
 import { StringPool } from './strings.js';
 
 /** Keep this many traces per pre-key: enough to go back and forth between a few configurations. */
@@ -202,15 +203,11 @@ export class TraceDb implements TraceStore {
     let unknown = 0;
     for (const id of ids.keys()) if (!this.lastRuns.has(id)) unknown++;
     if (unknown < PRELOAD_MIN) return;
-    const page = this.db.prepare('SELECT rowid AS at, action_id, record FROM last_runs WHERE rowid > ? ORDER BY rowid LIMIT ?');
-    for (let after = 0; ; ) {
-      const rows = page.all(after, PRELOAD_PAGE) as { at: number; action_id: string; record: string }[];
-      for (const row of rows) {
-        if (ids.has(row.action_id) && !this.lastRuns.has(row.action_id)) this.lastRuns.set(row.action_id, this.shared(JSON.parse(row.record) as RunRecord));
+    for (const page of rowidPages(this.db, 'last_runs', 'action_id, record', PRELOAD_PAGE)) {
+      for (const [, id, record] of page.rows as [number, string, string][]) {
+        if (ids.has(id) && !this.lastRuns.has(id)) this.lastRuns.set(id, this.shared(JSON.parse(record) as RunRecord));
       }
-      if (rows.length < PRELOAD_PAGE) break;
-      after = rows[rows.length - 1]!.at;
-      if (pause) await pause();
+      if (!page.last && pause) await pause();
     }
     for (const id of ids.keys()) if (!this.lastRuns.has(id)) this.lastRuns.set(id, null);
   }
