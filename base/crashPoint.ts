@@ -11,7 +11,9 @@ export type CrashPoint =
   /** An action's run was recorded in the database (the other job's command may still run). */
   | 'action-recorded'
   /** Every action of the build is done and recorded; what osvd writes itself comes next. */
-  | 'actions-done';
+  | 'actions-done'
+  /** compile_commands.json's new text is written, not yet renamed into the build folder. */
+  | 'compile-commands-written';
 
 export function crashPoint(point: CrashPoint, count = 1): void {
   const at = process.env.OSVD_CRASH_AT;

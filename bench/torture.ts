@@ -262,6 +262,9 @@ export const DETERMINISTIC_ROUNDS: readonly RoundPlan[] = [
   { kind: 'crash', crashAt: 'actions-done', variant: 1, rebuildVariant: 1, osvd: 'one-shot', recoveredBy: 'daemon' },
   { kind: 'crash', crashAt: 'actions-done', variant: 0, rebuildVariant: 0, osvd: 'daemon', recoveredBy: 'daemon' },
   { kind: 'crash', crashAt: 'action-recorded:4', variant: 1, rebuildVariant: 1, osvd: 'daemon', recoveredBy: 'one-shot', fresh: true },
+  // Killed between writing compile_commands.json's new text and renaming it into place: nothing of
+  // it may be left among the outputs (it was, as compile_commands.json.tmp-PID, until 2026-12-03).
+  { kind: 'crash', crashAt: 'compile-commands-written', variant: 0, rebuildVariant: 0, osvd: 'one-shot', recoveredBy: 'daemon' },
   // Killed while compiles are held: the next osvd builds the other knobs (their includers of
   // drivers_config.h are the same files), then the held compiles are let go.
   { kind: 'orphans', variant: 0, rebuildVariant: 1, osvd: 'one-shot', recoveredBy: 'one-shot', fresh: true },

@@ -59,21 +59,3 @@ function ownerStart(dir: string): string | undefined {
 export function closeScratch(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-
-/** Rename `from` to `to`; across file systems (EXDEV), copy next to `to` first and rename there. */
-export function moveInto(from: string, to: string): void {
-  try {
-    fs.renameSync(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const near = `${to}.osvd-tmp-${process.pid}`;
-    try {
-      fs.copyFileSync(from, near);
-      fs.chmodSync(near, fs.statSync(from).mode & 0o7777);
-      fs.renameSync(near, to);
-    } finally {
-      fs.rmSync(near, { force: true });
-      fs.rmSync(from, { force: true });
-    }
-  }
-}

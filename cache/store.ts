@@ -4,7 +4,7 @@ import type { OutputRecord } from '../graph/action.js';
 import type { OutputStore } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { copyHashing } from './fileContentHash.js';
-import { moveInto } from './scratch.js';
+import { moveInto } from '../base/moveInto.js';
 import { StoreCopier, type CopyDone } from './storeCopier.js';
 
 export const DEFAULT_STORE_BYTES = 2 * 1024 ** 3;

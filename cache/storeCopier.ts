@@ -20,7 +20,7 @@ export interface CopyDone {
 /**
  * The worker's code: plain synchronous copies, one batch per message. It is given as text (not a
  * module file) so that it runs the same from the compiled package and from the TypeScript sources the
- * tests import. A rename that crosses file systems falls back to a copy beside the blob, as moveInto.
+ * tests import. A rename that crosses file systems falls back to a copy beside the blob, as moveInto (base/moveInto.ts).
  */
 const WORKER_SOURCE = `
 const fs = require('node:fs');

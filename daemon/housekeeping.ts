@@ -73,7 +73,7 @@ export class Housekeeping {
    */
   writeCompileCommands(loaded: LoadedGraph): void {
     try {
-      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()]);
+      this.compileCommands.update(loaded.project.root, loaded.project.outDir, loaded.graph, () => [...loaded.graph.actions.values()], this.session.scratchDir);
     } catch (err) {
       this.session.log.warn({ err }, 'could not write compile_commands.json');
     }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Action } from '../graph/action.js';
+import { crashPoint } from '../base/crashPoint.js';
+import { moveInto } from '../base/moveInto.js';
 import { withoutWrappers } from './compilerWrappers.js';
 
 /**
@@ -21,8 +23,12 @@ export function compileCommands(root: string, actions: readonly Action[]): strin
   return JSON.stringify(entries, null, 1) + '\n';
 }
 
-/** Write the file when its content changed, and point build/compile_commands.json at it. Returns its path. */
-export function writeCompileCommands(root: string, outDir: string, actions: readonly Action[]): string {
+/**
+ * Write the file when its content changed, and point build/compile_commands.json at it. Returns its
+ * path. The new text is written in `scratchDir` (this process's scratch folder, see cache/scratch.ts)
+ * and renamed into place: a process killed while writing it leaves nothing in the build folder.
+ */
+export function writeCompileCommands(root: string, outDir: string, actions: readonly Action[], scratchDir: string): string {
   const rel = `${outDir}/compile_commands.json`;
   const file = path.join(root, rel);
   const text = compileCommands(root, actions);
@@ -34,9 +40,10 @@ export function writeCompileCommands(root: string, outDir: string, actions: read
   }
   if (current !== text) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
+    const tmp = path.join(scratchDir, 'compile_commands.json');
     fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
+    crashPoint('compile-commands-written');
+    moveInto(tmp, file);
   }
   const [buildRoot, ...rest] = outDir.split('/');
   if (buildRoot && rest.length > 0) {
@@ -81,13 +88,14 @@ export class CompileCommandsFile {
 
   constructor(private readonly memory?: CompileCommandsMemory) {}
 
-  update(root: string, outDir: string, graph: object, actions: () => readonly Action[]): void {
+  /** `scratchDir`: this process's scratch folder, where the new text is written before it is renamed into place. */
+  update(root: string, outDir: string, graph: object, actions: () => readonly Action[], scratchDir: string): void {
     if (this.written?.graph === graph && this.written.stamp === stampOf(root, outDir)) return;
     const list = actions();
     const fingerprint = this.memory ? fingerprintOf(root, list) : '';
     const kept = this.memory?.get(outDir);
     const stamp = stampOf(root, outDir);
-    if (!kept || kept.fingerprint !== fingerprint || kept.stamp !== stamp || stamp === '') writeCompileCommands(root, outDir, list);
+    if (!kept || kept.fingerprint !== fingerprint || kept.stamp !== stamp || stamp === '') writeCompileCommands(root, outDir, list, scratchDir);
     const now = stampOf(root, outDir);
     this.written = { graph, stamp: now };
     if (this.memory && (kept?.fingerprint !== fingerprint || kept.stamp !== now)) this.memory.set(outDir, { fingerprint, stamp: now });
