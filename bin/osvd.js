@@ -9,8 +9,8 @@ if (!existsSync(new URL('cli.js', dist))) {
   process.exit(2);
 }
 try {
-  // `osvd status`, `build`, `why` and `set` with a daemon running take a short road that loads almost nothing.
-  const quick = ['status', 'build', 'why', 'set'].includes(process.argv[2]) && (await import(new URL('quick.js', dist).href)).quick;
+  // `osvd status`, `build`, `why`, `set` and `stop` with a daemon running take a short road that loads almost nothing.
+  const quick = ['status', 'build', 'why', 'set', 'stop'].includes(process.argv[2]) && (await import(new URL('quick.js', dist).href)).quick;
   if (!(quick && (await quick(process.argv)))) {
     await (await import(new URL('cli.js', dist).href)).main(process.argv);
   }

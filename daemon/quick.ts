@@ -12,9 +12,10 @@ import { readDaemonFile } from './locate.js';
 import { printDryRun, printSet, printStatus, printWhy } from './print.js';
 import { terminalChoice } from './progress.js';
 import { reportOsvdError, sayStarting } from './say.js';
+import { stopDaemon } from './stopDaemon.js';
 
 /**
- * `osvd status`, `osvd build` (`-n` too), `osvd why` and `osvd set` when a daemon runs, on the shortest road: no command-line framework,
+ * `osvd status`, `osvd build` (`-n` too), `osvd why`, `osvd set` and `osvd stop` when a daemon runs, on the shortest road: no command-line framework,
  * no TypeScript, no SQLite, a handful of small modules and one request on the socket (`osvd build`
  * through the daemon spent ~100 ms of its ~200 loading the full CLI). Anything unusual (another flag,
  * no cached config, no daemon) returns false before anything is asked, and the full CLI takes over.
@@ -25,6 +26,7 @@ export async function quick(argv: readonly string[]): Promise<boolean> {
   if (argv[2] === 'build') return quickBuild(argv.slice(3));
   if (argv[2] === 'why') return quickWhy(argv.slice(3));
   if (argv[2] === 'set') return quickSet(argv.slice(3));
+  if (argv[2] === 'stop') return quickStop(argv.slice(3));
   return false;
 }
 
@@ -136,6 +138,18 @@ async function quickSet(args: readonly string[]): Promise<boolean> {
   return throughDaemon(rootArg, { json }, async (client) => {
     printSet(await client.request<{ knobs: Record<string, string>; liveKnobs: Record<string, string> }>('set', { sets, reset }), 'daemon', { json });
   });
+}
+
+/** `osvd stop [--json] [--root DIR]` when a daemon runs (without one, the full CLI says there is none). */
+async function quickStop(args: readonly string[]): Promise<boolean> {
+  let rootArg: string | undefined;
+  let json = false;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--json') json = true;
+    else if (args[i] === '--root' && args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) rootArg = args[++i];
+    else return false;
+  }
+  return throughDaemon(rootArg, { json }, (client) => stopDaemon(client, json));
 }
 
 /**

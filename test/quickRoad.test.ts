@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isAlive } from '../base/process.js';
 import { appendTo, build, copyExample, osvd, OUT, ranOf, REPO, removeCopies, startDaemon, stopDaemons, type BuildJson } from './helpers.js';
 
 afterEach(stopDaemons);
@@ -134,5 +135,30 @@ describe('osvd set through the daemon, on the short road and the full one', () =
       expect(refused[0]!.stderr).toBe(refused[1]!.stderr);
       expect(refused[0]!.stdout + refused[0]!.stderr).toContain('no_such_knob');
     }
+  }, 180_000);
+});
+
+describe('osvd stop through the daemon, on the short road and the full one', () => {
+  it('stops the daemon, waits until its process is gone and says so alike; without a daemon, both say there is none', () => {
+    const root = copyExample();
+    // `--root=DIR` is read by the full CLI only: the same tree, the other road.
+    const roads = { short: [] as string[], full: [`--root=${root}`] };
+    for (const [road, args] of Object.entries(roads)) {
+      for (const json of [true, false]) {
+        const pid = startDaemon(root);
+        const r = osvd(root, ['stop', ...(json ? ['--json'] : []), ...args]);
+        expect(r.code, road).toBe(0);
+        expect(r.stderr, road).toBe('');
+        if (json) expect(JSON.parse(r.stdout), road).toEqual({ ok: true, running: false, pid });
+        else expect(r.stdout, road).toBe(`osvd: daemon stopped (pid ${pid})\n`);
+        // Gone when the command returns, not only asked to go.
+        expect(isAlive(pid), road).toBe(false);
+        expect(JSON.parse(osvd(root, ['status', '--json']).stdout).daemon.running, road).toBe(false);
+      }
+    }
+    const none = Object.values(roads).map((args) => osvd(root, ['stop', ...args]));
+    expect(none.map((r) => r.code)).toEqual([0, 0]);
+    expect(none[0]!.stdout).toBe('osvd: no daemon runs for this tree\n');
+    expect(none[1]!.stdout).toBe(none[0]!.stdout);
   }, 180_000);
 });

@@ -2,18 +2,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { OsvdError } from '../../base/errors.js';
 import { osvdBin } from '../../base/packageFiles.js';
-import { isAlive } from '../../base/process.js';
+import { OsvdError } from '../../base/errors.js';
 import type { ProjectBase } from '../../osv/project.js';
 import { DaemonClient } from '../client.js';
 import { logPath } from '../logFile.js';
 import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
 import { printJson } from '../say.js';
+import { stopDaemon } from '../stopDaemon.js';
 import { common, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
-
-/** How long `osvd stop` waits for the daemon to exit. */
-const STOP_WAIT_MS = 60_000;
 
 /** `osvd start` and `osvd stop`. */
 export function daemonCommands(program: Command, ctx: CliContext): void {
@@ -55,16 +52,7 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
       else process.stdout.write('osvd: no daemon runs for this tree\n');
       return;
     }
-    const pid = client.info.pid;
-    await client.request('stop').catch(() => undefined);
-    client.close();
-    // "stopped" means the process has exited (a build in progress is interrupted and its commands killed first).
-    for (let i = 0; i < STOP_WAIT_MS / 50 && isAlive(pid); i++) await sleep(50);
-    if (isAlive(pid)) {
-      throw new OsvdError('DAEMON_STOP', `the daemon (pid ${pid}) was asked to stop but has not exited after ${STOP_WAIT_MS / 1000} s`, { hint: `its log says what it is doing: osvd logs; kill ${pid} ends it` });
-    }
-    if (opts.json) printJson({ ok: true, running: false, pid });
-    else process.stdout.write(`osvd: daemon stopped (pid ${pid})\n`);
+    await stopDaemon(client, Boolean(opts.json));
   });
 }
 

@@ -1,0 +1,24 @@
+import { OsvdError } from '../base/errors.js';
+import { isAlive } from '../base/process.js';
+import type { DaemonClient } from './client.js';
+import { printJson } from './say.js';
+
+/** How long `osvd stop` waits for the daemon to exit. */
+const STOP_WAIT_MS = 60_000;
+
+/**
+ * `osvd stop` once the daemon is found, on either road (the full CLI, daemon/quick.ts): ask it to stop,
+ * then wait until its process has exited ("stopped" means gone: a build in progress is interrupted and
+ * its commands killed first), and say so.
+ */
+export async function stopDaemon(client: DaemonClient, json: boolean): Promise<void> {
+  const pid = client.info.pid;
+  await client.request('stop').catch(() => undefined);
+  client.close();
+  for (let i = 0; i < STOP_WAIT_MS / 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) {
+    throw new OsvdError('DAEMON_STOP', `the daemon (pid ${pid}) was asked to stop but has not exited after ${STOP_WAIT_MS / 1000} s`, { hint: `its log says what it is doing: osvd logs; kill ${pid} ends it` });
+  }
+  if (json) printJson({ ok: true, running: false, pid });
+  else process.stdout.write(`osvd: daemon stopped (pid ${pid})\n`);
+}
