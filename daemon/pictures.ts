@@ -49,7 +49,7 @@ export function graphPicture(opts: ProjectOptions, sets: readonly string[], req:
     let chain: Set<string> | undefined;
     if (req.target !== undefined) {
       const action = findAction(s.base.root, loaded, req.target, req.cwd);
-      if (!action) throw new UnknownPathError(req.target, loaded.project.root);
+      if (!action) throw new UnknownPathError(req.target, loaded.project.root, 'TARGET');
       chain = new Set([action.id, ...graph.upstreamOf(action.id)]);
     }
     const plan = s.plan(loaded, chain ?? new Set(graph.actions.keys()), chain);

@@ -280,7 +280,7 @@ describe('osvd graph, osvd report and the trace, on the example tree', () => {
     expect(bad.stderr).toContain("'--max-nodes many' is not a whole number");
     const unknown = osvd(root, ['graph', 'no/such.o']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("'no/such.o' is neither an output nor a source");
+    expect(unknown.stderr).toContain("TARGET: 'no/such.o' is neither an output nor a source");
     expect(build(root).ok).toBe(true);
     expect(build(root).ran).toEqual([]);
     const nothing = osvd(root, ['report', '--trace', path.join(root, 'none.json')]);
