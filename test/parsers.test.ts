@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDepfile } from '../graph/depfile.js';
+import { prng } from '../bench/prng.js';
+import { parseDepfile, parseDepfileByChar } from '../graph/depfile.js';
 import { buildPathVariables, lateVariables, refersTo } from '../osv/lateExpansion.js';
 import { DryRunParser, parseDatabase, parseDryRun, parseEnv0, parseTrace, splitDryRun } from '../osv/makeOutput.js';
 import { recipeWrites } from '../osv/recipeWrites.js';
@@ -13,6 +14,32 @@ describe('depfile parser', () => {
   });
   it('rejects text without a rule', () => {
     expect(() => parseDepfile('garbage without colon')).toThrow(/no "target:" rule/);
+  });
+  it('reads what gcc writes by lines as the character-by-character reading does, on 20,000 texts made of its pieces', () => {
+    // Pieces gcc writes and pieces that need the slow reading ($, tabs, CRs, escapes), so that both
+    // readings are compared, and the fast one is taken on most texts.
+    const pieces = ['a.o', 'b/c.h', '/usr/include/x.h', ':', ': ', ' ', '  ', ' \\\n', '\n', 'x:y', '::', 'h.h:\n', 'd', '.'];
+    const rare = ['$$', '$', '\t', '\r\n', '\\ ', '\\', '\\#', '\\:'];
+    const random = prng(20261203);
+    const pick = (list: readonly string[]): string => list[Math.floor(random() * list.length)]!;
+    const outcome = (f: () => string[]): string[] | string => {
+      try {
+        return f();
+      } catch (err) {
+        return `error: ${(err as Error).message}`;
+      }
+    };
+    let plain = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let text = '';
+      const n = Math.floor(random() * 24);
+      for (let k = 0; k < n; k++) text += random() < 0.04 ? pick(rare) : pick(pieces);
+      const byChar = outcome(() => parseDepfileByChar(text, 'x.d'));
+      expect(outcome(() => parseDepfile(text, 'x.d')), JSON.stringify(text)).toEqual(byChar);
+      if (!/[$\t\r]|(?:^|[^ ])\\|\\(?!\n)/.test(text)) plain++;
+    }
+    // Most texts took the line-by-line reading.
+    expect(plain).toBeGreaterThan(10_000);
   });
 });
 
