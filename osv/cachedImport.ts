@@ -10,7 +10,7 @@ export interface ImportStore {
   put(key: string, value: string): void;
 }
 
-const IMPORT_VERSION = 'osvd-import-13';
+const IMPORT_VERSION = 'osvd-import-14';
 
 /**
  * The import, reused while the makefiles make read (and everything else it depends on) are unchanged.

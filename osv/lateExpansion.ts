@@ -84,16 +84,15 @@ export function lateRecipe(vars: Readonly<Record<string, string>>, target: strin
 const NOT_ALL_SECONDARY = '.osvd-not-all-secondary';
 
 /**
- * The prerequisites a late recipe keeps make from remaking: those of its rule, once each, but not the
- * headers its existing depfile added that no rule makes (gcc's `-MP` gives each an empty rule): make
- * has nothing to remake there, and leaving them out keeps the command the same whether or not a
- * depfile existed when the build was imported.
+ * The prerequisites a late recipe keeps make from remaking: those of its rule that make has something
+ * to do for, once each. The others (sources, and the headers an existing depfile added, each with an
+ * empty rule from gcc's `-MP`) make would not remake anyway; leaving every one of them out keeps the
+ * command the same whether or not a depfile existed when the build was imported (the source, which
+ * the depfile names too, was left out only when it did: OSv's vmlinuz-boot32.o ran again after each
+ * import of a built tree).
  */
-export function latePrerequisites(rule: RuleEntry | undefined, fromDepfile: ReadonlySet<string>, makes: (name: string) => boolean, inTree: (name: string) => string): string[] {
+export function latePrerequisites(rule: RuleEntry | undefined, makes: (name: string) => boolean): string[] {
   const keep = new Set<string>();
-  for (const p of [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])]) {
-    if (fromDepfile.has(inTree(p)) && !makes(p)) continue;
-    keep.add(p);
-  }
+  for (const p of [...(rule?.prereqs ?? []), ...(rule?.orderOnly ?? [])]) if (makes(p)) keep.add(p);
   return [...keep];
 }

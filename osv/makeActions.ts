@@ -165,7 +165,7 @@ function readRecipe(im: ImportContext, t: TracedTarget): RecipeReading {
 function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, producer: ReadonlyMap<string, string>): Action {
   const { outputs, facts, words, depfile } = reading;
   const rule = im.db.rules.get(t.target);
-  const fromDepfile = depfile ? depfileNames(im.root, depfile) : new Set<string>();
+  const fromDepfile = depfile ? depfileNames(im, depfile) : new Set<string>();
   const { inputs, traced, orderAfter } = prerequisitesOf(im, t.target, rule, reading, producer, fromDepfile);
   const kind = facts.kind;
   const source = kind === 'compile' ? (rule?.prereqs.map(im.inTree).find((p) => words.has(p)) ?? undefined) : undefined;
@@ -179,7 +179,7 @@ function actionOf(im: ImportContext, t: TracedTarget, reading: RecipeReading, pr
   return {
     id: t.target,
     kind,
-    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, fromDepfile, (p) => makesSomething(im, p), im.inTree))] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
+    commands: expandLate ? [lateRecipe(im.vars, t.target, latePrerequisites(rule, (p) => makesSomething(im, p)))] : facts.wrappers ? withLaunchArgs(t.recipe) : t.recipe,
     cwd: '.',
     env: im.env,
     // Compilers read their own variables (wrapped compiles: those of their wrappers that change outputs
@@ -217,10 +217,9 @@ function prerequisitesOf(
   const orderAfter = new Set<string>();
   for (const raw of rule?.prereqs ?? []) {
     const p = im.inTree(raw);
-    if (im.recipeTargets.has(raw) && im.isPhony(raw)) {
-      orderAfter.add(raw);
-    } else if (!im.recipeTargets.has(raw) && im.isPhony(raw)) {
-      for (const a of actionsReached(im, raw)) orderAfter.add(a);
+    if (im.isPhony(raw)) {
+      if (im.recipeTargets.has(raw)) orderAfter.add(raw);
+      else for (const a of actionsReached(im, raw)) orderAfter.add(a);
     } else if (depfile && !words.has(p)) {
       const made = producer.get(p);
       if (made) orderAfter.add(made);
@@ -269,12 +268,13 @@ function actionsReached(im: ImportContext, name: string, seen = new Set<string>(
   return [...rule.prereqs, ...rule.orderOnly].flatMap((p) => actionsReached(im, p, seen));
 }
 
-function depfileNames(root: string, depfile: string): Set<string> {
-  const abs = path.resolve(root, depfile);
+/** The names of a built tree's depfile, as paths of the tree (the same headers come back in every one: im.inTree keeps each). */
+function depfileNames(im: ImportContext, depfile: string): Set<string> {
+  const abs = path.resolve(im.root, depfile);
   // On an unbuilt tree no depfile exists: a failed read's exception costs more than asking first.
   if (!fs.existsSync(abs)) return new Set();
   try {
-    return new Set(parseDepfile(fs.readFileSync(abs, 'utf8'), depfile).map((p) => treePath(root, '.', p)));
+    return new Set(parseDepfile(fs.readFileSync(abs, 'utf8'), depfile).map(im.inTree));
   } catch {
     return new Set();
   }

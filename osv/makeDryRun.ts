@@ -59,7 +59,7 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
     const prints = wanted.map((v, i) => `$(file >${path.join(tmp, `var${i}`)},$(${v}))`).join('');
     const envRun = await runRepairing([...variableAssignments(req.vars), '--eval', `${ENV_TARGET}: ; @env -0 > ${makeQuote(envFile)}${prints}`, ENV_TARGET]);
     if (envRun.code !== 0) throw makeFailed(req, makeCommandLine(req), envRun.stderr);
-    env = parseEnv0(fs.readFileSync(envFile, 'utf8'));
+    env = withoutOwnRule(parseEnv0(fs.readFileSync(envFile, 'utf8')));
     wanted.forEach((v, i) => {
       precomputed[v] = fs.readFileSync(path.join(tmp, `var${i}`), 'utf8').replace(/\n$/, '');
     });
@@ -102,6 +102,21 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const tools = [...new Set(actions.flatMap((a) => a.tool?.files ?? []))].sort().map(settled);
   return { actions, makefiles, tools, exported, importMs: performance.now() - started, ...(removed.size ? { removedDepfiles: [...removed] } : {}) };
 }
+
+/**
+ * The environment as make gives it to recipes, without the rule osvd read it with: make passes
+ * `--eval` on to the makes a recipe runs, in MAKEFLAGS, and a make run without goals takes the first
+ * rule it knows as its default goal, which would be ENV_TARGET (writing into a folder long gone). The
+ * rest of MAKEFLAGS (the variables given on the command line) stays, as make passes it. In MAKEFLAGS
+ * the blanks inside a word are escaped with a backslash.
+ */
+function withoutOwnRule(env: Record<string, string>): Record<string, string> {
+  const flags = env.MAKEFLAGS;
+  if (flags === undefined) return env;
+  return { ...env, MAKEFLAGS: flags.replace(OWN_EVAL, '') };
+}
+
+const OWN_EVAL = new RegExp(`(^|[ ])--eval=${ENV_TARGET}:(?:\\\\.|[^ \\\\])*`, 'g');
 
 /** A depfile of the build folder that make could not read, from make's message (`x.d:3: *** missing separator`). */
 function brokenDepfile(req: Pick<ImportRequest, 'root' | 'outDir'>, stderr: string): string | undefined {

@@ -65,6 +65,8 @@ export interface BuildJson {
   failed: { output: string; kind: string; source?: string; message: string; exitCode: number | null }[];
   skipped: string[];
   durationMs: number;
+  /** Whether the Makefile was imported again for this build (not taken from the database), and how long that took. */
+  import?: { cached: boolean; ms: number };
 }
 
 /** `osvd build --json` with knobs; throws with osvd's output when it could not run at all. */
