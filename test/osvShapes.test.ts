@@ -102,17 +102,23 @@ afterAll(() => {
   for (const t of trees.splice(0)) fs.rmSync(t, { recursive: true, force: true });
 });
 
+/** A tree of writeTree() whose Makefile has `from` replaced by `to`. */
+function treeWithMakefile(from: string, to: string): string {
+  const root = writeTree();
+  trees.push(root);
+  const makefile = path.join(root, 'Makefile');
+  const before = fs.readFileSync(makefile, 'utf8');
+  const after = before.replace(from, to);
+  expect(after).not.toBe(before);
+  fs.writeFileSync(makefile, after);
+  return root;
+}
+
 describe('a recipe that runs make itself', () => {
   it('a make without goals builds its own default goal: the environment osvd runs recipes with carries no rule of osvd', () => {
     // osvd reads the environment make gives recipes from a make run with a rule of its own (--eval),
     // which make passes on in MAKEFLAGS; a sub-make without goals took that rule as its default goal.
-    const root = writeTree();
-    trees.push(root);
-    const makefile = path.join(root, 'Makefile');
-    const before = fs.readFileSync(makefile, 'utf8');
-    const after = before.replace("$(out)/loader_options.ld: stage1\n\techo 'OPTIONS = 1;' > $@", '$(out)/loader_options.ld: stage1\n\tmake -s -C options OUT=$(CURDIR)/$@');
-    expect(after).not.toBe(before);
-    fs.writeFileSync(makefile, after);
+    const root = treeWithMakefile("$(out)/loader_options.ld: stage1\n\techo 'OPTIONS = 1;' > $@", '$(out)/loader_options.ld: stage1\n\tmake -s -C options OUT=$(CURDIR)/$@');
     fs.mkdirSync(path.join(root, 'options'));
     fs.writeFileSync(path.join(root, 'options/Makefile'), "options:\n\techo 'OPTIONS = 1;' > $(OUT)\n");
     const r = build(root);
@@ -126,20 +132,14 @@ describe('a recipe make must expand late, with a depfile', () => {
   it('has the same command whether or not its depfile existed when the build was imported: a new import runs nothing', () => {
     // boot32.o reads the stripped kernel's size when make expands its recipe (OSv's vmlinuz-boot32.o),
     // so osvd runs it through make; with -MD its depfile names its source, a prerequisite of its rule too.
-    const root = writeTree();
-    trees.push(root);
-    const makefile = path.join(root, 'Makefile');
-    const before = fs.readFileSync(makefile, 'utf8');
-    const withDepfile = before.replace('\t$(CC) $(ASFLAGS) -c -o $@ boot32.S', '\t$(CC) -MD -MT $@ -MP $(ASFLAGS) -c -o $@ boot32.S');
-    expect(withDepfile).not.toBe(before);
-    fs.writeFileSync(makefile, withDepfile);
+    const root = treeWithMakefile('\t$(CC) $(ASFLAGS) -c -o $@ boot32.S', '\t$(CC) -MD -MT $@ -MP $(ASFLAGS) -c -o $@ boot32.S');
     // Imported on a tree without depfiles, then built.
     const cold = build(root);
     expect(cold.ok, JSON.stringify(cold.failed)).toBe(true);
     expect(ranOf(cold)).toContain(`${OUT}/boot32.o`);
     expect(fs.existsSync(path.join(root, OUT, 'boot32.d'))).toBe(true);
     // A comment in the Makefile: imported again, now with every depfile there; nothing to do.
-    fs.appendFileSync(makefile, '# edited\n');
+    fs.appendFileSync(path.join(root, 'Makefile'), '# edited\n');
     const again = build(root);
     expect(again.ok).toBe(true);
     expect(again.import?.cached).toBe(false);
