@@ -19,6 +19,14 @@ const ROADS = { short: ['-j', '2'], full: ['--jobs=2'] } as const;
 /** Text output without what changes from run to run (times). */
 const steady = (text: string): string => text.replace(/\d+(\.\d+)? (ms|s)\b/g, 'T');
 
+/** The same refusal on both roads: exit 2, the same stdout and stderr, naming `what`. */
+function refusedAlike(said: { code: number | null; stdout: string; stderr: string }[], what: string): void {
+  expect(said.map((r) => r.code)).toEqual([2, 2]);
+  expect(said[0]!.stdout).toBe(said[1]!.stdout);
+  expect(said[0]!.stderr).toBe(said[1]!.stderr);
+  expect(said[0]!.stdout + said[0]!.stderr).toContain(what);
+}
+
 describe('osvd build through the daemon, on the short road and the full one', () => {
   it('builds the targets asked for, reports and fails alike', async () => {
     const root = copyExample();
@@ -103,11 +111,7 @@ describe('osvd why through the daemon, on the short road and the full one', () =
     expect(fromCore[0]!.status).toBe(0);
     expect(fromCore[0]!.stdout).toBe(fromCore[1]!.stdout);
     for (const json of [true, false]) {
-      const said = asked([...(json ? ['--json'] : []), 'no/such/file.o']);
-      expect(said.map((r) => r.code)).toEqual([2, 2]);
-      expect(said[0]!.stdout).toBe(said[1]!.stdout);
-      expect(said[0]!.stderr).toBe(said[1]!.stderr);
-      expect(said[0]!.stdout + said[0]!.stderr).toContain('no/such/file.o');
+      refusedAlike(asked([...(json ? ['--json'] : []), 'no/such/file.o']), 'no/such/file.o');
     }
   }, 180_000);
 });
@@ -129,11 +133,7 @@ describe('osvd set through the daemon, on the short road and the full one', () =
       const reset = both([...flag, '--reset']);
       expect(reset[0]!.stdout).toBe(reset[1]!.stdout);
       if (!json) expect(reset[0]!.stdout).toBe('no knobs set live: osv.config.ts applies\n');
-      const refused = both([...flag, 'no_such_knob=1']);
-      expect(refused.map((r) => r.code)).toEqual([2, 2]);
-      expect(refused[0]!.stdout).toBe(refused[1]!.stdout);
-      expect(refused[0]!.stderr).toBe(refused[1]!.stderr);
-      expect(refused[0]!.stdout + refused[0]!.stderr).toContain('no_such_knob');
+      refusedAlike(both([...flag, 'no_such_knob=1']), 'no_such_knob');
     }
   }, 180_000);
 });
