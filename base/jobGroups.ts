@@ -50,11 +50,11 @@ export function notedGroups(dir: string): JobGroup[] {
 }
 
 /**
- * SIGKILL every process of these groups; returns the groups that still had processes. A group whose
- * leader's pid now names another process is left alone: while any process of our group lived, the
- * kernel would not have given its id to a new process, so that group is gone.
+ * Send `signal` to every process of these groups; returns the groups that still had processes. A
+ * group whose leader's pid now names another process is left alone: while any process of our group
+ * lived, the kernel would not have given its id to a new process, so that group is gone.
  */
-export function killGroups(groups: readonly JobGroup[]): JobGroup[] {
+export function killGroups(groups: readonly JobGroup[], signal: NodeJS.Signals = 'SIGKILL'): JobGroup[] {
   const killed: JobGroup[] = [];
   const live = liveProcessGroups();
   for (const g of groups) {
@@ -62,13 +62,40 @@ export function killGroups(groups: readonly JobGroup[]): JobGroup[] {
     const leaderStart = startTime(g.pgid);
     if (leaderStart !== undefined && g.startTime !== '' && leaderStart !== g.startTime) continue;
     try {
-      process.kill(-g.pgid, 'SIGKILL');
+      process.kill(-g.pgid, signal);
       killed.push(g);
     } catch {
       // gone meanwhile
     }
   }
   return killed;
+}
+
+/**
+ * How long stopped commands have to end after SIGTERM before they get SIGKILL. gcc's driver (and
+ * distcc's client) end on SIGTERM after removing their temporary files (the `.s` cc1 was writing, in
+ * $TMPDIR) and the output they had started; SIGKILL would leave both. make waits as long as it takes
+ * after the terminal's SIGINT, ninja after the signal it passes on; a command that ignores SIGTERM
+ * is not waited for longer than this.
+ */
+export const STOP_GRACE_MS = 3_000;
+
+/**
+ * Stop every process of these groups as make and ninja stop a build's commands: SIGTERM, so that
+ * compilers clean up after themselves, then SIGKILL for whatever still runs after `graceMs`. Resolves,
+ * once none of them runs (or 10 s after SIGKILL), to the groups that still had processes.
+ */
+export async function stopGroups(groups: readonly JobGroup[], graceMs = STOP_GRACE_MS): Promise<JobGroup[]> {
+  const signalled = killGroups(groups, 'SIGTERM');
+  if (!(await groupsGone(signalled, graceMs))) await groupsGone(killGroups(signalled, 'SIGKILL'));
+  return signalled;
+}
+
+/** stopGroups for code that must not give up the event loop meanwhile (opening a session). */
+export function stopGroupsSync(groups: readonly JobGroup[], graceMs = STOP_GRACE_MS): JobGroup[] {
+  const signalled = killGroups(groups, 'SIGTERM');
+  if (!groupsGoneSync(signalled, graceMs)) groupsGoneSync(killGroups(signalled, 'SIGKILL'));
+  return signalled;
 }
 
 /** Wait until no process of these groups runs; false if some still do after `timeoutMs`. */

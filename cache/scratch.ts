@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { groupsGoneSync, killGroups, notedGroups } from '../base/jobGroups.js';
+import { notedGroups, stopGroupsSync } from '../base/jobGroups.js';
 import { isAlive, startTime } from '../base/process.js';
 
 /**
@@ -35,11 +35,7 @@ export function sweepScratch(stateDir: string): number {
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
     const dir = path.join(parent, name);
     if (isAlive(pid) && ownerStart(dir) === startTime(pid)) continue;
-    const groups = killGroups(notedGroups(dir));
-    if (groups.length) {
-      killed += groups.length;
-      groupsGoneSync(groups);
-    }
+    killed += stopGroupsSync(notedGroups(dir)).length;
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return killed;

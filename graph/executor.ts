@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Action } from './action.js';
 import type { LaunchedRun } from './launcher.js';
 import { ToolMissingError } from '../base/errors.js';
-import { groupsGone, killGroups, noteGroup, type JobGroup } from '../base/jobGroups.js';
+import { killGroups, noteGroup, stopGroups, type JobGroup } from '../base/jobGroups.js';
 
 export interface ExecResult {
   readonly ok: boolean;
@@ -140,8 +140,9 @@ export class ShellPool {
   }
 
   /**
-   * Stop every command now: SIGKILL each shell's process group (the shell, the commands it started
-   * and theirs) and wait until none of it runs. Runs in progress fail; the pool starts new shells
+   * Stop every command now: each shell's process group (the shell, the commands it started and
+   * theirs) gets SIGTERM, SIGKILL if it is still there after a grace (stopGroups); wait until none of
+   * it runs. Runs in progress fail; the pool starts new shells
    * for the next build.
    */
   async kill(): Promise<void> {
@@ -149,7 +150,7 @@ export class ShellPool {
     const groups = [...this.all].map((w) => w.group);
     this.all.clear();
     this.idle.clear();
-    await groupsGone(killGroups(groups));
+    await stopGroups(groups);
   }
 
   /** End every shell and remove the scratch folder. */

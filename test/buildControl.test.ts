@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../base/process.js';
@@ -138,6 +139,24 @@ describe('stopping a build', () => {
     });
     expect(s.lastBuild?.ok).toBe(true);
     expect(s.dirty.run + s.dirty.restore + s.dirty.pending).toBe(0);
+  });
+
+  it('Ctrl-C during real compiles: g++ ends on SIGTERM, before SIGKILL, and leaves nothing in $TMPDIR', async () => {
+    const root = copyExample();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-tmpdir-'));
+    try {
+      const run = spawnOsvd(root, ['build', '--no-daemon', '-j2'], { TMPDIR: tmp });
+      // cc1plus writes its assembly to a temporary file of the driver's, in $TMPDIR: a compile is under way.
+      await waitFor('a compile to write its assembly', () => fs.readdirSync(tmp).some((n) => n.endsWith('.s')));
+      process.kill(run.pid, 'SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(130);
+      // SIGKILL would have left each running compile's `.s`. (The example's generator scripts leave their
+      // mktemp files when a signal ends them, as they would under make: not gcc's, not looked at.)
+      expect(fs.readdirSync(tmp).filter((n) => n.startsWith('cc'))).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it.each([
