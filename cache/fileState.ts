@@ -231,9 +231,15 @@ export class FileState implements FileHasher {
     // The bulk read's rows for these paths are older than what is now written.
     if (this.bulk) for (const [p, r] of rows) this.bulk.set(p, bulkLine(r.size, r.mtime_ns, r.ctime_ns, r.ino, r.racy) + r.hash);
     this.pending.clear();
-    this.db.transaction(() => {
-      for (const [p, r] of rows) this.upsert.run(p, r.size, r.mtime_ns, r.ctime_ns, r.ino, r.hash, r.racy);
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const [p, r] of rows) this.upsert.run(p, r.size, r.mtime_ns, r.ctime_ns, r.ino, r.hash, r.racy);
+      })();
+    } catch (err) {
+      // Nothing was written (a full disk, say): the rows wait for the next flush, unless newer ones came.
+      for (const [p, r] of rows) if (!this.pending.has(p)) this.pending.set(p, r);
+      throw err;
+    }
   }
 
   private lstat(p: string): fs.BigIntStats | undefined {

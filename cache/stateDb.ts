@@ -97,9 +97,20 @@ export class StateDb {
     return recovered!.movedTo;
   }
 
+  /**
+   * Write what is queued and close. The database is closed even when the writes fail (a full disk):
+   * that failure is thrown afterwards, and what it kept from the file runs again next time.
+   */
   close(): void {
-    this.store.close();
-    this.traces.flush();
+    let failure: unknown;
+    for (const write of [() => this.store.close(), () => this.traces.flush()]) {
+      try {
+        write();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
     closeDatabase(this.db);
+    if (failure !== undefined) throw failure;
   }
 }

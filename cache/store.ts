@@ -140,8 +140,31 @@ export class ContentStore implements OutputStore {
         }
       }
     };
-    if (this.db.open) this.db.transaction(record)();
-    else for (const d of done) this.copying.delete(d.hash);
+    if (!this.db.open) {
+      for (const d of done) this.copying.delete(d.hash);
+      return;
+    }
+    try {
+      this.db.transaction(record)();
+    } catch (err) {
+      // Their rows could not be written (a full disk, say): the copies are not in the store, and their
+      // files go (no row would ever evict them). The store is a cache: the build goes on.
+      this.knownBytes = undefined;
+      for (const d of done) {
+        this.copying.delete(d.hash);
+        if (d.error === undefined) this.dropUnrecorded(d.hash);
+      }
+      this.note('save', `${done.length} copies`, err);
+    }
+  }
+
+  /** Remove a blob's file that has no row (none made it; another process's row keeps its file). */
+  private dropUnrecorded(hash: string): void {
+    try {
+      if (!this.has(hash)) fs.rmSync(this.blobPath(hash), { force: true });
+    } catch {
+      // left for a later save of the same content to overwrite
+    }
   }
 
   restore(record: OutputRecord): boolean {

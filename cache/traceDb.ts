@@ -333,11 +333,41 @@ export class TraceDb implements TraceStore {
     this.queuedActions.clear();
     this.unchecked.clear();
     const dropped = this.racedAmong(writes);
-    if (!this.db.open) return;
-    this.db.transaction(() => {
-      for (const w of writes) if (!dropped.has(w)) w.op();
-    })();
     for (const w of dropped) this.unrecord(w);
+    if (!this.db.open) return;
+    const kept = dropped.size ? writes.filter((w) => !dropped.has(w)) : writes;
+    try {
+      this.db.transaction(() => {
+        for (const w of kept) w.op();
+      })();
+    } catch (err) {
+      // Nothing was written (a full disk, say): the runs wait in the queue, older than any queued
+      // since, for the next flush, which a build's end makes and which says why if it fails again.
+      this.requeue(kept);
+      throw err;
+    }
+  }
+
+  /** Writes a failed flush had taken: back at the queue's head, as they were queued. */
+  private requeue(writes: readonly QueuedWrite[]): void {
+    this.queue = [...writes, ...this.queue];
+    for (let i = writes.length - 1; i >= 0; i--) {
+      const w = writes[i]!;
+      this.queuedActions.add(w.actionId);
+      if (!w.run) continue;
+      const same = this.queuedByPreKey.get(w.run.preKey);
+      if (same) same.unshift(w.run);
+      else this.queuedByPreKey.set(w.run.preKey, [w.run]);
+    }
+  }
+
+  /** The flush the timer makes: a failure stays queued for the next flush rather than end the process. */
+  private flushLater(): void {
+    try {
+      this.flush();
+    } catch {
+      // requeued by flush; the build's own flush at its end fails with the database's error
+    }
   }
 
   /** The writes whose race check finds a change (noted for settleRaces). */
@@ -383,7 +413,7 @@ export class TraceDb implements TraceStore {
     this.queuedActions.add(write.actionId);
     if (this.queue.length >= BATCH_RUNS) this.flush();
     else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.timer = setTimeout(() => this.flushLater(), FLUSH_MS);
       this.timer.unref();
     }
   }

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { OsvdError } from '../base/errors.js';
+import { daemonGoneError } from './daemonGone.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
 import { isAlive } from '../base/process.js';
 import { readDaemonFile, removeStale, type DaemonFile } from './locate.js';
@@ -16,7 +17,11 @@ export class DaemonClient {
   onStarting: ((what: string) => void) | undefined;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (e: unknown) => void }>();
 
-  private constructor(private readonly socket: net.Socket, readonly info: DaemonFile) {
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly info: DaemonFile,
+    stateDir: string,
+  ) {
     readLines(
       socket,
       (msg) => {
@@ -37,8 +42,9 @@ export class DaemonClient {
       () => undefined,
     );
     socket.on('close', () => {
-      for (const w of this.waiting.values()) w.reject(new OsvdError('DAEMON_GONE', 'the daemon closed the connection before answering'));
+      const waiting = [...this.waiting.values()];
       this.waiting.clear();
+      if (waiting.length) void daemonGoneError(info.pid, stateDir).then((err) => waiting.forEach((w) => w.reject(err)));
     });
     socket.on('error', () => undefined);
   }
@@ -66,7 +72,7 @@ export class DaemonClient {
         resolve(undefined);
       });
     });
-    return socket ? new DaemonClient(socket, info) : undefined;
+    return socket ? new DaemonClient(socket, info, stateDir) : undefined;
   }
 
   request<T>(method: string, params: Record<string, unknown> = {}, onEvent?: (e: unknown) => void): Promise<T> {

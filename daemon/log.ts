@@ -25,6 +25,9 @@ export function openLog(stateDir: string, options: { longLived?: boolean } = {})
   const file = logPath(stateDir);
   rotateIfLarge(file);
   const dest = pino.destination({ dest: file, sync: true, mkdir: true });
+  // A line that cannot be written (a full disk) is lost, never the build: without a listener the
+  // destination's 'error' would be thrown from whatever logged.
+  dest.on('error', () => undefined);
   const logger = pino({ level: process.env.OSVD_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, dest);
   if (options.longLived) {
     setInterval(() => {

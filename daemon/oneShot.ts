@@ -10,9 +10,12 @@ import { statsReport, type StatsReport } from './stats.js';
  */
 async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T> | T): Promise<T> {
   const session = await Session.open(opts);
+  let answered = false;
   try {
     for (const w of session.warnings) warn(w);
-    return await fn(session);
+    const answer = await fn(session);
+    answered = true;
+    return answer;
   } catch (err) {
     // A database that fails in use is named; a corrupt one is moved aside for the next command.
     const failure = session.databaseFailure(err);
@@ -20,7 +23,12 @@ async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<
     if (failure.corrupt) session.replaceDatabase(failure);
     throw failure;
   } finally {
-    session.close();
+    // The last writes (a full disk fails them too) are named when nothing failed before them.
+    try {
+      session.close();
+    } catch (err) {
+      if (answered) throw session.databaseFailure(err) ?? err;
+    }
   }
 }
 

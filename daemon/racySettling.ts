@@ -39,8 +39,13 @@ export class RacySettling {
   private tick(): void {
     const files = this.files();
     if (files.settleRacy(SLICE_MS) > 0 || this.builds > 0) return;
-    // The daemon, idle and none left: the rows now say the stats vouch.
-    files.flush();
+    // The daemon, idle and none left: the rows now say the stats vouch. When they cannot be written
+    // (a full disk) they stay pending for the next build's flush, which says why if it fails too.
     this.stop();
+    try {
+      files.flush();
+    } catch {
+      // kept pending by flush
+    }
   }
 }

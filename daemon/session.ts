@@ -362,7 +362,10 @@ export class Session {
     this.remote?.close();
     this.shells?.pool.close();
     this.shells = undefined;
-    this.state.close();
-    closeScratch(this.scratchDir);
+    try {
+      this.state.close();
+    } finally {
+      closeScratch(this.scratchDir);
+    }
   }
 }

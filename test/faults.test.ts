@@ -416,4 +416,42 @@ describe('the store copy thread', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
+  it('copies whose rows cannot be written (a full database) are not cached, their files removed; nothing ends the process', async () => {
+    const { openDatabase } = await import('../cache/db.js');
+    const { ContentStore } = await import('../cache/store.js');
+    const { hashBytes } = await import('../graph/hash.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-store-'));
+    try {
+      const scratch = path.join(root, 'scratch');
+      fs.mkdirSync(scratch);
+      const { db } = openDatabase(path.join(root, 'state.db'));
+      const store = new ContentStore(db, path.join(root, 'store'), root, { scratchDir: scratch });
+      // SQLite's max_page_count gives the SQLITE_FULL a full disk gives.
+      db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+      const records = Array.from({ length: 300 }, (_, i) => {
+        const data = Buffer.from(`object ${i}\n`.repeat(i + 1));
+        fs.writeFileSync(path.join(root, `o${i}.o`), data);
+        return { path: `o${i}.o`, hash: hashBytes(data), mode: 0o644, size: data.length };
+      });
+      for (const r of records) store.save(r);
+      await store.settled();
+      // The first batch's 256 rows do not fit; a later, smaller one may.
+      const cached = records.filter((r) => store.has(r.hash));
+      expect(cached.length).toBeLessThanOrEqual(records.length - 256);
+      expect(store.takeTroubles()).toEqual([expect.objectContaining({ op: 'save', path: '256 copies', error: 'database or disk is full' })]);
+      // The store's files are the cached copies', no more.
+      const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+      expect(files(path.join(root, 'store'))).toHaveLength(cached.length);
+      expect(fs.readdirSync(scratch)).toEqual([]);
+      // Room again: the same outputs are cached.
+      db.pragma('max_page_count = 1000000');
+      for (const r of records) store.save(r);
+      await store.settled();
+      expect(records.every((r) => store.has(r.hash))).toBe(true);
+      store.close();
+      db.close();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });

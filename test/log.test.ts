@@ -6,6 +6,20 @@ import { openLog } from '../daemon/log.js';
 import { formatLogLine, LOG_CAP_BYTES, logPath } from '../daemon/logFile.js';
 
 describe('log file', () => {
+  it('a line that cannot be written (ENOSPC: the log is /dev/full) is lost without failing whoever logged', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-log-'));
+    try {
+      fs.symlinkSync('/dev/full', logPath(dir));
+      const log = openLog(dir);
+      expect(() => {
+        log.warn({ answer: 42 }, 'hello');
+        log.info('again');
+      }).not.toThrow();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('goes to the state folder, and past its cap moves to osvd.log.1', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-log-'));
     try {

@@ -192,3 +192,26 @@ describe('verifying traces in memory and in SQLite', () => {
     closeDatabase(db);
   });
 });
+
+describe('a database that cannot grow (a full disk: SQLite\'s max_page_count gives the same SQLITE_FULL)', () => {
+  it('runs the timer could not write stay queued and answered; the next flush says why; written once there is room', async () => {
+    const file = freshDb();
+    const { db } = openDatabase(file);
+    const traces = new TraceDb(db);
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    const big = (v: number): RunRecord => ({ ...run(v, `pre${v}`), actionId: `build/a${v}.o`, commands: [`cc ${'-DX '.repeat(3000)}-c a${v}.c`] });
+    for (let v = 0; v < 20; v++) traces.recordRun(big(v));
+    // The timer's flush (100 ms) meets the full database: it must not end the process (vitest fails
+    // a run on an uncaught error), and the runs stay in the queue.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(traces.lastRun('build/a3.o')?.key).toBe('key-pre3-3');
+    expect(() => traces.flush()).toThrow(expect.objectContaining({ code: 'SQLITE_FULL' }));
+    db.pragma('max_page_count = 1000000');
+    traces.flush();
+    closeDatabase(db);
+    const again = openDatabase(file).db;
+    const fresh = new TraceDb(again);
+    expect([...Array(20).keys()].filter((v) => fresh.lastRun(`build/a${v}.o`)?.key === `key-pre${v}-${v}`)).toHaveLength(20);
+    closeDatabase(again);
+  });
+});
