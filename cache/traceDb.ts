@@ -1,7 +1,7 @@
 import type { Action, FileHash } from '../graph/action.js';
 import type { LateRace, RaceCheck, RunRecord, TraceEntry, TraceStore } from '../graph/traces.js';
 import type { Db } from './db.js';
-import { racedWrites, type QueuedWrite } from './queuedWrites.js';
+import { racedWrites, WriteQueue, type QueuedWrite } from './queuedWrites.js';
 import { rowidPages } from './rowidPages.js';
 import { StringPool } from './strings.js';
 
@@ -51,14 +51,10 @@ export class TraceDb implements TraceStore {
   private readonly objects = new Map<string, object>();
   /** The graph's actions (see adoptActions), not kept alive for this: a graph let go shares nothing. */
   private graphActions: WeakRef<ReadonlyMap<string, Action>> | undefined;
-  /** Writes not yet in the database, in order; runs recorded among them, by pre-key and by action. */
-  private queue: QueuedWrite[] = [];
+  /** Writes not yet in the database (a queued run's race check runs when it is first used, else when written). */
+  private readonly queue = new WriteQueue();
   /** Runs dropped by their race check since settleRaces() last took them. */
   private raced: LateRace[] = [];
-  /** Queued runs whose race check has not run yet, by run: checked when first used, else when written. */
-  private readonly unchecked = new Map<RunRecord, QueuedWrite>();
-  private readonly queuedByPreKey = new Map<string, RunRecord[]>();
-  private readonly queuedActions = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   /** Traces a pre-key had when findMatch last looked (a run recorded for it then knows whether to prune). */
   private readonly tracesSeen = new Map<string, number>();
@@ -97,7 +93,7 @@ export class TraceDb implements TraceStore {
   }
 
   findMatch(preKey: string, currentHash: (path: string) => string | null, inputs: readonly FileHash[]): TraceEntry | undefined {
-    const queued = this.queuedByPreKey.get(preKey) ?? [];
+    const queued = this.queue.runsOf(preKey);
     for (let i = queued.length - 1; i >= 0; i--) {
       const run = queued[i]!;
       if (!this.stillGood(run)) continue;
@@ -280,13 +276,8 @@ export class TraceDb implements TraceStore {
       this.upsertLast.run(run.actionId, record, run.durationMs, run.finishedAt);
       if (failed) this.deleteFailure.run(run.actionId);
     };
-    const write: QueuedWrite = { actionId: run.actionId, op, run, check: check && check.paths.length + check.made.length > 0 ? check : undefined, hadFailure: failed };
-    if (write.check) this.unchecked.set(run, write);
-    this.enqueue(write);
+    this.enqueue({ actionId: run.actionId, op, run, check: check && check.paths.length + check.made.length > 0 ? check : undefined, hadFailure: failed });
     this.remember(run);
-    const same = this.queuedByPreKey.get(run.preKey);
-    if (same) same.push(run);
-    else this.queuedByPreKey.set(run.preKey, [run]);
     this.lastRuns.set(run.actionId, run);
   }
 
@@ -311,7 +302,7 @@ export class TraceDb implements TraceStore {
 
   lastFailure(actionId: string): string | undefined {
     // A queued run is newer than any failure (recording a failure writes the queue first).
-    if (this.queuedActions.has(actionId)) return undefined;
+    if (this.queue.hasAction(actionId)) return undefined;
     return (this.selectFailure.get(actionId) as { message: string } | undefined)?.message;
   }
 
@@ -326,12 +317,8 @@ export class TraceDb implements TraceStore {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.queue.length === 0) return;
-    const writes = this.queue;
-    this.queue = [];
-    this.queuedByPreKey.clear();
-    this.queuedActions.clear();
-    this.unchecked.clear();
+    if (this.queue.size === 0) return;
+    const writes = this.queue.takeAll();
     const dropped = this.racedAmong(writes);
     for (const w of dropped) this.unrecord(w);
     if (!this.db.open) return;
@@ -343,21 +330,8 @@ export class TraceDb implements TraceStore {
     } catch (err) {
       // Nothing was written (a full disk, say): the runs wait in the queue, older than any queued
       // since, for the next flush, which a build's end makes and which says why if it fails again.
-      this.requeue(kept);
+      this.queue.putBack(kept);
       throw err;
-    }
-  }
-
-  /** Writes a failed flush had taken: back at the queue's head, as they were queued. */
-  private requeue(writes: readonly QueuedWrite[]): void {
-    this.queue = [...writes, ...this.queue];
-    for (let i = writes.length - 1; i >= 0; i--) {
-      const w = writes[i]!;
-      this.queuedActions.add(w.actionId);
-      if (!w.run) continue;
-      const same = this.queuedByPreKey.get(w.run.preKey);
-      if (same) same.unshift(w.run);
-      else this.queuedByPreKey.set(w.run.preKey, [w.run]);
     }
   }
 
@@ -382,16 +356,11 @@ export class TraceDb implements TraceStore {
    * build) is checked then: a run a header changed under is dropped at once, never answered.
    */
   private stillGood(run: RunRecord): boolean {
-    const w = this.unchecked.get(run);
+    const w = this.queue.takeUnchecked(run);
     if (!w) return true;
-    this.unchecked.delete(run);
     const dropped = this.racedAmong([w]);
     if (dropped.size === 0) return true;
-    this.queue = this.queue.filter((q) => q !== w);
-    const same = this.queuedByPreKey.get(run.preKey)?.filter((r) => r !== run);
-    if (same?.length) this.queuedByPreKey.set(run.preKey, same);
-    else this.queuedByPreKey.delete(run.preKey);
-    if (!this.queue.some((q) => q.actionId === w.actionId)) this.queuedActions.delete(w.actionId);
+    this.queue.remove(w);
     this.unrecord(w);
     return false;
   }
@@ -409,9 +378,8 @@ export class TraceDb implements TraceStore {
   }
 
   private enqueue(write: QueuedWrite): void {
-    this.queue.push(write);
-    this.queuedActions.add(write.actionId);
-    if (this.queue.length >= BATCH_RUNS) this.flush();
+    this.queue.add(write);
+    if (this.queue.size >= BATCH_RUNS) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flushLater(), FLUSH_MS);
       this.timer.unref();
