@@ -5,10 +5,11 @@ import { Session, type LockHolder } from './session.js';
 import { statsReport, type StatsReport } from './stats.js';
 
 /**
- * The commands when no daemon runs: open the tree's state in this process, answer, close.
+ * The commands when no daemon runs: open the tree's state in this process, answer, close (withSession,
+ * which `osvd graph` and `osvd report` use too).
  * (Loaded on demand, so that talking to a daemon never loads SQLite.)
  */
-async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T> | T): Promise<T> {
+export async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T> | T): Promise<T> {
   const session = await Session.open(opts);
   let answered = false;
   try {

@@ -9,7 +9,8 @@ import { reportHtml } from '../view/report.js';
 import { toSvg } from '../view/svgGraph.js';
 import { toTrace } from '../view/trace.js';
 import { findAction, UnknownPathError } from './answers.js';
-import { Session } from './session.js';
+import { withSession } from './oneShot.js';
+import type { Session } from './session.js';
 
 /**
  * What `osvd graph` and `osvd report` draw, gathered from the tree's state in this process (a running
@@ -29,16 +30,6 @@ export interface PictureJson {
   groupedAtDepth?: number;
   nodes: { id: string; kind: string; state: string; lines: readonly string[]; output?: string; members: number; durationMs?: number }[];
   edges: { from: string; to: string; label: string; count: number }[];
-}
-
-async function withSession<T>(opts: ProjectOptions, fn: (s: Session) => Promise<T>): Promise<T> {
-  const session = await Session.open(opts);
-  try {
-    for (const w of session.warnings) process.stderr.write(`osvd: warning: ${w}\n`);
-    return await fn(session);
-  } finally {
-    session.close();
-  }
 }
 
 /** The picture of the graph for the knobs in effect: all of it, TARGET and what it needs, or what is stale. */

@@ -268,7 +268,12 @@ export class Daemon {
     if (info?.pid === process.pid) fs.rmSync(daemonInfoPath(this.stateDir), { force: true });
     fs.rmSync(this.socketPath, { force: true });
     await this.session?.flushShared();
-    this.session?.close();
+    try {
+      this.session?.close();
+    } catch (err) {
+      // A full disk, say: what those writes held runs again next time.
+      this.log.error({ err }, 'the last writes to the state database failed');
+    }
     this.log.info('daemon stopped');
     this.markStopped();
   }
