@@ -1,9 +1,10 @@
 import type { FileState } from '../cache/fileState.js';
-import { watcherChoice, type ChangeSource, type WatcherChoice, type WatcherHealth } from './changeSource.js';
+import { watcherChoice, type ChangeSource, type ChangeSourceOptions, type WatcherChoice, type WatcherHealth } from './changeSource.js';
 import { InotifyQueue } from './inotifyQueue.js';
 import type { Logger } from './log.js';
 import { openChangeSource } from './openChangeSource.js';
 import { changedPaths } from './trackedPaths.js';
+import { WatchmanSource } from './watchmanSource.js';
 
 export interface TreeViewOptions {
   root: string;
@@ -33,6 +34,12 @@ export interface TreeViewOptions {
  */
 /** Past this many tracked paths, status advises watchman (the folder watcher checks them before every build). */
 const MANY_TRACKED = 100_000;
+/**
+ * After watchman failed (its server restarted or upgraded, the watch deleted), it is asked again after
+ * these waits, the last one repeated: connecting runs `watchman get-sockname`, which starts the user's
+ * server when none runs, as any watchman client does.
+ */
+const RECONNECT_MS = [1_000, 2_000, 5_000, 10_000, 30_000, 60_000];
 
 export class TreeView {
   private source: ChangeSource | undefined;
@@ -44,6 +51,9 @@ export class TreeView {
   private verifyAsked = 0;
   private verifyDone = 0;
   private pollTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnects = 0;
+  private sourceOptions: ChangeSourceOptions | undefined;
   private closed = false;
   /** The source reports every change since before the first look at the tree (see mark): the first check skips what was looked at. */
   private marked = false;
@@ -73,30 +83,67 @@ export class TreeView {
   /** Pick the backend (before the graph loads: where outputs are watched depends on it). */
   async open(): Promise<void> {
     const { log } = this.options;
-    this.source = await openChangeSource(
-      watcherChoice(this.options.watcher),
-      {
-        root: this.options.root,
-        ignore: this.options.ignore,
-        outputs: this.options.outputs,
-        onBatch: (paths) => {
-          // The build folder's changes are mostly the daemon's own writes: kept for the next build to
-          // check by stat (as the output watcher's notes), not re-decided one batch at a time.
-          const prefix = this.options.outputs + '/';
-          const tree = paths.filter((p) => !p.startsWith(prefix));
-          for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
-          if (tree.length) void this.options.onChanges(tree);
-        },
-        onHealth: (h) => {
-          log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
-          if (h.mode === 'polling') this.startPolling();
-        },
-        onLost: (why) => this.eventsLost(why),
+    this.sourceOptions = {
+      root: this.options.root,
+      ignore: this.options.ignore,
+      outputs: this.options.outputs,
+      onBatch: (paths) => {
+        // The build folder's changes are mostly the daemon's own writes: kept for the next build to
+        // check by stat (as the output watcher's notes), not re-decided one batch at a time.
+        const prefix = this.options.outputs + '/';
+        const tree = paths.filter((p) => !p.startsWith(prefix));
+        for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
+        if (tree.length) void this.options.onChanges(tree);
       },
-      this.inotify,
-      log,
-    );
+      onHealth: (h) => {
+        log[h.healthy ? 'info' : 'warn']({ watcher: h }, 'watcher health changed');
+        if (h.mode !== 'polling') return;
+        this.startPolling();
+        if (h.backend === 'watchman') this.reconnectLater();
+      },
+      onLost: (why) => this.eventsLost(why),
+    };
+    this.source = await openChangeSource(watcherChoice(this.options.watcher), this.sourceOptions, this.inotify, log);
     this.healthNow = this.source.health;
+  }
+
+  /**
+   * watchman failed: scan by stat meanwhile, and ask it again, later and later. Once it watches the
+   * tree again it takes over, and every tracked path is checked once (edits made in between are in
+   * no event).
+   */
+  private reconnectLater(): void {
+    if (this.closed || this.reconnectTimer) return;
+    const wait = RECONNECT_MS[Math.min(this.reconnects++, RECONNECT_MS.length - 1)]!;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.reconnect();
+    }, wait);
+    this.reconnectTimer.unref();
+  }
+
+  private async reconnect(): Promise<void> {
+    let next: WatchmanSource;
+    try {
+      next = await WatchmanSource.connect(this.sourceOptions!);
+    } catch {
+      this.reconnectLater();
+      return;
+    }
+    if (!this.closed) await next.start();
+    if (this.closed || next.health.mode !== 'events') {
+      // Not watching (it degraded in start, and asked for the next try itself), or the daemon stops.
+      await next.close();
+      return;
+    }
+    const old = this.source;
+    this.source = next;
+    this.healthNow = next.health;
+    this.reconnects = 0;
+    this.stopPolling();
+    await old?.close();
+    this.options.log.info('watchman watches the tree again');
+    this.eventsLost('watchman answers again after it failed: every tracked file is checked');
   }
 
   /**
@@ -213,9 +260,15 @@ export class TreeView {
     this.pollTimer.unref();
   }
 
+  private stopPolling(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.stopPolling();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     await this.source?.close();
     this.inotify.close();
   }

@@ -205,7 +205,7 @@ export class WatchmanSource implements ChangeSource {
 
   private degrade(problem: string): void {
     if (this.closed || this.health.mode === 'polling') return;
-    Object.assign(this.health, { mode: 'polling', healthy: false, problem: `${problem}; osvd scans the tree every few seconds instead`, fix: 'check watchman (watchman version), then osvd stop && osvd start' });
+    Object.assign(this.health, { mode: 'polling', healthy: false, problem: `${problem}; osvd scans the tree every few seconds instead`, fix: 'check watchman (watchman version): osvd asks it again by itself, within a minute' });
     this.lostSince = true;
     this.options.onHealth({ ...this.health });
   }

@@ -79,12 +79,24 @@ describe('an overflowed inotify queue', () => {
 const hasWatchman = spawnSync('watchman', ['--version'], { encoding: 'utf8' }).status === 0;
 
 /** A watchman server of the test's own: its socket, state, log and pid in a temporary folder. */
-function privateWatchman(): { sock: string; pid: number; log: string; watch: (root: string) => void; rewatch: (root: string) => void; stop: () => void } {
+function privateWatchman(): {
+  sock: string;
+  readonly pid: number;
+  log: string;
+  watch: (root: string) => void;
+  rewatch: (root: string) => void;
+  shutdown: () => void;
+  startAgain: () => void;
+  stop: () => void;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-wm-'));
   const args = [`--sockname=${dir}/sock`, `--statefile=${dir}/state`, `--logfile=${dir}/log`, `--pidfile=${dir}/pid`, '--no-save-state'];
-  const started = spawnSync('watchman', [...args, 'get-sockname'], { encoding: 'utf8' });
-  if (started.status !== 0) throw new Error(`watchman did not start: ${started.stderr}`);
-  const pid = Number(fs.readFileSync(`${dir}/pid`, 'utf8').trim());
+  const start = (): number => {
+    const started = spawnSync('watchman', [...args, 'get-sockname'], { encoding: 'utf8' });
+    if (started.status !== 0) throw new Error(`watchman did not start: ${started.stderr}`);
+    return Number(fs.readFileSync(`${dir}/pid`, 'utf8').trim());
+  };
+  let pid = start();
   const run = (commands: unknown[][]): void => {
     for (const cmd of commands) {
       const r = spawnSync('watchman', [...args, '-j'], { input: JSON.stringify(cmd), encoding: 'utf8' });
@@ -93,12 +105,18 @@ function privateWatchman(): { sock: string; pid: number; log: string; watch: (ro
   };
   return {
     sock: `${dir}/sock`,
-    pid,
+    get pid() {
+      return pid;
+    },
     log: `${dir}/log`,
     /** Watch `root` and wait for the crawl (a synced clock), as a tree watched before the daemon starts. */
     watch: (root: string) => run([['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]),
     /** Drop the watch and watch again: a clock of the old watch is then a fresh instance's. */
     rewatch: (root: string) => run([['watch-del', root], ['watch-project', root], ['clock', root, { sync_timeout: 60_000 }]]),
+    /** Shut the server down (an upgrade, a restart), keeping its folder for startAgain. */
+    shutdown: () => void spawnSync('watchman', [...args, 'shutdown-server'], { encoding: 'utf8' }),
+    /** A new server on the same socket. */
+    startAgain: () => void (pid = start()),
     stop: () => {
       spawnSync('watchman', [...args, 'shutdown-server'], { encoding: 'utf8' });
       try {
@@ -163,6 +181,36 @@ describe.runIf(hasWatchman || process.env.CI)('the watchman backend', () => {
       expect(degraded.daemon.watcher).toMatchObject({ mode: 'polling', backend: 'watchman', problem: expect.stringContaining('watchman') });
       edit(root, 'core/debug.cc');
       expect(ranOf(buildVia(root))).toEqual([objectOf('core/debug.cc'), ...KERNEL_CHAIN].sort());
+    } finally {
+      wm.stop();
+    }
+  }, 600_000);
+
+  it('watchman restarted under the daemon: stat scans meanwhile, then watchman again by itself, every file checked once', async () => {
+    const wm = privateWatchman();
+    try {
+      const root = copyExample();
+      expect(build(root).ok).toBe(true);
+      startDaemon(root, { OSVD_WATCHER: 'watchman', WATCHMAN_SOCK: wm.sock });
+      expect(status(root).daemon.watcher).toMatchObject({ mode: 'events', backend: 'watchman', healthy: true });
+      wm.shutdown();
+      await waitFor('the daemon to notice', () => status(root).daemon.watcher?.mode === 'polling');
+      // Made while no watchman runs: in no event of the new server's.
+      edit(root, 'core/sched.cc');
+      wm.startAgain();
+      const s = await waitFor('the daemon to watch with watchman again and check every file', () => {
+        const now = status(root);
+        return now.daemon.watcher?.mode === 'events' && now.daemon.verifying === null && now.dirty.run === 1 ? now : undefined;
+      });
+      expect(s.daemon.watcher).toMatchObject({ backend: 'watchman', healthy: true });
+      expect(s.daemon.watcher?.problem).toBeUndefined();
+      const log = osvd(root, ['logs']).stdout;
+      expect(log).toContain('watchman watches the tree again');
+      expect(log).toMatch(/file events may have been lost: checking every tracked file .*watchman answers again/);
+      // Events again: an edit now reaches the plan through the new server's subscription.
+      edit(root, 'core/mutex.cc');
+      await waitFor('the second edit to reach the plan', () => status(root).dirty.run === 2);
+      expect(ranOf(buildVia(root))).toEqual([objectOf('core/sched.cc'), objectOf('core/mutex.cc'), ...KERNEL_CHAIN].sort());
     } finally {
       wm.stop();
     }
