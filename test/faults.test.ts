@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Db } from '../cache/db.js';
+import type { ContentStore } from '../cache/store.js';
+import type { OutputRecord } from '../graph/action.js';
 import { DETERMINISTIC_ROUNDS, runTorture } from '../bench/torture.js';
 import { build, copyExample, OUT, osvd, osvdEnv, ranOf, removeCopies, restoredOf, sha, startDaemon, status, stopDaemons, storeBlobs } from './helpers.js';
 
@@ -381,22 +384,28 @@ describe('the state database', () => {
   });
 });
 
+/** A store on a new database, and 300 outputs of different sizes in its root, not yet saved. */
+async function storeAndOutputs(): Promise<{ root: string; scratch: string; db: Db; store: ContentStore; records: OutputRecord[]; hashBytes: (b: Buffer) => string }> {
+  const { openDatabase } = await import('../cache/db.js');
+  const { ContentStore } = await import('../cache/store.js');
+  const { hashBytes } = await import('../graph/hash.js');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-store-'));
+  const scratch = path.join(root, 'scratch');
+  fs.mkdirSync(scratch);
+  const { db } = openDatabase(path.join(root, 'state.db'));
+  const store = new ContentStore(db, path.join(root, 'store'), root, { scratchDir: scratch });
+  const records = Array.from({ length: 300 }, (_, i) => {
+    const data = Buffer.from(`object ${i}\n`.repeat(i + 1));
+    fs.writeFileSync(path.join(root, `o${i}.o`), data);
+    return { path: `o${i}.o`, hash: hashBytes(data), mode: 0o644, size: data.length };
+  });
+  return { root, scratch, db, store, records, hashBytes };
+}
+
 describe('the store copy thread', () => {
   it('copies outputs off the main thread, in batches; a file gone before its copy is not cached and the build is not failed', async () => {
-    const { openDatabase } = await import('../cache/db.js');
-    const { ContentStore } = await import('../cache/store.js');
-    const { hashBytes } = await import('../graph/hash.js');
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-store-'));
+    const { root, scratch, db, store, records, hashBytes } = await storeAndOutputs();
     try {
-      const scratch = path.join(root, 'scratch');
-      fs.mkdirSync(scratch);
-      const { db } = openDatabase(path.join(root, 'state.db'));
-      const store = new ContentStore(db, path.join(root, 'store'), root, { scratchDir: scratch });
-      const records = Array.from({ length: 300 }, (_, i) => {
-        const data = Buffer.from(`object ${i}\n`.repeat(i + 1));
-        fs.writeFileSync(path.join(root, `o${i}.o`), data);
-        return { path: `o${i}.o`, hash: hashBytes(data), mode: 0o644, size: data.length };
-      });
       const gone = { path: 'gone.o', hash: hashBytes(Buffer.from('gone')), mode: 0o644, size: 4 };
       for (const r of [...records, gone]) store.save(r);
       // Not usable for a restore until copied.
@@ -417,22 +426,10 @@ describe('the store copy thread', () => {
     }
   });
   it('copies whose rows cannot be written (a full database) are not cached, their files removed; nothing ends the process', async () => {
-    const { openDatabase } = await import('../cache/db.js');
-    const { ContentStore } = await import('../cache/store.js');
-    const { hashBytes } = await import('../graph/hash.js');
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-store-'));
+    const { root, scratch, db, store, records } = await storeAndOutputs();
     try {
-      const scratch = path.join(root, 'scratch');
-      fs.mkdirSync(scratch);
-      const { db } = openDatabase(path.join(root, 'state.db'));
-      const store = new ContentStore(db, path.join(root, 'store'), root, { scratchDir: scratch });
       // SQLite's max_page_count gives the SQLITE_FULL a full disk gives.
       db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
-      const records = Array.from({ length: 300 }, (_, i) => {
-        const data = Buffer.from(`object ${i}\n`.repeat(i + 1));
-        fs.writeFileSync(path.join(root, `o${i}.o`), data);
-        return { path: `o${i}.o`, hash: hashBytes(data), mode: 0o644, size: data.length };
-      });
       for (const r of records) store.save(r);
       await store.settled();
       // The first batch's 256 rows do not fit; a later, smaller one may.
