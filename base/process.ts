@@ -15,6 +15,12 @@ export function isAlive(pid: number): boolean {
   return stat === undefined || stat.state !== 'Z';
 }
 
+/** Wait until the process is gone, looking every `everyMs`; false if it still runs after `timeoutMs`. */
+export async function exited(pid: number, timeoutMs: number, everyMs = 20): Promise<boolean> {
+  for (let waited = 0; isAlive(pid) && waited < timeoutMs; waited += everyMs) await new Promise((r) => setTimeout(r, everyMs));
+  return !isAlive(pid);
+}
+
 interface ProcStat {
   readonly state: string;
   readonly pgrp: number;

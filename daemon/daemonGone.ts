@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { OsvdError } from '../base/errors.js';
-import { isAlive } from '../base/process.js';
+import { exited } from '../base/process.js';
+import { daemonOutPath } from './locate.js';
 
 /** How long a client waits for a daemon that dropped its connection to be gone, before saying so. */
 const EXIT_WAIT_MS = 1_000;
@@ -15,9 +15,8 @@ const TAIL_BYTES = 16 * 1024;
  */
 export async function daemonGoneError(pid: number, stateDir: string): Promise<OsvdError> {
   const base = 'the daemon closed the connection before answering';
-  for (let waited = 0; isAlive(pid) && waited < EXIT_WAIT_MS; waited += 20) await new Promise((r) => setTimeout(r, 20));
-  if (isAlive(pid)) return new OsvdError('DAEMON_GONE', base);
-  const out = path.join(stateDir, 'daemon.out');
+  if (!(await exited(pid, EXIT_WAIT_MS))) return new OsvdError('DAEMON_GONE', base);
+  const out = daemonOutPath(stateDir);
   const last = lastError(out);
   return new OsvdError('DAEMON_GONE', `${base}: it exited (pid ${pid})${last ? `: ${last}` : ''}`, { hint: `what it printed last is in ${out}` });
 }

@@ -18,6 +18,11 @@ export function daemonInfoPath(stateDir: string): string {
   return path.join(stateDir, 'daemon.json');
 }
 
+/** Where a daemon started in the background writes its stdout and stderr (Node's last words too). */
+export function daemonOutPath(stateDir: string): string {
+  return path.join(stateDir, 'daemon.out');
+}
+
 /**
  * The socket lives in the state folder unless that path is too long for a Unix socket (108 bytes);
  * then in a folder of the system's temporary folder that only this user may enter (see server.ts).

@@ -1,5 +1,5 @@
 import { OsvdError } from '../base/errors.js';
-import { isAlive } from '../base/process.js';
+import { exited } from '../base/process.js';
 import type { DaemonClient } from './client.js';
 import { printJson } from './say.js';
 
@@ -15,8 +15,7 @@ export async function stopDaemon(client: DaemonClient, json: boolean): Promise<v
   const pid = client.info.pid;
   await client.request('stop').catch(() => undefined);
   client.close();
-  for (let i = 0; i < STOP_WAIT_MS / 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) {
+  if (!(await exited(pid, STOP_WAIT_MS, 50))) {
     throw new OsvdError('DAEMON_STOP', `the daemon (pid ${pid}) was asked to stop but has not exited after ${STOP_WAIT_MS / 1000} s`, { hint: `its log says what it is doing: osvd logs; kill ${pid} ends it` });
   }
   if (json) printJson({ ok: true, running: false, pid });

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { osvdBin } from '../../base/packageFiles.js';
 import { OsvdError } from '../../base/errors.js';
 import type { ProjectBase } from '../../osv/project.js';
 import { DaemonClient } from '../client.js';
+import { daemonOutPath } from '../locate.js';
 import { logPath } from '../logFile.js';
 import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
 import { printJson } from '../say.js';
@@ -59,7 +59,7 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
 /** Start `osvd start --foreground` detached and wait until it answers. */
 async function startInBackground(base: ProjectBase, autoBuild: boolean | undefined): Promise<number> {
   fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
-  const outFile = path.join(base.stateDir, 'daemon.out');
+  const outFile = daemonOutPath(base.stateDir);
   const out = fs.openSync(outFile, 'w', 0o600);
   // A small young generation keeps the long-lived daemon's memory down (measured: 224 -> 156 MB RSS
   // at OSv scale after a full rebuild) at no visible cost to build time.
