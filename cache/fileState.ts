@@ -6,6 +6,7 @@ import type { FileHasher } from '../graph/traces.js';
 import type { Db } from './db.js';
 import { hashFileContents } from './fileContentHash.js';
 import { OUTSIDE_MEMO_MIN_BYTES, OutsideHashes } from './outsideHashes.js';
+import { RACY_NS, racyStat } from './racyStat.js';
 import { rowidPages } from './rowidPages.js';
 import type { StringPool } from './strings.js';
 
@@ -18,11 +19,6 @@ interface StatRow {
   racy: number;
 }
 
-/**
- * A file modified within this long of being hashed could change again without its stat changing
- * (coarse timestamps): such an entry is trusted once more only after a re-hash, as git does for its index.
- */
-const RACY_NS = 2_000_000_000n;
 const RACY_MS = Number(RACY_NS / 1_000_000n);
 /** beginBulk reads this many rows at a time (~40 ms at 50,000 TUs). */
 const BULK_PAGE = 10_000;
@@ -117,8 +113,8 @@ export class FileState implements FileHasher {
       if (slot === undefined) continue;
       const st = this.lstatOrNone(p);
       const now = BigInt(Date.now()) * 1_000_000n;
-      if (!st || !st.isFile() || !this.known.sameStat(slot, st) || now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS) {
-        // Changed since (or its times are in the future): its next look hashes it.
+      if (!st || !st.isFile() || !this.known.sameStat(slot, st) || racyStat(st, now)) {
+        // Changed since (or its change time is in the future): its next look hashes it.
         this.invalidate(p);
         continue;
       }
@@ -151,9 +147,9 @@ export class FileState implements FileHasher {
     return this.memo.has(p);
   }
 
-  mtimeMs(p: string): number | null {
+  changedMs(p: string): number | null {
     try {
-      return fs.lstatSync(absoluteIn(this.root, p), { throwIfNoEntry: false })?.mtimeMs ?? null;
+      return fs.lstatSync(absoluteIn(this.root, p), { throwIfNoEntry: false })?.ctimeMs ?? null;
     } catch {
       return null;
     }
@@ -279,7 +275,7 @@ export class FileState implements FileHasher {
       if (memo) this.outside.put(abs, st, hash);
     }
     const now = BigInt(Date.now()) * 1_000_000n;
-    const racy = now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS ? 1 : 0;
+    const racy = racyStat(st, now) ? 1 : 0;
     this.pending.set(p, { size, mtime_ns: String(st.mtimeNs), ctime_ns: String(st.ctimeNs), ino: String(st.ino), hash, racy });
     if (racy) this.racy.set(p, Date.now());
     return known(hash);

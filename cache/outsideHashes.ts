@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { userCacheDir } from '../base/userCache.js';
+import { racyStat } from './racyStat.js';
 
 /**
  * Hashes of large files outside the tree (the compilers: cc1plus alone is 35 MB), kept in the user's
  * cache folder with the stat each was good for, so that a new build folder (a fresh clone, `rm -rf
  * build`, another tree) does not read ~70 MB again: ~65 ms of a cold one-shot build here. Trusted, as
  * the state database's rows are, only while device, inode, size, mtime and ctime are all the same, and
- * written only for a file whose times were over RACY_NS old when it was hashed (a file changed within
- * the same clock tick could keep its stat). A compiler upgraded in place gets new times (and usually a
+ * written only for a file that was not racy when it was hashed (racyStat: a file changed within the
+ * same clock tick could keep its stat). A compiler upgraded in place gets new times (and usually a
  * new inode): it is hashed again. The file is only a cache: unreadable or malformed, it is ignored
  * and written afresh.
  */
@@ -17,7 +18,6 @@ import { userCacheDir } from '../base/userCache.js';
 export const OUTSIDE_MEMO_MIN_BYTES = 256 * 1024;
 /** Entries kept: the most recently hashed. */
 const MAX_ENTRIES = 200;
-const RACY_NS = 2_000_000_000n;
 const FILE_NAME = 'outside-hashes.json';
 
 interface Entry {
@@ -46,7 +46,7 @@ export class OutsideHashes {
   /** Record a hash just computed for a file with this stat (taken before it was read); a racy one is not. */
   put(abs: string, st: fs.BigIntStats, hash: string): void {
     const now = BigInt(Date.now()) * 1_000_000n;
-    if (now - st.mtimeNs < RACY_NS || now - st.ctimeNs < RACY_NS) return;
+    if (racyStat(st, now)) return;
     // Read again first: another process may have added its own since this one read the file.
     this.entries = undefined;
     const entries = this.load();

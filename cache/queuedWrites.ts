@@ -17,10 +17,10 @@ export interface QueuedWrite {
  */
 export function racedWrites(writes: readonly QueuedWrite[]): Map<QueuedWrite, string[]> {
   const raced = new Map<QueuedWrite, string[]>();
-  const mtimes = new Map<string, number | null>();
+  const times = new Map<string, number | null>();
   for (const w of writes) {
     if (!w.check) continue;
-    const changed = racedPaths(w.check, mtimes);
+    const changed = racedPaths(w.check, times);
     if (changed.length > 0) raced.set(w, changed.slice(0, 10));
   }
   return raced;

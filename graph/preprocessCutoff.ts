@@ -215,11 +215,11 @@ export function preprocessCommand(action: Action, recipe: PreprocessRecipe): str
 
 /**
  * Whether a file read may have changed since `since` (a folder's time says nothing of what is read;
- * a source's time may lag, a made file's maker finished before: see MTIME_SLACK_MS).
+ * a source's time may lag, a made file's maker finished before: see CLOCK_SLACK_MS).
  */
 function modifiedSince(p: string, since: number, s: RunSetting): boolean {
   if (s.files.hash(p) === 'dir') return false;
-  return (s.files.mtimeMs(p) ?? 0) >= raceWindowStart(since, s.graph.producerOf(p) !== undefined);
+  return (s.files.changedMs(p) ?? 0) >= raceWindowStart(since, s.graph.producerOf(p) !== undefined);
 }
 
 /** Outputs not on disk as recorded, put back from the store; false when one cannot be. */

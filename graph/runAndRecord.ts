@@ -122,7 +122,7 @@ export async function runAndRecord(action: Action, preKey: string, s: RunSetting
     const paths: string[] = [];
     const made: string[] = [];
     for (const [p] of deps) (s.graph.producerOf(p) ? made : paths).push(p);
-    check = { startedAt, paths, made, mtimeMs: (p) => files.mtimeMs(p) };
+    check = { startedAt, paths, made, changedMs: (p) => files.changedMs(p) };
   }
   if (check && s.shared) {
     const late = racedPaths(check);

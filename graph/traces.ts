@@ -18,8 +18,12 @@ export interface FileHasher {
   invalidate(path: string): void;
   /** Hash, mode and size of a file an action wrote; null when it does not exist. */
   describe(path: string): OutputRecord | null;
-  /** Modification time in milliseconds; null when the file does not exist. */
-  mtimeMs(path: string): number | null;
+  /**
+   * When the file last changed, in milliseconds by the kernel's clock (its change time: every write,
+   * touch or rename sets it to now; a modification time can be set to anything, by `touch -d`, tar or
+   * a clock ahead elsewhere); null when the file does not exist.
+   */
+  changedMs(path: string): number | null;
 }
 
 /**
@@ -97,43 +101,43 @@ export interface Preprocessed {
 }
 
 /**
- * A file's modification time comes from the kernel's coarse clock, up to a tick (10 ms at HZ=100)
+ * A file's change time comes from the kernel's coarse clock, up to a tick (10 ms at HZ=100)
  * behind the time a process reads: a file written just after a run started can carry an earlier time.
  * Race checks count a change to a source from this long before the run started (a needless rerun at
  * worst). Not to a file an action of the build makes: its maker finished before the reader started,
  * often a few milliseconds before, and such a file would never be trusted.
  */
-export const MTIME_SLACK_MS = 20;
+export const CLOCK_SLACK_MS = 20;
 
 /** Since when a change to `path` counts as made while a run that started at `startedAt` read it. */
 export function raceWindowStart(startedAt: number, made: boolean): number {
-  return made ? startedAt : startedAt - MTIME_SLACK_MS;
+  return made ? startedAt : startedAt - CLOCK_SLACK_MS;
 }
 
 /** What a run read that must not have changed while it ran (see TraceStore.recordRun). */
 export interface RaceCheck {
   /** When the run started (Date.now()). */
   readonly startedAt: number;
-  /** What it read that no action of the build makes (compared from MTIME_SLACK_MS earlier). */
+  /** What it read that no action of the build makes (compared from CLOCK_SLACK_MS earlier). */
   readonly paths: readonly string[];
   /** What it read that an action of the build makes (compared from startedAt). */
   readonly made: readonly string[];
-  /** A path's modification time now (ms), null when it is missing. */
-  mtimeMs(path: string): number | null;
+  /** When a path last changed (ms, see FileHasher.changedMs), null when it is missing. */
+  changedMs(path: string): number | null;
 }
 
 /**
- * The paths `check` names that were modified after its run started (see raceWindowStart). `mtimes`,
+ * The paths `check` names that were modified after its run started (see raceWindowStart). `times`,
  * when given, keeps each path's stat for the next checks (a header step's compiles name the same headers).
  */
-export function racedPaths(check: RaceCheck, mtimes?: Map<string, number | null>): string[] {
+export function racedPaths(check: RaceCheck, times?: Map<string, number | null>): string[] {
   const changed: string[] = [];
   const look = (paths: readonly string[], since: number): void => {
     for (const p of paths) {
-      let m = mtimes?.get(p);
+      let m = times?.get(p);
       if (m === undefined) {
-        m = check.mtimeMs(p);
-        mtimes?.set(p, m);
+        m = check.changedMs(p);
+        times?.set(p, m);
       }
       if (m !== null && m > since) changed.push(p);
     }

@@ -91,8 +91,8 @@ export async function runImport(req: ImportRequest, files: FileHasher): Promise<
   const actions = actionsFrom(full, traced, db, env, exported, compilers);
   const outPrefix = req.outDir + '/';
   const settled = (f: string): readonly [string, string] => {
-    const mtime = files.mtimeMs(f);
-    const changed = mtime !== null && mtime >= (f.startsWith(outPrefix) ? dryFrom : readFrom);
+    const changedAt = files.changedMs(f);
+    const changed = changedAt !== null && changedAt >= (f.startsWith(outPrefix) ? dryFrom : readFrom);
     return [f, changed ? CHANGED_WHILE_READ : (files.hash(f) ?? 'missing')];
   };
   const makefiles = db.makefiles

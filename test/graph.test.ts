@@ -164,7 +164,7 @@ describe('live plan', () => {
     const { LivePlan } = await import('../graph/plan.js');
     const hashes = new Map<string, string>([['a.c', '1'], ['b.c', '1'], ['x.h', '1'], ['y.h', '1']]);
     const runs = new Map<string, import('../graph/traces.js').RunRecord>();
-    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: (p: string) => (hashes.has(p) ? { path: p, hash: hashes.get(p)!, mode: 0o644, size: 1 } : null), mtimeMs: () => 0 };
+    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: (p: string) => (hashes.has(p) ? { path: p, hash: hashes.get(p)!, mode: 0o644, size: 1 } : null), changedMs: () => 0 };
     const traces = {
       lastRun: (id: string) => runs.get(id),
       findMatch: () => undefined,
@@ -206,7 +206,7 @@ describe('live plan', () => {
     const { LivePlan } = await import('../graph/plan.js');
     const hashes = new Map<string, string>([['a.c', '1'], ['b.c', '1'], ['gen.h', '1'], ['a.o', '1'], ['b.o', '1'], ['k.elf', '1']]);
     const runs = new Map<string, import('../graph/traces.js').RunRecord>();
-    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, mtimeMs: () => 0 };
+    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, changedMs: () => 0 };
     const traces = { lastRun: (id: string) => runs.get(id), findMatch: () => undefined, previousRun: () => undefined, recordRun: () => undefined, adoptRun: () => undefined, recordFailure: () => undefined, lastFailure: () => undefined };
     const store = { has: () => false, save: () => undefined, restore: () => false };
     // Both compiles wait for the generator (as OSv's wait for drivers_config.h); only a.o includes its header.
@@ -238,7 +238,7 @@ describe('live plan', () => {
     const { LivePlan } = await import('../graph/plan.js');
     const hashes = new Map<string, string>([['common.h', '1'], ['other.h', '1']]);
     const runs = new Map<string, import('../graph/traces.js').RunRecord>();
-    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, mtimeMs: () => 0 };
+    const files = { hash: (p: string) => hashes.get(p) ?? null, hashNow: (p: string) => hashes.get(p) ?? null, invalidate: () => undefined, describe: () => null, changedMs: () => 0 };
     const traces = { lastRun: (id: string) => runs.get(id), findMatch: () => undefined, previousRun: () => undefined, recordRun: () => undefined, adoptRun: () => undefined, recordFailure: () => undefined, lastFailure: () => undefined };
     const store = { has: () => false, save: () => undefined, restore: () => false };
     // 70 compiles (more than the 16 a list holds, and across the bits' 32-bit words), all reading common.h.

@@ -11,12 +11,14 @@ import type { Action } from '../graph/action.js';
 import { build } from '../graph/builder.js';
 import type { BuildResult } from '../graph/buildResult.js';
 import { BuildGraph } from '../graph/graph.js';
+import { CLOCK_SLACK_MS } from '../graph/traces.js';
 
 /**
  * A run whose inputs or discovered headers changed while it ran is not recorded (runAndRecord's race
  * check), with the real builder, shells, file state and database. The inputs are dated an hour back,
  * so that their stat alone vouches for them (no re-read because they were hashed just after a change):
- * what the check sees is what the commands did.
+ * what the check sees is what the commands did. Their change times cannot be dated back: each build
+ * starts more than the check's slack (CLOCK_SLACK_MS) after the files were written.
  */
 const made: string[] = [];
 afterAll(() => {
@@ -25,6 +27,11 @@ afterAll(() => {
 
 function action(id: string, inputs: string[], command: string, depfile?: string): Action {
   return { id, kind: 'compile', commands: [command], cwd: '.', env: { PATH: process.env.PATH! }, keyEnv: {}, inputs, orderAfter: [], outputs: [id], ...(depfile ? { depfile } : {}) };
+}
+
+/** Past the race check's slack after writing the inputs (their change time is now). */
+function pastSlack(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 4 * CLOCK_SLACK_MS));
 }
 
 async function buildOnce(root: string, actions: Action[]): Promise<BuildResult> {
@@ -62,6 +69,7 @@ describe('race check', () => {
       action('c.out', ['c.in'], 'cat c.in > c.out'),
       action('d.o', ['d.c'], "cat d.c d.h > d.o && printf 'd.o: d.c d.h\\n' > d.d", 'd.d'),
     ];
+    await pastSlack();
     const first = await buildOnce(root, actions);
     expect(first.ok).toBe(true);
     expect(first.ran.map((r) => r.id).sort()).toEqual(['a.out', 'b.o', 'c.out', 'd.o']);
@@ -73,5 +81,42 @@ describe('race check', () => {
     expect(second.ran.map((r) => r.id).sort()).toEqual(['a.out', 'b.o']);
     expect(second.upToDate).toBe(2);
     expect([...second.raced].sort()).toEqual(['a.out', 'b.o']);
+  });
+
+  it('a header rewritten while read, its old modification time put back (tar, cp -p), is caught by its change time', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-race-'));
+    made.push(root);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    for (const [name, text] of [['e.c', 'e\n'], ['e.h', 'eh\n']] as const) {
+      fs.writeFileSync(path.join(root, name), text);
+      fs.utimesSync(path.join(root, name), hourAgo, hourAgo);
+    }
+    // `touch -r e.c` puts the hour-old time back: only the change time says the header changed.
+    const actions = [action('e.o', ['e.c'], "cat e.c e.h > e.o && printf 'e.o: e.c e.h\\n' > e.d && echo more >> e.h && touch -r e.c e.h", 'e.d')];
+    await pastSlack();
+    const first = await buildOnce(root, actions);
+    expect(first.ok).toBe(true);
+    expect(first.racedBecause).toEqual({ 'e.o': ['e.h'] });
+    // Not recorded with the header's new hash: e.o, made from the old header, is not trusted.
+    const second = await buildOnce(root, actions);
+    expect(second.ran.map((r) => r.id)).toEqual(['e.o']);
+  });
+
+  it('files dated an hour ahead (a clock ahead elsewhere, touch -d) are trusted: nothing runs twice', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-race-'));
+    made.push(root);
+    const hourAhead = new Date(Date.now() + 3600_000);
+    for (const [name, text] of [['f.c', 'f\n'], ['f.h', 'fh\n'], ['g.in', 'g\n']] as const) {
+      fs.writeFileSync(path.join(root, name), text);
+      fs.utimesSync(path.join(root, name), hourAhead, hourAhead);
+    }
+    const actions = [action('f.o', ['f.c'], "cat f.c f.h > f.o && printf 'f.o: f.c f.h\\n' > f.d", 'f.d'), action('g.out', ['g.in'], 'cat g.in > g.out')];
+    await pastSlack();
+    const first = await buildOnce(root, actions);
+    expect(first.ok).toBe(true);
+    expect([...first.raced]).toEqual([]);
+    const second = await buildOnce(root, actions);
+    expect(second.ran).toEqual([]);
+    expect(second.upToDate).toBe(2);
   });
 });

@@ -73,6 +73,28 @@ describe('racy hashes', () => {
     db.close();
   });
 
+  it('a file dated ahead of the clock is racy only while its change is recent: then its stat vouches', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'osvd-racy-'));
+    dirs.push(root);
+    const { db } = openDatabase(path.join(root, 'state.db'));
+    fs.writeFileSync(path.join(root, 'ahead.h'), '#define AHEAD 1\n');
+    const hourAhead = new Date(Date.now() + 3600_000);
+    fs.utimesSync(path.join(root, 'ahead.h'), hourAhead, hourAhead);
+    await sleep(2100);
+    const files = new FileState(db, root);
+    reads.mockClear();
+    const h = files.hash('ahead.h');
+    files.flush();
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect((db.prepare('SELECT racy FROM files WHERE path = ?').get('ahead.h') as { racy: number }).racy).toBe(0);
+    expect(files.settleRacy(1000)).toBe(0);
+    // The next process takes the row's hash without a read (it read the file at every look before).
+    reads.mockClear();
+    expect(new FileState(db, root).hash('ahead.h')).toBe(h);
+    expect(reads).not.toHaveBeenCalled();
+    db.close();
+  });
+
   it('the daemon settles what its build left: every output row ends vouched for by its stat', async () => {
     const root = copyExample();
     startDaemon(root);

@@ -144,14 +144,14 @@ describe('verifying traces in memory and in SQLite', () => {
     // include/h.h was modified at t=2,000: the run started at 1,500 read it while it changed; the one
     // started at 2,500 after. Another action, started at 1,500, read only a.c.
     const stats: string[] = [];
-    const mtimeMs = (p: string): number | null => {
+    const changedMs = (p: string): number | null => {
       stats.push(p);
       return p === 'include/h.h' ? 2_000 : 500;
     };
     const paths = ['a.c', 'include/h.h'];
     const other = { ...run(3, 'other'), actionId: 'build/b.o' };
-    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], mtimeMs });
-    traces.recordRun(other, { startedAt: 1_500, paths: ['a.c'], made: [], mtimeMs });
+    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], changedMs });
+    traces.recordRun(other, { startedAt: 1_500, paths: ['a.c'], made: [], changedMs });
     expect(traces.settleRaces()).toEqual([{ actionId: 'build/a.o', paths: ['include/h.h'] }]);
     expect(stats.sort()).toEqual(['a.c', 'include/h.h']);
     // Dropped: the last run is the one before, in memory and in the file; its trace is not found.
@@ -166,10 +166,10 @@ describe('verifying traces in memory and in SQLite', () => {
     expect(traces.settleRaces()).toEqual([]);
     // Asked for before it is written (the daemon deciding again during the build), it is checked then:
     // never the last run, never matched.
-    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], mtimeMs });
+    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], changedMs });
     expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-1');
     expect(found(traces, 2)).toBeUndefined();
-    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], mtimeMs });
+    traces.recordRun(run(2), { startedAt: 1_500, paths, made: [], changedMs });
     expect(found(traces, 2)).toBeUndefined();
     expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-1');
     expect(traces.settleRaces()).toEqual([
@@ -178,16 +178,16 @@ describe('verifying traces in memory and in SQLite', () => {
     ]);
     expect(new TraceDb(db).lastRun('build/a.o')?.key).toBe('key-pre-1');
     // A run that started after the change is kept.
-    traces.recordRun(run(2), { startedAt: 2_500, paths, made: [], mtimeMs });
+    traces.recordRun(run(2), { startedAt: 2_500, paths, made: [], changedMs });
     expect(traces.lastRun('build/a.o')?.key).toBe('key-pre-2');
     expect(traces.settleRaces()).toEqual([]);
     expect(new TraceDb(db).lastRun('build/a.o')?.key).toBe('key-pre-2');
     // File times lag the clock: a source dated 10 ms before the run started counts as changed under
     // it; a file an action of the build made (its maker finished just before) does not.
     const lagging = (p: string): number | null => (p === 'include/h.h' ? 2_990 : 500);
-    traces.recordRun(run(3), { startedAt: 3_000, paths: ['include/h.h'], made: [], mtimeMs: lagging });
+    traces.recordRun(run(3), { startedAt: 3_000, paths: ['include/h.h'], made: [], changedMs: lagging });
     expect(traces.settleRaces()).toEqual([{ actionId: 'build/a.o', paths: ['include/h.h'] }]);
-    traces.recordRun(run(3), { startedAt: 3_000, paths: [], made: ['include/h.h'], mtimeMs: lagging });
+    traces.recordRun(run(3), { startedAt: 3_000, paths: [], made: ['include/h.h'], changedMs: lagging });
     expect(traces.settleRaces()).toEqual([]);
     closeDatabase(db);
   });

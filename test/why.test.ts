@@ -7,7 +7,7 @@ import { explain, type DirtyReason } from '../graph/why.js';
 
 function filesWith(hashes: Record<string, string>): FileHasher {
   const hash = (p: string): string | null => hashes[p] ?? null;
-  return { hash, hashNow: hash, invalidate: () => undefined, describe: () => null, mtimeMs: () => null };
+  return { hash, hashNow: hash, invalidate: () => undefined, describe: () => null, changedMs: () => null };
 }
 
 function action(inputs: string[], tracedInputs?: string[]): Action {
