@@ -150,7 +150,7 @@ export async function killWithCompilersHeld(root: string, mode: Mode, sets: read
   const gate = gatedCompilers();
   const started = performance.now();
   const daemon = mode === 'daemon' ? startDaemon(root, { PATH: gate.path }) : 0;
-  const build = startBuild(root, sets, mode, mode === 'one-shot' ? { PATH: gate.path } : {});
+  const build = startBuild(root, sets, mode, { PATH: gate.path });
   for (let i = 0; i < 2400 && gate.started().length === 0 && !build.done; i++) await sleep(25);
   const pids = gate.started();
   const afterMs = Math.round(performance.now() - started);

@@ -1,3 +1,4 @@
+import { baseEnvironment } from '../osv/passedEnv.js';
 import type { BuildReport } from './answers.js';
 import type { BuildRequest, ProgressEvent } from './buildChoices.js';
 import type { DaemonClient } from './client.js';
@@ -45,10 +46,10 @@ export async function runBuild(opts: BuildOutput, terminal: TerminalChoice, body
   if (!report.ok) process.exitCode = 1;
 }
 
-/** The build done by the tree's daemon: Ctrl-C asks it to stop that build. */
+/** The build done by the tree's daemon (which refuses it if this environment would build differently): Ctrl-C asks it to stop that build. */
 export function daemonBuild(client: DaemonClient, sets: readonly string[], request: BuildRequest, terminal: TerminalChoice): BuildBody {
   return async (onEvent, onWait, interrupts) => {
-    const params = { sets, events: terminal.mode !== 'silent', verbose: terminal.verbose, ...request };
+    const params = { sets, events: terminal.mode !== 'silent', verbose: terminal.verbose, env: baseEnvironment(process.env), ...request };
     const call = client.start<BuildReport>('build', params, (e) =>
       (e as { type?: string }).type === 'waiting' ? onWait((e as { holder?: LockHolder }).holder) : onEvent(e as ProgressEvent),
     );

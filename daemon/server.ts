@@ -7,6 +7,7 @@ import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
 import type { BuildRequest, ProgressEvent } from './buildChoices.js';
 import { ClientBuilds } from './clientBuilds.js';
+import { environmentDiffersError, environmentDifferences, programsOf } from './clientEnv.js';
 import { LiveGraph, type DaemonOptions } from './liveGraph.js';
 import { daemonInfoPath, readDaemonFile, socketPathFor, type DaemonFile } from './locate.js';
 import type { Logger } from './log.js';
@@ -172,6 +173,7 @@ export class Daemon {
           break;
         }
         case 'build': {
+          this.refuseOtherEnvironment(params.env);
           if (params.detach === true) {
             // Not tied to this client: it goes on when the client goes away.
             void this.live.build(sets, undefined, { ...buildRequest(params), colour: false }).catch((err) => this.log.warn({ err }, 'a detached build did not complete'));
@@ -230,6 +232,17 @@ export class Daemon {
       send(socket, { id, error: errorBody(failure ?? err) });
       if (!isOsvdError(failure ?? err)) this.log.error({ err }, 'request failed');
     }
+  }
+
+  /** A build whose client's environment would build differently is refused (see clientEnv.ts); a client that sends none is not asked. */
+  private refuseOtherEnvironment(env: unknown): void {
+    if (env === null || typeof env !== 'object') return;
+    const clientEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const base = this.session.base;
+    const differences = environmentDifferences(base.baseEnv, clientEnv, programsOf(this.live.loaded.graph), base.root);
+    if (differences.length === 0) return;
+    this.log.info({ differences }, 'a build refused: its client would build differently');
+    throw environmentDiffersError(differences, process.pid);
   }
 
   /**

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Action } from '../graph/action.js';
 import type { FileHasher } from '../graph/traces.js';
 import { appVersionScriptAction, appVersionScriptPath, exportedSymbolFiles } from './appKernel.js';
-import { wrapperEnvironment } from './compilerWrappers.js';
 import { CONFIG_FILE, loadConfig, type OsvdConfig } from './config.js';
 import { configSources } from './configSources.js';
 import { ConfigError } from './errors.js';
@@ -17,6 +16,7 @@ import { generatedHeadersFirst } from './generatedFirst.js';
 import { kernelFileCopies } from './scriptsBuild.js';
 import { kernelGoals, outDirOf, readTree, type TreeFacts } from './tree.js';
 import { treeFolder } from './treeFolder.js';
+import { baseEnvironment } from './passedEnv.js';
 
 /** One OSv tree with its configuration, before knobs are chosen. */
 export interface ProjectBase {
@@ -44,19 +44,6 @@ export interface ProjectOptions {
   readonly root?: string;
   readonly config?: string;
   readonly jobs?: number;
-}
-
-/**
- * Variables from the caller's environment that the build may read, and those of compiler wrappers
- * (CCACHE_*, DISTCC_*, SCCACHE_*, ICECC_*); everything else is left out.
- */
-const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SOURCE_DATE_EPOCH'];
-
-export function baseEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = wrapperEnvironment(env);
-  for (const k of PASSED_ENV) if (env[k] !== undefined) out[k] = env[k]!;
-  if (!out.PATH) out.PATH = '/usr/local/bin:/usr/bin:/bin';
-  return out;
 }
 
 /** Where the tree and its config are: `--config`, else `--root` or the tree's folder (treeFolder.ts) and its osv.config.ts. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../base/process.js';
-import { build, copyExample, gatedCompilers, OUT, osvd, ranOf, removeCopies, sha, spawnOsvd, startDaemon, status, stopDaemons, waitFor, type Gate } from './helpers.js';
+import { build, buildEnv, copyExample, gatedCompilers, OUT, osvd, osvdEnv, ranOf, removeCopies, sha, spawnOsvd, startDaemon, status, stopDaemons, waitFor, type Gate } from './helpers.js';
 
 /**
  * Who builds in a tree, and what stops a build: one build per tree at a time (whatever process runs
@@ -58,7 +58,7 @@ describe('one build per tree at a time', () => {
     const clean = cleanBaseObjects(root);
     const gate = gatedCompilers();
     const daemon = startDaemon(root, { PATH: gate.path });
-    const viaDaemon = spawnOsvd(root, ['build', '--quiet', '--set', MMIO]);
+    const viaDaemon = spawnOsvd(root, ['build', '--quiet', '--set', MMIO], { PATH: gate.path });
     await compilesAtGate(gate);
     const oneShot = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', BASE]);
     await waitFor('the one-shot build to wait', () => oneShot.stderr().includes(`waiting for the build of pid ${daemon} (osvd daemon (pid ${daemon}): build --set ${MMIO})`));
@@ -89,10 +89,10 @@ describe('stopping a build', () => {
     const root = copyExample();
     const gate = gatedCompilers();
     const daemon = startDaemon(root, { PATH: gate.path });
-    const client = spawnOsvd(root, ['build']);
+    const client = spawnOsvd(root, ['build'], { PATH: gate.path });
     const held = await compilesAtGate(gate);
     // A second client whose build waits its turn: its Ctrl-C drops that build at once, the first goes on.
-    const queued = spawnOsvd(root, ['build', '--set', 'conf_hide_symbols=1']);
+    const queued = spawnOsvd(root, ['build', '--set', 'conf_hide_symbols=1'], { PATH: gate.path });
     await waitFor('the second build to wait its turn', () => queued.stderr().includes(`osvd: waiting for the build of pid ${daemon} (osvd daemon (pid ${daemon}): build)`));
     process.kill(queued.pid, 'SIGINT');
     expect((await queued.done).code).toBe(130);
@@ -110,24 +110,24 @@ describe('stopping a build', () => {
     const interrupted = held.length;
     expect(interrupted).toBeGreaterThan(0);
     gate.open();
-    const again = build(root);
+    const again = buildEnv(root, { PATH: gate.path });
     expect(again.ok).toBe(true);
     expect(ranOf(again, 'compile').length).toBe(s.graph.byKind.compile);
-    expect(ranOf(build(root))).toEqual([]);
+    expect(ranOf(buildEnv(root, { PATH: gate.path }))).toEqual([]);
   });
 
   it('a client that goes away (SIGKILL) stops its build too; --detach builds on without its client', async () => {
     const root = copyExample();
     const gate = gatedCompilers();
     startDaemon(root, { PATH: gate.path });
-    const client = spawnOsvd(root, ['build']);
+    const client = spawnOsvd(root, ['build'], { PATH: gate.path });
     const held = await compilesAtGate(gate);
     process.kill(client.pid, 'SIGKILL');
     await client.done;
     await waitFor('the compilers of the abandoned build to be killed', () => alive(held).length === 0 && status(root).building === null);
     expect(status(root).builds).toBe(0);
 
-    const detached = osvd(root, ['build', '--detach', '--json']);
+    const detached = osvdEnv(root, ['build', '--detach', '--json'], { PATH: gate.path });
     expect(detached.code).toBe(0);
     expect(JSON.parse(detached.stdout)).toMatchObject({ ok: true, detached: true, via: 'daemon' });
     await waitFor('the detached build to reach the gate', () => gate.started().length > held.length);
@@ -202,7 +202,7 @@ describe('compilers left running by a killed osvd', () => {
     const root = copyExample();
     const gate = gatedCompilers();
     const daemon = startDaemon(root, { PATH: gate.path });
-    const client = spawnOsvd(root, ['build', '--set', MMIO]);
+    const client = spawnOsvd(root, ['build', '--set', MMIO], { PATH: gate.path });
     const orphans = await compilesAtGate(gate);
     process.kill(daemon, 'SIGKILL');
     await client.done;
@@ -221,7 +221,7 @@ describe('osvd stop', () => {
     const root = copyExample();
     const gate = gatedCompilers();
     const pid = startDaemon(root, { PATH: gate.path });
-    const client = spawnOsvd(root, ['build']);
+    const client = spawnOsvd(root, ['build'], { PATH: gate.path });
     const held = await compilesAtGate(gate);
     const r = osvd(root, ['stop']);
     expect((await client.done).stderr).toMatch(/the daemon is stopping: its build was interrupted/);

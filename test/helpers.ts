@@ -71,7 +71,12 @@ export interface BuildJson {
 
 /** `osvd build --json` with knobs; throws with osvd's output when it could not run at all. */
 export function build(root: string, ...sets: string[]): BuildJson & { code: number | null } {
-  const r = osvd(root, ['build', '--json', ...sets.flatMap((s) => ['--set', s])]);
+  return buildEnv(root, {}, ...sets);
+}
+
+/** build() from a shell with these variables too (a daemon refuses a client that would build differently). */
+export function buildEnv(root: string, env: Record<string, string>, ...sets: string[]): BuildJson & { code: number | null } {
+  const r = osvdEnv(root, ['build', '--json', ...sets.flatMap((s) => ['--set', s])], { OSVD_LOG: '', ...env });
   let parsed: BuildJson;
   try {
     parsed = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as BuildJson;
@@ -156,7 +161,7 @@ export function appendTo(root: string, rel: string, text: string): void {
 }
 
 export function osvdEnv(root: string, args: string[], env: Record<string, string>): RunResult {
-  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+  const r = spawnSync(process.execPath, [OSVD, ...args, '--root', root], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

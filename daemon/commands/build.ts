@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OsvdError } from '../../base/errors.js';
+import { baseEnvironment } from '../../osv/passedEnv.js';
 import type { DryRunReport } from '../answers.js';
 import type { DaemonClient } from '../client.js';
 import { parseWhole, type BuildRequest } from '../buildChoices.js';
@@ -74,7 +75,7 @@ export function buildCommand(program: Command, ctx: CliContext): void {
 /** `osvd build --detach`: the daemon builds, not tied to this command. */
 async function detachBuild(client: DaemonClient | undefined, opts: BuildOptions, request: BuildRequest): Promise<void> {
   if (!client) throw new OsvdError('USAGE', '--detach hands the build to the daemon, and no daemon runs for this tree', { field: '--detach', hint: 'osvd start first' });
-  const r = await client.request<{ pid: number }>('build', { sets: opts.set, detach: true, ...request });
+  const r = await client.request<{ pid: number }>('build', { sets: opts.set, detach: true, env: baseEnvironment(process.env), ...request });
   client.close();
   if (opts.json) printJson({ ok: true, detached: true, via: 'daemon', pid: r.pid });
   else process.stdout.write(`osvd: the daemon (pid ${r.pid}) builds; osvd status follows it\n`);
