@@ -6,6 +6,7 @@ import { isAlive } from '../base/process.js';
 import { statusReport, whyReport, type DaemonInfo } from './answers.js';
 import { MAX_REQUEST, readLines, send, type ErrorBody, type Request } from './ipc.js';
 import type { BuildRequest, ProgressEvent } from './buildChoices.js';
+import { ClaimWatch } from './claimWatch.js';
 import { ClientBuilds } from './clientBuilds.js';
 import { environmentDiffersError, environmentDifferences, programsOf } from './clientEnv.js';
 import { LiveGraph, type DaemonOptions } from './liveGraph.js';
@@ -27,6 +28,7 @@ export class Daemon {
   private readonly log: Logger;
   private stopping = false;
   private socketPath = '';
+  private claimWatch: ClaimWatch | undefined;
   private stateDir = '';
   private loading: Promise<void> | undefined;
   private markStopped: () => void = () => undefined;
@@ -72,11 +74,22 @@ export class Daemon {
     privateFolder(path.dirname(this.socketPath));
     this.claim();
     fs.rmSync(this.socketPath, { force: true });
+    // Bound under a name of this process, then renamed into place: closing the server unlinks the
+    // name it was bound to (libuv does), which must not be the socket path a newer daemon may hold by
+    // then (see stop). The name is no longer than the socket's (sun_path has 108 bytes).
+    const bound = path.join(path.dirname(this.socketPath), `.s${process.pid}`);
+    fs.rmSync(bound, { force: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.socketPath, () => resolve());
+      this.server.listen(bound, () => resolve());
     });
-    fs.chmodSync(this.socketPath, 0o600);
+    fs.chmodSync(bound, 0o600);
+    fs.renameSync(bound, this.socketPath);
+    this.claimWatch = new ClaimWatch([daemonInfoPath(stateDir), this.socketPath]);
+    this.claimWatch.start((gone) => {
+      this.log.warn({ gone }, "the daemon's files were removed or moved (rm -rf build, the tree moved): it stops");
+      void this.stop();
+    });
   }
 
   /** One daemon per tree: daemon.json is created exclusively; one left by a dead daemon is taken over. */
@@ -277,9 +290,11 @@ export class Daemon {
     // open would otherwise keep the daemon alive).
     for (const c of this.clients) c.end(() => c.destroy());
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Only files that are still this daemon's: after rm -rf build, the same paths may be a newer daemon's.
+    this.claimWatch?.stop();
     const info = readDaemonFile(this.stateDir);
     if (info?.pid === process.pid) fs.rmSync(daemonInfoPath(this.stateDir), { force: true });
-    fs.rmSync(this.socketPath, { force: true });
+    if (this.claimWatch?.owns(this.socketPath)) fs.rmSync(this.socketPath, { force: true });
     await this.session?.flushShared();
     try {
       this.session?.close();
