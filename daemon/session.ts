@@ -25,6 +25,7 @@ import { RacySettling } from './racySettling.js';
 import { Housekeeping } from './housekeeping.js';
 import { graphOf, LoadedGraphs, type LoadedGraph } from './loadedGraphs.js';
 import { RunningBuild } from './runningBuild.js';
+import { inStateFolder } from './stateFolder.js';
 
 export type { LoadedGraph, LockHolder, RemoteCacheReport };
 
@@ -76,13 +77,15 @@ export class Session {
   /** `longLived`: the daemon's session, whose log is also checked against its size cap every minute. */
   static async open(options: ProjectOptions, longLived = false): Promise<Session> {
     const base = await openProjectBase(options);
-    fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
-    const logger = openLog(base.stateDir, { longLived });
-    // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
-    const reaped = sweepScratch(base.stateDir);
-    if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
-    // This process's scratch folder in the state folder (what a killed process left is swept on open).
-    const scratchDir = openScratch(base.stateDir);
+    const { logger, scratchDir } = inStateFolder(base.stateDir, () => {
+      fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
+      const logger = openLog(base.stateDir, { longLived });
+      // Before anything in the build folder is looked at: what a killed osvd left running is stopped.
+      const reaped = sweepScratch(base.stateDir);
+      if (reaped) logger.warn({ groups: reaped }, 'killed build commands that an osvd process which is gone had left running');
+      // This process's scratch folder in the state folder (what a killed process left is swept on open).
+      return { logger, scratchDir: openScratch(base.stateDir) };
+    });
     const state = StateDb.open(base.stateDir, base.root, {
       maxBytes: base.config.store?.maxBytes ?? DEFAULT_STORE_BYTES,
       scratchDir,

@@ -10,6 +10,7 @@ import { logPath } from '../logFile.js';
 import { dropMallocTuning, withMallocTuning } from '../mallocTuning.js';
 import { printJson } from '../say.js';
 import { stopDaemon } from '../stopDaemon.js';
+import { inStateFolder } from '../stateFolder.js';
 import { common, projectOptions, sleep, type CliContext, type CommonOptions } from './common.js';
 
 /** `osvd start` and `osvd stop`. */
@@ -58,9 +59,11 @@ export function daemonCommands(program: Command, ctx: CliContext): void {
 
 /** Start `osvd start --foreground` detached and wait until it answers. */
 async function startInBackground(base: ProjectBase, autoBuild: boolean | undefined): Promise<number> {
-  fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
   const outFile = daemonOutPath(base.stateDir);
-  const out = fs.openSync(outFile, 'w', 0o600);
+  const out = inStateFolder(base.stateDir, () => {
+    fs.mkdirSync(base.stateDir, { recursive: true, mode: 0o700 });
+    return fs.openSync(outFile, 'w', 0o600);
+  });
   // A small young generation keeps the long-lived daemon's memory down (measured: 224 -> 156 MB RSS
   // at OSv scale after a full rebuild) at no visible cost to build time.
   const args = ['--max-semi-space-size=2', '--expose-gc', osvdBin(), 'start', '--foreground', '--root', base.root];
