@@ -21,6 +21,12 @@ export async function exited(pid: number, timeoutMs: number, everyMs = 20): Prom
   return !isAlive(pid);
 }
 
+/** Whether the process is stopped (SIGSTOP, Ctrl-Z, a debugger): it runs nothing until SIGCONT. */
+export function isStopped(pid: number): boolean {
+  const state = procStat(pid)?.state;
+  return state === 'T' || state === 't';
+}
+
 interface ProcStat {
   readonly state: string;
   readonly pgrp: number;

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { OsvdError } from '../base/errors.js';
 import { daemonGoneError } from './daemonGone.js';
 import { readLines, send, type ErrorBody } from './ipc.js';
-import { isAlive } from '../base/process.js';
+import { isAlive, isStopped } from '../base/process.js';
 import { readDaemonFile, removeStale, type DaemonFile } from './locate.js';
 
 export class DaemonError extends OsvdError {
@@ -11,8 +11,14 @@ export class DaemonError extends OsvdError {
   }
 }
 
+/** A daemon silent this long while a request waits is looked at: stopped, it cannot answer. */
+const STOPPED_AFTER_MS = 3000;
+const LOOK_EVERY_MS = 1000;
+
 export class DaemonClient {
   private nextId = 1;
+  private lastHeard = Date.now();
+  private lookTimer: NodeJS.Timeout | undefined;
   /** Told what the daemon is doing while a request waits for it to start (any request's). */
   onStarting: ((what: string) => void) | undefined;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onEvent?: (e: unknown) => void }>();
@@ -26,6 +32,7 @@ export class DaemonClient {
       socket,
       (msg) => {
         const m = msg as { id: number; result?: unknown; error?: ErrorBody; event?: unknown };
+        this.lastHeard = Date.now();
         const w = this.waiting.get(m.id);
         if (!w) return;
         if ('event' in m) {
@@ -35,6 +42,7 @@ export class DaemonClient {
         }
         else {
           this.waiting.delete(m.id);
+          if (this.waiting.size === 0) this.stopLooking();
           if (m.error) w.reject(new DaemonError(m.error));
           else w.resolve(m.result);
         }
@@ -42,6 +50,7 @@ export class DaemonClient {
       () => undefined,
     );
     socket.on('close', () => {
+      this.stopLooking();
       const waiting = [...this.waiting.values()];
       this.waiting.clear();
       if (waiting.length) void daemonGoneError(info.pid, stateDir).then((err) => waiting.forEach((w) => w.reject(err)));
@@ -86,10 +95,36 @@ export class DaemonClient {
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, onEvent });
       send(this.socket, { id, method, params });
     });
+    if (this.waiting.size === 1) this.lastHeard = Date.now();
+    this.lookTimer ??= setInterval(() => this.lookAtDaemon(), LOOK_EVERY_MS);
     return { id, result };
   }
 
+  /**
+   * A daemon stopped (SIGSTOP, Ctrl-Z in the terminal that runs `osvd start --foreground`, a
+   * debugger) answers nothing until it is continued: every request waiting fails, saying so, rather
+   * than hang. A daemon that runs may be silent for long (a build without progress events): it is
+   * waited for.
+   */
+  private lookAtDaemon(): void {
+    if (Date.now() - this.lastHeard < STOPPED_AFTER_MS || !isStopped(this.info.pid)) return;
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    this.stopLooking();
+    this.socket.destroy();
+    const err = new OsvdError('DAEMON_STOPPED', `the daemon (pid ${this.info.pid}) is stopped (SIGSTOP, Ctrl-Z or a debugger) and cannot answer`, {
+      hint: `kill -CONT ${this.info.pid} lets it go on; kill ${this.info.pid} ends it (osvd start starts another)`,
+    });
+    for (const w of waiting) w.reject(err);
+  }
+
+  private stopLooking(): void {
+    clearInterval(this.lookTimer);
+    this.lookTimer = undefined;
+  }
+
   close(): void {
+    this.stopLooking();
     this.socket.end();
   }
 }
