@@ -1,3 +1,4 @@
+import { isStopped } from '../base/process.js';
 import type { LockHolder } from './session.js';
 
 /**
@@ -45,9 +46,13 @@ function exitCodeOf(sig: NodeJS.Signals): number {
   return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 1;
 }
 
-/** What a build that waits for the tree's build lock says. */
+/**
+ * What a build that waits for the tree's build lock says; a holder stopped by a signal (Ctrl-Z on a
+ * one-shot build) would hold it until continued, and is named so.
+ */
 export function waitingFor(holder: LockHolder | undefined): string {
   if (!holder) return 'waiting for another osvd process that builds in this tree';
   const since = new Date(holder.since).toTimeString().slice(0, 8);
-  return `waiting for the build of pid ${holder.pid} (${holder.command}), building since ${since}`;
+  const stopped = isStopped(holder.pid) ? `; it is stopped (Ctrl-Z?): fg in its terminal, or kill -CONT ${holder.pid}` : '';
+  return `waiting for the build of pid ${holder.pid} (${holder.command}), building since ${since}${stopped}`;
 }

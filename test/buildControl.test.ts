@@ -34,16 +34,20 @@ function compilesAtGate(gate: Gate): Promise<number[]> {
 const alive = (pids: number[]): number[] => pids.filter(isAlive);
 
 describe('one build per tree at a time', () => {
-  it('two one-shot builds at once: the second waits and says for whom; the objects are a clean build\'s', async () => {
+  it('two one-shot builds at once: the second waits and says for whom (stopped, how to continue it); the objects are a clean build\'s', async () => {
     const root = copyExample();
     const clean = cleanBaseObjects(root);
     const gate = gatedCompilers();
     const first = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', MMIO], { PATH: gate.path });
     await compilesAtGate(gate);
+    // Stopped as by Ctrl-Z, it holds the lock until continued: the waiting build says so.
+    process.kill(first.pid, 'SIGSTOP');
     const second = spawnOsvd(root, ['build', '--no-daemon', '--quiet', '--set', BASE]);
-    const said = await waitFor('the second build to wait', () => /osvd: waiting for the build of pid (\d+) \((.*)\), building since \d\d:\d\d:\d\d/.exec(second.stderr()) ?? undefined);
+    const said = await waitFor('the second build to wait', () => /osvd: waiting for the build of pid (\d+) \((.*)\), building since \d\d:\d\d:\d\d(.*)\n/.exec(second.stderr()) ?? undefined);
     expect(Number(said[1])).toBe(first.pid);
     expect(said[2]).toBe(`osvd build --no-daemon --quiet --set ${MMIO} --root ${root}`);
+    expect(said[3]).toBe(`; it is stopped (Ctrl-Z?): fg in its terminal, or kill -CONT ${first.pid}`);
+    process.kill(first.pid, 'SIGCONT');
     gate.open();
     expect((await first.done).code).toBe(0);
     expect((await second.done).code).toBe(0);
