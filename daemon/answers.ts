@@ -123,6 +123,8 @@ export interface DaemonInfo {
   verifying?: string | null;
   /** Why the makefiles are being imported again (graph, plan and counts are the last import's until it ends); null when they are not. */
   reimporting?: string | null;
+  /** Why the last import failed (make rejected the makefiles, the config did not load): builds fail until one succeeds; null when none failed. */
+  importFailure?: string | null;
   /** Why the plan is being made again after a build that changed what it knew (the counts are the last plan's until it ends); null when it is not. */
   replanning?: string | null;
   autoBuild?: boolean;

@@ -43,6 +43,7 @@ export class LiveGraph {
    * running (see `reloadFor`), and whether the makefiles are what changed (else only the plan is made again).
    */
   private reloading: { why: string; reimport: boolean } | null = null;
+  private failedReload: Error | null = null;
   private reloadsAsked = 0;
   /** osv.config.ts changed since the last reload began: the next one reads it first. */
   private configStale = false;
@@ -114,6 +115,18 @@ export class LiveGraph {
   }
 
   /** Why the makefiles are being imported again (the graph and plan shown are the last ones until it ends); null when they are not. */
+  /**
+   * The last reload's failure (make rejected an edited makefile, osv.config.ts does not load); null
+   * once a reload succeeds. Until then the live graph is the last good import's, which no build may
+   * use: each build tries the reload again and fails as a one-shot build would.
+   */
+  get importFailure(): string | null {
+    if (!this.failedReload) return null;
+    // "make rejected the build (make ...):" then make's own words: the first line that says something.
+    const lines = this.failedReload.message.split('\n').filter((l) => l.trim() !== '');
+    return lines.find((l) => !l.endsWith(':')) ?? lines[0] ?? 'the import failed';
+  }
+
   get reimporting(): string | null {
     return this.reloading?.reimport ? this.reloading.why : null;
   }
@@ -217,7 +230,14 @@ export class LiveGraph {
     for (const f of this.configPaths()) this.session.files.hash(path.relative(this.session.base.root, f));
     // The last runs are read, and the plan made, in slices: requests are answered meanwhile.
     const slice = this.slice;
-    const loaded = await this.session.graph(this.session.project(), slice);
+    let loaded: LoadedGraph;
+    try {
+      loaded = await this.session.graph(this.session.project(), slice);
+      this.failedReload = null;
+    } catch (err) {
+      this.failedReload = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
     this.readContent.noteSeen(loaded.readWhileParsing);
     this.blindSpots.watchOutputs(loaded);
     // The plan is made in slices (requests are answered meanwhile); until it is done, status shows
@@ -262,7 +282,11 @@ export class LiveGraph {
         this.log.info('osv.config.ts changed: reloading');
         this.configStale = true;
         await this.reloadFor('osv.config.ts changed');
-      } else if ((changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0) {
+      } else if (
+        (changedMakefiles = this.readContent.changed(paths.filter((p) => makefiles.has(p)))).length > 0 ||
+        // After a failed import a makefile mended back to what the last good import read is a change too.
+        (this.failedReload !== null && (changedMakefiles = paths.filter((p) => makefiles.has(p) || configRels.includes(p))).length > 0)
+      ) {
         this.log.info({ paths: changedMakefiles }, 'a makefile changed: re-importing');
         this.session.dropGraphs();
         await this.reloadFor(`${changedMakefiles.length === 1 ? 'a makefile' : `${changedMakefiles.length} makefiles`} changed: ${changedMakefiles.slice(0, 3).join(', ')}${changedMakefiles.length > 3 ? ', ...' : ''}`);
@@ -325,6 +349,9 @@ export class LiveGraph {
     // A reload the watcher's events began (a makefile or the config changed) is waited for: until it
     // ends, the live graph and its plan are the old makefiles' (a built tree was "up to date" at once).
     await this.reloads.settled();
+    // The makefiles as they are now could not be imported: import again (they may be mended by now),
+    // and fail with make's words if they are not, rather than build the last good import's graph.
+    if (live && this.failedReload) await this.reloadFor(`the last import failed: ${this.importFailure}`);
     if (trustPlan) {
       const changed = this.session.files.changedSince(this.blindSpots.take(this.livePlan));
       // A compiler's file changed (no watcher sees /usr): import again, as for an edited makefile.

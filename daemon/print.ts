@@ -93,7 +93,9 @@ export function printStatus(s: StatusReport, o: { json?: boolean }): void {
     `knobs: ${knobs}`,
     `graph: ${s.graph.actions} actions (${kinds})`,
     ...(s.kernel?.kernel ? [`kernel: ${s.kernel.kernel}, ${s.kernel.objects} objects; drivers: ${s.kernel.drivers.join(' ') || 'none'}`] : []),
-    d.verifying
+    d.importFailure
+      ? `state: the makefiles could not be imported (${d.importFailure}); builds fail until they can, osvd build says why`
+      : d.verifying
       ? `state: verifying: ${d.verifying}; every tracked file is being checked`
       : d.reimporting
       ? `state: importing the makefiles again (${d.reimporting}); the graph above is the last import's`

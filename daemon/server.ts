@@ -123,6 +123,7 @@ export class Daemon {
       watcher: { mode: health.mode, backend: health.backend, healthy: health.healthy, problem: health.problem, fix: health.fix, lastEventAt: health.lastEventAt },
       verifying: this.live.verifying,
       reimporting: this.live.reimporting,
+      importFailure: this.live.importFailure,
       replanning: this.live.replanning,
       autoBuild: this.live.autoBuild,
       lastUpdateMs: Math.round(this.live.lastUpdateMs * 100) / 100,

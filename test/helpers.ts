@@ -178,7 +178,7 @@ export function osvdAsync(root: string, args: string[]): Promise<RunResult> {
 }
 
 export interface StatusJson {
-  daemon: { running: boolean; pid?: number; watcher?: { mode: string; backend?: string; healthy: boolean; problem?: string; fix?: string }; verifying?: string | null; reimporting?: string | null; replanning?: string | null; autoBuild?: boolean; lastUpdateMs?: number };
+  daemon: { running: boolean; pid?: number; importFailure?: string | null; watcher?: { mode: string; backend?: string; healthy: boolean; problem?: string; fix?: string }; verifying?: string | null; reimporting?: string | null; replanning?: string | null; autoBuild?: boolean; lastUpdateMs?: number };
   knobs: Record<string, string>;
   liveKnobs: Record<string, string>;
   dirty: { run: number; restore: number; pending: number; upToDate: number };
