@@ -13,12 +13,13 @@ import type { TreeView } from './treeView.js';
 export class BlindSpots {
   private outputWatcher: OutputWatcher | undefined;
 
-  constructor(private readonly root: string, private readonly view: TreeView) {}
+  /** `onOutputs`: told when the output watcher sees a change (see LiveGraph.outputsLater). */
+  constructor(private readonly root: string, private readonly view: TreeView, private readonly onOutputs?: () => void) {}
 
   /** Watch the folders of the graph's outputs (before the plan looks at them, so no change is missed). */
   watchOutputs(loaded: LoadedGraph): void {
     if (this.view.seesOutputs) return;
-    this.outputWatcher ??= new OutputWatcher(this.root, this.view.inotify);
+    this.outputWatcher ??= new OutputWatcher(this.root, this.view.inotify, this.onOutputs);
     const outputs: string[] = [];
     for (const a of loaded.graph.actions.values()) for (const o of a.outputs) outputs.push(o);
     this.outputWatcher.track(outputs);
@@ -33,9 +34,14 @@ export class BlindSpots {
 
   /** The paths to check by stat now: outputs that may have changed since the last call, and every path the plan reads unwatched. */
   take(plan: LivePlan): string[] {
-    const paths = this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
+    const paths = this.takeOutputs();
     for (const p of plan.unwatchedReadPaths()) paths.push(p);
     return paths;
+  }
+
+  /** The outputs that may have changed since the last call (of this or take). */
+  takeOutputs(): string[] {
+    return this.outputWatcher?.takeChanged() ?? this.view.takeOutputChanges();
   }
 
   /** After a build: watch the outputs' folders that did not exist before it. */

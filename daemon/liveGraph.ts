@@ -44,6 +44,9 @@ export class LiveGraph {
    */
   private reloading: { why: string; reimport: boolean } | null = null;
   private failedReload: Error | null = null;
+  /** Builds asked for and not yet done (their lock released). */
+  private underway = 0;
+  private outputsTimer: NodeJS.Timeout | undefined;
   private reloadsAsked = 0;
   /** osv.config.ts changed since the last reload began: the next one reads it first. */
   private configStale = false;
@@ -91,8 +94,9 @@ export class LiveGraph {
       log: this.log,
       tracked: () => trackedPaths(this.current, this.livePlan, this.configPaths()),
       onChanges: (paths) => this.onChanges(paths),
+      onOutputChanges: () => this.outputsLater(),
     });
-    this.blindSpots = new BlindSpots(base.root, this.view);
+    this.blindSpots = new BlindSpots(base.root, this.view, () => this.outputsLater());
   }
 
   /** The graph for the live knobs. */
@@ -268,6 +272,25 @@ export class LiveGraph {
     this.gc.soon();
   }
 
+  /**
+   * Outputs changed while no build runs (removed with rm -rf, rewritten by hand): the plan learns it
+   * soon after, so that status says what is stale (before, only the next build looked). What a build
+   * writes is looked at by the next build (see blindSpots.take), not here.
+   */
+  private outputsLater(): void {
+    if (this.underway > 0 || this.outputsTimer) return;
+    this.outputsTimer = setTimeout(() => {
+      this.outputsTimer = undefined;
+      if (this.underway > 0 || this.reloading || this.changesWhilePlanning) return;
+      const changed = this.session.files.changedSince(this.blindSpots.takeOutputs());
+      if (changed.length === 0) return;
+      this.log.info({ changed: changed.length, replanned: this.livePlan.update(changed) }, 'outputs changed outside a build');
+      this.session.files.flush();
+      this.autoBuilds.schedule();
+    }, OUTPUTS_SETTLE_MS);
+    this.outputsTimer.unref();
+  }
+
   /** A batch of changed paths: re-import when the config or a makefile changed, else update the plan. */
   private async onChanges(changes: string[]): Promise<void> {
     const started = performance.now();
@@ -319,18 +342,25 @@ export class LiveGraph {
     const run = async (): Promise<BuildReport> => {
       const signal = control.signal ? AbortSignal.any([control.signal, this.closing.signal]) : this.closing.signal;
       signal.throwIfAborted();
-      await this.lockReleased;
-      const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
-      const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
-      let recovered = false;
+      // Outputs that change from now until the lock is released are this build's to look at.
+      this.underway++;
+      let released: Promise<void> = Promise.resolve();
       try {
-        // A database found corrupt in the middle is replaced and the build runs again, from scratch.
-        const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, request, signal, reaped === 0 && !recovered);
-        return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reloadFor('the state database was replaced')));
+        await this.lockReleased;
+        const command = `osvd daemon (pid ${process.pid}): build${sets.length ? ` --set ${sets.join(' --set ')}` : ''}`;
+        const { lock, reaped } = await this.session.lockBuilds(command, control.onWait, signal);
+        let recovered = false;
+        try {
+          // A database found corrupt in the middle is replaced and the build runs again, from scratch.
+          const build = (): Promise<BuildReport> => this.buildLocked(sets, onEvent, request, signal, reaped === 0 && !recovered);
+          return await this.session.recoveringDatabase(build, () => ((recovered = true), this.reloadFor('the state database was replaced')));
+        } finally {
+          // Held while the session tidies after the answer (the store copies outputs of the build
+          // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
+          released = this.lockReleased = this.session.idle().finally(() => lock.release());
+        }
       } finally {
-        // Held while the session tidies after the answer (the store copies outputs of the build
-        // folder, compile_commands.json is written): no one-shot build may change them meanwhile.
-        this.lockReleased = this.session.idle().finally(() => lock.release());
+        void released.finally(() => this.underway--);
       }
     };
     return this.turns.take(run, control.signal, () => control.onWait?.(this.session.lockHolder()));
@@ -432,6 +462,7 @@ export class LiveGraph {
     this.closed = true;
     this.closing.abort(new BuildInterruptedError('the daemon is stopping: its build was interrupted'));
     this.autoBuilds.stop();
+    clearTimeout(this.outputsTimer);
     this.gc.putOff();
     await this.view.close();
     this.blindSpots.close();
@@ -442,3 +473,5 @@ export class LiveGraph {
 
 /** Commands of daemon builds run at a slightly lower priority, so requests are answered at once. */
 const BUILD_NICENESS = 5;
+/** Output events outside a build are looked at together, this long after the first. */
+const OUTPUTS_SETTLE_MS = 100;

@@ -19,8 +19,11 @@ export class OutputWatcher {
   /** Folders of tracked outputs that have no watch (not there yet, or their watch ended). */
   private unwatched = new Set<string>();
 
-  /** `queue`: counts every event, to notice an overflowed inotify queue (shared with the tree's watcher). */
-  constructor(private readonly root: string, private readonly queue?: InotifyQueue) {}
+  /**
+   * `queue`: counts every event, to notice an overflowed inotify queue (shared with the tree's watcher);
+   * `onChange`: told after each event is noted.
+   */
+  constructor(private readonly root: string, private readonly queue?: InotifyQueue, private readonly onChange?: () => void) {}
 
   /** Watch the folders of these outputs (the graph's, when it is loaded). */
   track(outputs: Iterable<string>): void {
@@ -55,6 +58,7 @@ export class OutputWatcher {
           if (name) this.touched.add(dir === '.' ? String(name) : `${dir}/${name}`);
           // The folder itself may have gone (its watch then ends without an error).
           if (!name || (event === 'rename' && !fs.existsSync(abs))) this.lose(dir, w);
+          this.onChange?.();
         });
         w.on('error', () => this.lose(dir, w));
         this.watchers.set(dir, w);

@@ -19,6 +19,8 @@ export interface TreeViewOptions {
   log: Logger;
   /** Every path the live plan depends on, now (see trackedPaths.ts). */
   tracked: () => Iterable<string>;
+  /** Told when the source reports a change in the build folder (kept for takeOutputChanges). */
+  onOutputChanges?: () => void;
   /** Take changed paths into the plan (a re-import when a makefile or the config changed). */
   onChanges: (paths: string[]) => Promise<void>;
 }
@@ -92,7 +94,9 @@ export class TreeView {
         // check by stat (as the output watcher's notes), not re-decided one batch at a time.
         const prefix = this.options.outputs + '/';
         const tree = paths.filter((p) => !p.startsWith(prefix));
+        const before = this.outputChanges.size;
         for (const p of paths) if (p.startsWith(prefix)) this.outputChanges.add(p);
+        if (this.outputChanges.size > before) this.options.onOutputChanges?.();
         if (tree.length) void this.options.onChanges(tree);
       },
       onHealth: (h) => {
